@@ -1,0 +1,122 @@
+"""The one error hierarchy of EdgeBox.
+
+Every failure a caller can see is an ``EdgeBoxError`` with a stable ``code``::
+
+    EdgeBoxError                 E_INTERNAL   a bug in EdgeBox itself
+    ├── ConfigError              E_CONFIG     bad options, manifest or policy; the message names the fix
+    ├── BootError                E_BOOT       the box could not start
+    ├── NotFoundError            E_NOT_FOUND  unknown module or function
+    ├── IntegrityError           E_INTEGRITY  module bytes differ from what was signed
+    ├── LoadError                E_LOAD       module bytes could not be fetched, compiled or started
+    ├── BadRequestError          E_BAD_REQUEST  a malformed call
+    ├── GuestError               E_GUEST      the guest reported a failure
+    ├── TimeoutError             E_TIMEOUT    no answer in time
+    ├── CrashedError             E_CRASHED    the worker or guest died under the call
+    └── ClosedError              E_CLOSED     the box was closed
+
+Errors cross every boundary as ``{code, message, stack}`` (``to_wire``) and are
+rebuilt as the same class on the other side (``from_wire``); the JavaScript
+side mirrors this table in ``web/errors.js``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "EdgeBoxError",
+    "ConfigError",
+    "BootError",
+    "NotFoundError",
+    "IntegrityError",
+    "LoadError",
+    "BadRequestError",
+    "GuestError",
+    "TimeoutError",
+    "CrashedError",
+    "ClosedError",
+    "ERROR_CLASSES",
+]
+
+
+class EdgeBoxError(Exception):
+    code = "E_INTERNAL"
+
+    def __init__(self, message: str, *, stack: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.stack = stack
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "stack": self.stack or ""}
+
+    @staticmethod
+    def from_wire(wire: dict[str, Any]) -> "EdgeBoxError":
+        cls = ERROR_CLASSES.get(wire.get("code", ""), EdgeBoxError)
+        error = cls(str(wire.get("message", "")), stack=wire.get("stack") or None)
+        if cls is EdgeBoxError and wire.get("code"):
+            # An unknown code from a newer peer keeps its code rather than
+            # being flattened into E_INTERNAL.
+            error.code = str(wire["code"])
+        return error
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.code}: {self.message!r})"
+
+
+class ConfigError(EdgeBoxError):
+    code = "E_CONFIG"
+
+
+class BootError(EdgeBoxError):
+    code = "E_BOOT"
+
+
+class NotFoundError(EdgeBoxError):
+    code = "E_NOT_FOUND"
+
+
+class IntegrityError(EdgeBoxError):
+    code = "E_INTEGRITY"
+
+
+class LoadError(EdgeBoxError):
+    code = "E_LOAD"
+
+
+class BadRequestError(EdgeBoxError):
+    code = "E_BAD_REQUEST"
+
+
+class GuestError(EdgeBoxError):
+    code = "E_GUEST"
+
+
+class TimeoutError(EdgeBoxError):  # noqa: A001 - the name callers expect, scoped to this package
+    code = "E_TIMEOUT"
+
+
+class CrashedError(EdgeBoxError):
+    code = "E_CRASHED"
+
+
+class ClosedError(EdgeBoxError):
+    code = "E_CLOSED"
+
+
+ERROR_CLASSES: dict[str, type[EdgeBoxError]] = {
+    cls.code: cls
+    for cls in (
+        EdgeBoxError,
+        ConfigError,
+        BootError,
+        NotFoundError,
+        IntegrityError,
+        LoadError,
+        BadRequestError,
+        GuestError,
+        TimeoutError,
+        CrashedError,
+        ClosedError,
+    )
+}

@@ -1,0 +1,115 @@
+"""The manifest: which modules exist, where their bytes are, what they hash to.
+
+Built by build.py into ``dist/edgebox/manifest.json``; a page may override or
+add modules with ``EdgeBox.start({modules})``. Everything is validated here,
+once, so the rest of the host works with well-formed ``ModuleSpec``s only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+from urllib.parse import urljoin
+
+from ._errors import ConfigError
+
+__all__ = ["ABIS", "Manifest", "ModuleSpec"]
+
+ABIS = ("js",)
+MANIFEST_FORMAT = 1
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
+_MODULE_FIELDS = {"name", "abi", "url", "size", "sha256", "policy"}
+_POLICY_FIELDS = {"env", "args"}
+
+
+@dataclass(frozen=True)
+class ModuleSpec:
+    name: str
+    abi: str
+    url: str
+    sha256: str
+    size: int | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Manifest:
+    url: str
+    modules: Mapping[str, ModuleSpec]
+
+    @classmethod
+    def parse(
+        cls,
+        data: Any,
+        *,
+        url: str,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> "Manifest":
+        """Validate ``data`` (the decoded manifest.json fetched from ``url``).
+
+        ``overrides`` maps a module name to fields that replace the manifest's
+        (or define a new module); their URLs are already absolute.
+        """
+        if not isinstance(data, dict):
+            raise ConfigError(f"manifest {url}: expected a JSON object, got {type(data).__name__}")
+        if data.get("format") != MANIFEST_FORMAT:
+            raise ConfigError(
+                f"manifest {url}: format {data.get('format')!r} is not supported "
+                f"(expected {MANIFEST_FORMAT}); rebuild with `python3 build.py build`"
+            )
+        entries = data.get("modules")
+        if not isinstance(entries, list):
+            raise ConfigError(f"manifest {url}: 'modules' must be a list")
+
+        raw: dict[str, dict[str, Any]] = {}
+        for entry in entries:
+            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+                raise ConfigError(f"manifest {url}: every module needs a string 'name'")
+            raw[entry["name"]] = {**entry, "url": urljoin(url, str(entry.get("url", "")))}
+
+        for name, fields in (overrides or {}).items():
+            if not isinstance(fields, dict):
+                raise ConfigError(f"modules.{name}: expected an object with url, abi, sha256, policy")
+            raw[name] = {**raw.get(name, {"abi": "js"}), **fields, "name": name}
+
+        return cls(url=url, modules={name: _module_spec(name, fields) for name, fields in raw.items()})
+
+    def get(self, name: str) -> ModuleSpec | None:
+        return self.modules.get(name)
+
+
+def _module_spec(name: str, fields: dict[str, Any]) -> ModuleSpec:
+    where = f"modules.{name}"
+    if not _NAME.match(name):
+        raise ConfigError(f"{where}: module names are 1-64 letters, digits, '_', '.', '-', starting with a letter")
+    unknown = set(fields) - _MODULE_FIELDS
+    if unknown:
+        raise ConfigError(f"{where}: unknown field(s) {sorted(unknown)}; allowed: {sorted(_MODULE_FIELDS)}")
+    abi = fields.get("abi")
+    if abi not in ABIS:
+        raise ConfigError(f"{where}.abi: {abi!r} is not one of {list(ABIS)}")
+    url = fields.get("url")
+    if not isinstance(url, str) or not url:
+        raise ConfigError(f"{where}.url: a module needs the URL of its .wasm file")
+    sha256 = fields.get("sha256")
+    if not isinstance(sha256, str) or not _SHA256.match(sha256):
+        raise ConfigError(f"{where}.sha256: expected 64 lowercase hex digits (the sha256 of the .wasm bytes)")
+    size = fields.get("size")
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+        raise ConfigError(f"{where}.size: expected a byte count")
+    policy = fields.get("policy") or {}
+    if not isinstance(policy, dict):
+        raise ConfigError(f"{where}.policy: expected an object")
+    unknown = set(policy) - _POLICY_FIELDS
+    if unknown:
+        raise ConfigError(f"{where}.policy: unknown field(s) {sorted(unknown)}; allowed: {sorted(_POLICY_FIELDS)}")
+    env = policy.get("env") or {}
+    if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
+        raise ConfigError(f"{where}.policy.env: expected an object of string to string")
+    args = policy.get("args") or []
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        raise ConfigError(f"{where}.policy.args: expected a list of strings")
+    return ModuleSpec(name=name, abi=abi, url=url, sha256=sha256, size=size, env=dict(env), args=tuple(args))

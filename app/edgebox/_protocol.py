@@ -1,0 +1,60 @@
+"""Page <-> host worker messages, as the Python host sees them.
+
+The JavaScript half of this boundary is ``web/protocol.js``; the two are kept
+identical by ``tests/app/test_protocol.py``. Requests carry an ``id``; every
+reply names that id and is either ``{id, ok: true, value}`` or
+``{id, ok: false, error: {code, message, stack}}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ._errors import BadRequestError, EdgeBoxError
+
+__all__ = ["Op", "CallRequest", "parse_request", "reply_ok", "reply_error", "progress_event"]
+
+
+class Op:
+    # page -> worker
+    INIT = "init"
+    CALL = "call"
+    # worker -> page
+    READY = "ready"
+    REPLY = "reply"
+    PROGRESS = "progress"
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    id: int
+    module: str
+    fn: str
+    args: Any  # passed through untouched: the host never needs to look inside
+
+
+def parse_request(get: Callable[[str], Any]) -> CallRequest:
+    """Build a request from a message's fields; ``get`` reads one field, so the
+    message may be a dict or a JavaScript object without converting ``args``."""
+    op, request_id = get("op"), get("id")
+    if not isinstance(request_id, int) or isinstance(request_id, bool):
+        raise BadRequestError(f"request id must be an integer, got {request_id!r}")
+    if op != Op.CALL:
+        raise BadRequestError(f"unknown op {op!r}")
+    module, fn = get("module"), get("fn")
+    if not isinstance(module, str) or not isinstance(fn, str):
+        raise BadRequestError("call(module, fn, ...args): module and fn must be strings")
+    return CallRequest(id=request_id, module=module, fn=fn, args=get("args"))
+
+
+def reply_ok(request_id: int, value: Any) -> dict[str, Any]:
+    return {"op": Op.REPLY, "id": request_id, "ok": True, "value": value}
+
+
+def reply_error(request_id: int | None, error: EdgeBoxError) -> dict[str, Any]:
+    return {"op": Op.REPLY, "id": request_id, "ok": False, "error": error.to_wire()}
+
+
+def progress_event(phase: str, loaded: int, total: int | None) -> dict[str, Any]:
+    return {"op": Op.PROGRESS, "phase": phase, "loaded": loaded, "total": total}

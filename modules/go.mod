@@ -1,0 +1,3 @@
+module edgebox.dev/modules
+
+go 1.27

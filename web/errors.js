@@ -1,0 +1,42 @@
+// The error hierarchy, mirrored from app/edgebox/_errors.py (kept identical by
+// tests/app/test_protocol.py). Errors cross the wire as {code, message, stack}
+// and are rebuilt here as the same class.
+
+export class EdgeBoxError extends Error {
+  static code = "E_INTERNAL";
+
+  constructor(message, { code, stack, cause } = {}) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = new.target.name;
+    this.code = code ?? new.target.code;
+    if (stack) this.stack = `${this.name} [${this.code}]: ${message}\n${stack}`;
+  }
+
+  toWire() {
+    return { code: this.code, message: this.message, stack: this.stack ?? "" };
+  }
+
+  static fromWire(wire) {
+    const cls = ERROR_CLASSES[wire?.code] ?? EdgeBoxError;
+    return new cls(String(wire?.message ?? "unknown error"), { code: wire?.code, stack: wire?.stack });
+  }
+}
+
+const define = (name, code) =>
+  ({ [name]: class extends EdgeBoxError { static code = code; } })[name];
+
+export const ConfigError = define("ConfigError", "E_CONFIG");
+export const BootError = define("BootError", "E_BOOT");
+export const NotFoundError = define("NotFoundError", "E_NOT_FOUND");
+export const IntegrityError = define("IntegrityError", "E_INTEGRITY");
+export const LoadError = define("LoadError", "E_LOAD");
+export const BadRequestError = define("BadRequestError", "E_BAD_REQUEST");
+export const GuestError = define("GuestError", "E_GUEST");
+export const TimeoutError = define("TimeoutError", "E_TIMEOUT");
+export const CrashedError = define("CrashedError", "E_CRASHED");
+export const ClosedError = define("ClosedError", "E_CLOSED");
+
+export const ERROR_CLASSES = Object.freeze(Object.fromEntries(
+  [EdgeBoxError, ConfigError, BootError, NotFoundError, IntegrityError, LoadError,
+   BadRequestError, GuestError, TimeoutError, CrashedError, ClosedError].map((cls) => [cls.code, cls]),
+));

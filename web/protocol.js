@@ -1,0 +1,18 @@
+// Page <-> host worker messages. The Python half is app/edgebox/_protocol.py;
+// tests/app/test_protocol.py keeps the two identical.
+//
+//   page -> worker  {op: "init", manifestURL, modulesJSON, guestURL}
+//                   {op: "call", id, module, fn, args}
+//   worker -> page  {op: "progress", phase, loaded, total}
+//                   {op: "ready"} | {op: "reply", id: null, ok: false, error}   (boot result)
+//                   {op: "reply", id, ok: true, value} | {op: "reply", id, ok: false, error}
+//
+// error is always {code, message, stack} (see errors.js).
+
+export const Op = Object.freeze({
+  INIT: "init",
+  CALL: "call",
+  READY: "ready",
+  REPLY: "reply",
+  PROGRESS: "progress",
+});
