@@ -388,8 +388,11 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
     def log_request(self, code="-", size="-") -> None:
         self.requests.append(self.path)
+        super().log_request(code, size)
+
+    def log_message(self, format, *args) -> None:
         if not self.quiet:
-            super().log_request(code, size)
+            super().log_message(format, *args)
 
 
 def make_server(roots: list[Path], host: str = "127.0.0.1", port: int = 0, *, isolated: bool = True, quiet: bool = True):

@@ -161,7 +161,7 @@ export class EdgeBox {
           clearTimeout(timer);
           this.#worker.onmessage = this.#onMessage;
           resolve();
-        } else if (data.op === Op.REPLY && data.id === null && !data.ok) {
+        } else if (data.op === Op.REPLY && data.id == null && !data.ok) { // Python's None arrives as undefined
           const cause = EdgeBoxError.fromWire(data.error);
           failBoot(`[${cause.code}] ${cause.message}`, cause);
         }

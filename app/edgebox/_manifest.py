@@ -68,20 +68,20 @@ class Manifest:
         for entry in entries:
             if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
                 raise ConfigError(f"manifest {url}: every module needs a string 'name'")
-            raw[entry["name"]] = {**entry, "url": urljoin(url, str(entry.get("url", "")))}
+            raw[entry["name"]] = entry
 
         for name, fields in (overrides or {}).items():
             if not isinstance(fields, dict):
                 raise ConfigError(f"modules.{name}: expected an object with url, abi, sha256, policy")
             raw[name] = {**raw.get(name, {"abi": "js"}), **fields, "name": name}
 
-        return cls(url=url, modules={name: _module_spec(name, fields) for name, fields in raw.items()})
+        return cls(url=url, modules={name: _module_spec(name, fields, url) for name, fields in raw.items()})
 
     def get(self, name: str) -> ModuleSpec | None:
         return self.modules.get(name)
 
 
-def _module_spec(name: str, fields: dict[str, Any]) -> ModuleSpec:
+def _module_spec(name: str, fields: dict[str, Any], manifest_url: str) -> ModuleSpec:
     where = f"modules.{name}"
     if not _NAME.match(name):
         raise ConfigError(f"{where}: module names are 1-64 letters, digits, '_', '.', '-', starting with a letter")
@@ -112,4 +112,4 @@ def _module_spec(name: str, fields: dict[str, Any]) -> ModuleSpec:
     args = policy.get("args") or []
     if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
         raise ConfigError(f"{where}.policy.args: expected a list of strings")
-    return ModuleSpec(name=name, abi=abi, url=url, sha256=sha256, size=size, env=dict(env), args=tuple(args))
+    return ModuleSpec(name=name, abi=abi, url=urljoin(manifest_url, url), sha256=sha256, size=size, env=dict(env), args=tuple(args))

@@ -1,0 +1,3 @@
+module edgebox.dev/testguests
+
+go 1.27

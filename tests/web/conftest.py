@@ -1,0 +1,97 @@
+"""Browser fixtures: one server, one Chromium and one booted box for the whole
+session; tests that need a fresh page of their own open it from `context`."""
+
+import hashlib
+import threading
+from pathlib import Path
+
+import pytest
+
+import build
+from pages import open_page
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]
+GUESTS = Path(__file__).resolve().parent.parent / "guests"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": str(build.CHROMIUM), "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def overlay(tmp_path_factory) -> Path:
+    """Files the tests add beside dist/ (their own guests), served from the same origin."""
+    root = tmp_path_factory.mktemp("overlay")
+    canary = root / "guests" / "canary.wasm"
+    build.compile_go_module(GUESTS / "canary", canary)
+    # Still a valid module (a trailing custom section), so only the hash check can stop it.
+    section = b"\x06tamper" + b"!" * 8
+    (root / "guests" / "canary-tampered.wasm").write_bytes(canary.read_bytes() + b"\x00" + bytes([len(section)]) + section)
+    return root
+
+
+@pytest.fixture(scope="session")
+def server(overlay):
+    build.build()
+    server = build.make_server([build.DIST, overlay])
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def base_url(server) -> str:
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
+@pytest.fixture(scope="session")
+def context(browser):
+    context = browser.new_context()
+    yield context
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def test_modules(overlay) -> dict:
+    canary_sha = hashlib.sha256((overlay / "guests" / "canary.wasm").read_bytes()).hexdigest()
+    return {
+        "canary": {"url": "/guests/canary.wasm", "sha256": canary_sha, "policy": {"env": {"CANARY_ID": "good"}}},
+        # The canary's signed hash, served with different bytes.
+        "tampered": {"url": "/guests/canary-tampered.wasm", "sha256": canary_sha, "policy": {"env": {"CANARY_ID": "tampered"}}},
+    }
+
+
+@pytest.fixture(scope="session")
+def box_page(context, base_url, test_modules):
+    """A blank page with a started box (`globalThis.box`), shared by the session."""
+    page = open_page(context, f"{base_url}/blank.html")
+    page.evaluate(
+        """async (modules) => {
+            globalThis.EdgeBoxModule = await import("/edgebox/edgebox.js");
+            globalThis.progress = [];
+            globalThis.box = await EdgeBoxModule.EdgeBox.start({ modules, onProgress: (p) => progress.push(p) });
+        }""",
+        test_modules,
+    )
+    yield page
+    page.close()
+
+
+CALL = """async ([module, fn, args]) => {
+    try {
+        return { ok: true, value: await box.call(module, fn, ...args) };
+    } catch (error) {
+        return { ok: false, code: error.code, name: error.name, message: error.message,
+                 isEdgeBoxError: error instanceof EdgeBoxModule.EdgeBoxError };
+    }
+}"""
+
+
+@pytest.fixture
+def call(box_page):
+    """call(module, fn, *args) -> {ok, value} or {ok: False, code, name, message}."""
+    return lambda module, fn, *args: box_page.evaluate(CALL, [module, fn, list(args)])

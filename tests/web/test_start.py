@@ -1,0 +1,74 @@
+"""EdgeBox.start: option checks, boot failures and the demo page, each on a page of its own."""
+
+import hmac
+
+import pytest
+
+from pages import open_page
+
+START = """async (options) => {
+    const { EdgeBox, EdgeBoxError } = await import("/edgebox/edgebox.js");
+    try {
+        const box = await EdgeBox.start(options);
+        await box.close();
+        return { ok: true };
+    } catch (error) {
+        return { ok: false, code: error.code, name: error.name, message: error.message, isEdgeBoxError: error instanceof EdgeBoxError };
+    }
+}"""
+
+
+@pytest.fixture
+def blank(context, base_url):
+    page = open_page(context, f"{base_url}/blank.html")
+    yield page
+    page.close()
+
+
+@pytest.mark.parametrize(
+    "options, words",
+    [
+        ({"bogus": 1}, 'unknown option "bogus"'),
+        ({"onProgress": "x"}, "onProgress must be a function"),
+        ({"bootTimeoutMs": -1}, "bootTimeoutMs must be a positive number"),
+        ({"modules": [1]}, "modules must be an object"),
+    ],
+)
+def test_bad_options_are_config_errors_that_name_the_fix(blank, options, words):
+    got = blank.evaluate(START, options)
+    assert got["ok"] is False and got["code"] == "E_CONFIG" and got["isEdgeBoxError"], got
+    assert words in got["message"]
+
+
+def test_missing_runtime_is_a_boot_error(blank):
+    got = blank.evaluate(START, {"base": "/nowhere/"})
+    assert got["ok"] is False and got["code"] == "E_BOOT" and got["name"] == "BootError", got
+    assert "/nowhere/worker.js" in got["message"]
+
+
+def test_missing_manifest_is_a_boot_error_with_its_cause(blank):
+    got = blank.evaluate(START, {"manifest": "/no-such-manifest.json"})
+    assert got["ok"] is False and got["code"] == "E_BOOT", got
+    assert "no-such-manifest.json" in got["message"] and "404" in got["message"]
+
+
+def test_demo_form_answers_from_go(context, base_url):
+    page = open_page(context, f"{base_url}/")
+    try:
+        page.wait_for_selector("#hb-submit:enabled", timeout=60_000)
+        assert page.text_content("#boot-phase") == "ready"
+        page.fill("#hb-ts", "1712345678901")
+        page.fill("#hb-nonce", "demo-nonce")
+        page.click("#hb-submit")
+        expected = hmac.new(b"edge-key-2024", b"demo-nonce1712345678901", "sha256").hexdigest()[:16]
+        page.wait_for_function("document.querySelector('#hb-result').textContent.length === 16")
+        assert page.text_content("#hb-result") == expected
+        assert page.problems == []
+        closed = page.evaluate(
+            """async () => { await edgebox.close();
+                try { await edgebox.call("heartbeat", "verifyHeartbeat", 1, "x"); return "answered"; }
+                catch (error) { return error.code; } }"""
+        )
+        assert closed == "E_CLOSED"
+    finally:
+        page.close()
