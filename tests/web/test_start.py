@@ -3,6 +3,7 @@
 import hmac
 
 import pytest
+from playwright.sync_api import expect
 
 from pages import open_page
 
@@ -61,8 +62,7 @@ def test_demo_form_answers_from_go(context, base_url):
         page.fill("#hb-nonce", "demo-nonce")
         page.click("#hb-submit")
         expected = hmac.new(b"edge-key-2024", b"demo-nonce1712345678901", "sha256").hexdigest()[:16]
-        page.wait_for_function("document.querySelector('#hb-result').textContent.length === 16")
-        assert page.text_content("#hb-result") == expected
+        expect(page.locator("#hb-result")).to_have_text(expected)
         assert page.problems == []
         closed = page.evaluate(
             """async () => { await edgebox.close();
