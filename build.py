@@ -21,6 +21,7 @@ import http.server
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -347,6 +348,8 @@ def build() -> None:
 
     runtime = {
         "pyodide": "pyodide/",
+        # What wasm_exec.js gives a GOOS=js module: the host refuses any other import.
+        "gojsImports": sorted(set(re.findall(r'"((?:runtime|syscall/js)\.[\w.]+)"', (BOX / "wasm_exec.js").read_text()))),
         "runtimeBytes": sum((pyodide_src / name).stat().st_size for name in PYODIDE_FETCHED),
         "wheels": [f"wheels/{wheel.name}" for wheel in [*wheels, app_wheel]],
     }

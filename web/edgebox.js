@@ -63,7 +63,11 @@ function validate(options) {
   };
 }
 
-export class EdgeBox {
+/**
+ * A running box. Events: "audit" (CustomEvent whose detail is
+ * {time, module, capability, detail, code}) for every denial or limit hit.
+ */
+export class EdgeBox extends EventTarget {
   #worker;
   #pending = new Map();
   #nextId = 1;
@@ -85,18 +89,27 @@ export class EdgeBox {
 
   /** Call an exported function of a module; resolves with its result. */
   call(module, fn, ...args) {
-    if (this.#failure) return Promise.reject(this.#failure);
     if (typeof module !== "string" || typeof fn !== "string") {
       return Promise.reject(new BadRequestError("box.call(module, fn, ...args): module and fn must be strings"));
     }
+    return this.#request({ op: Op.CALL, module, fn, args }, `box.call(${module}, ${fn})`);
+  }
+
+  /** Counters kept by the host: denials and limits by code and capability, restarts. */
+  stats() {
+    return this.#request({ op: Op.STATS }, "box.stats()");
+  }
+
+  #request(message, what) {
+    if (this.#failure) return Promise.reject(this.#failure);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       try {
-        this.#worker.postMessage({ op: Op.CALL, id, module, fn, args });
+        this.#worker.postMessage({ ...message, id });
       } catch (error) {
         this.#pending.delete(id);
-        reject(new BadRequestError(`box.call(${module}, ${fn}): arguments cannot be sent: ${error.message}`, { cause: error }));
+        reject(new BadRequestError(`${what}: arguments cannot be sent: ${error.message}`, { cause: error }));
       }
     });
   }
@@ -123,6 +136,7 @@ export class EdgeBox {
 
   #onMessage = ({ data }) => {
     if (data.op === Op.PROGRESS) return this.#progress(data);
+    if (data.op === Op.AUDIT) return this.dispatchEvent(new CustomEvent("audit", { detail: data.event }));
     if (data.op !== Op.REPLY) return;
     const pending = this.#pending.get(data.id);
     if (!pending) return;

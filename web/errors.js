@@ -32,11 +32,16 @@ export const IntegrityError = define("IntegrityError", "E_INTEGRITY");
 export const LoadError = define("LoadError", "E_LOAD");
 export const BadRequestError = define("BadRequestError", "E_BAD_REQUEST");
 export const GuestError = define("GuestError", "E_GUEST");
+export const DeniedError = define("DeniedError", "E_DENIED");
+export const ImportMismatchError = define("ImportMismatchError", "E_IMPORT");
+export const PanicError = define("PanicError", "E_PANIC");
+export const LimitError = define("LimitError", "E_LIMIT");
+export const NetworkError = define("NetworkError", "E_NETWORK");
 export const TimeoutError = define("TimeoutError", "E_TIMEOUT");
 export const CrashedError = define("CrashedError", "E_CRASHED");
 export const ClosedError = define("ClosedError", "E_CLOSED");
 
 export const ERROR_CLASSES = Object.freeze(Object.fromEntries(
   [EdgeBoxError, ConfigError, BootError, NotFoundError, IntegrityError, LoadError,
-   BadRequestError, GuestError, TimeoutError, CrashedError, ClosedError].map((cls) => [cls.code, cls]),
+   BadRequestError, GuestError, DeniedError, ImportMismatchError, PanicError, LimitError, NetworkError, TimeoutError, CrashedError, ClosedError].map((cls) => [cls.code, cls]),
 ));

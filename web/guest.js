@@ -1,47 +1,421 @@
 // A guest worker: one Go module instance in a realm of its own, driven by the
 // Python host over guest-protocol.js. It never talks to the page.
+//
+// Three walls, any one of which keeps the host safe:
+// 1. The realm: this worker shares no objects with the host worker or the
+//    page; all it can do is post messages to the host, which trusts none.
+// 2. The membrane: Go's js.Global() is not this worker's global but a proxy
+//    over a fresh object holding only what the policy grants. Everything that
+//    crosses stays wrapped; constructor/__proto__/prototype never resolve.
+// 3. The hardened realm: intrinsics are frozen (no prototype pollution), the
+//    CSP forbids eval/Function, and network, storage and channel globals are
+//    deleted from this worker before guest code runs.
 import "./wasm_exec.js";
 import { GuestOp } from "./guest-protocol.js";
 
+// Primordials, taken before any guest code exists.
+const { apply, construct, get, set, has, ownKeys, getOwnPropertyDescriptor, deleteProperty, getPrototypeOf } = Reflect;
+const { freeze, defineProperty, getOwnPropertyNames, create } = Object;
+const post = self.postMessage.bind(self);
+const listen = self.addEventListener.bind(self);
+const realCrypto = self.crypto;
+const getRandomValues = crypto.getRandomValues.bind(crypto);
+const subtle = crypto.subtle;
+const RealResponse = Response;
+const RealError = Error;
+const RealUint8Array = Uint8Array;
+const decoder = new TextDecoder();
+const isView = ArrayBuffer.isView;
+
 let go = null;
+let grant = null;
+let calling = false;
 const exported = new Map();
 
-const ok = (id, value) => self.postMessage({ op: GuestOp.REPLY, id, ok: true, value });
-const fail = (id, code, message, stack = "") =>
-  self.postMessage({ op: GuestOp.REPLY, id, ok: false, crashed: Boolean(go?.exited), error: { code, message, stack } });
+// ------------------------------------------------------------------ messages
 
-async function load({ id, name, module, env, args }) {
-  go = new Go();
-  go.env = env;
-  go.argv = [name, ...args];
-  const instance = await WebAssembly.instantiate(module, go.importObject);
-  // What Go main adds to the global while it runs to its first block is what
-  // the guest exports; nothing that was here before is callable by name.
-  const before = new Set(Reflect.ownKeys(globalThis));
-  go.run(instance);
-  if (go.exited) return fail(id, "E_LOAD", `module ${name} exited during start-up (code ${go.exitCode ?? "?"})`);
-  for (const key of Reflect.ownKeys(globalThis)) {
-    if (!before.has(key) && typeof key === "string" && typeof globalThis[key] === "function") {
-      exported.set(key, globalThis[key]);
+const reply = (id, value) => post({ op: GuestOp.REPLY, id, ok: true, value });
+const fail = (id, code, message, stack = "", crashed = false) =>
+  post({ op: GuestOp.REPLY, id, ok: false, crashed, error: { code, message, stack } });
+const audit = (capability, detail, code = "E_DENIED") => post({ op: GuestOp.AUDIT, capability, detail, code });
+
+// ------------------------------------------------------------------ the log
+
+const STDERR_TAIL = 16 * 1024;
+let stderrTail = "";
+let logged = 0;
+const lines = ["", "", ""];
+
+function writeLog(fd, bytes) {
+  const text = decoder.decode(bytes);
+  if (fd === 2) stderrTail = (stderrTail + text).slice(-STDERR_TAIL);
+  logged += bytes.length;
+  if (logged > grant.logBytes) {
+    if (logged - bytes.length <= grant.logBytes) {
+      audit("log", `more than ${grant.logBytes} bytes of output in one call`, "E_LIMIT");
+      post({ op: GuestOp.LIMIT, what: "log_kb", detail: `output exceeded ${grant.logBytes} bytes` });
+    }
+    return bytes.length;
+  }
+  lines[fd] += text;
+  const nl = lines[fd].lastIndexOf("\n");
+  if (nl !== -1) {
+    post({ op: GuestOp.LOG, fd, text: lines[fd].slice(0, nl) });
+    lines[fd] = lines[fd].slice(nl + 1);
+  }
+  return bytes.length;
+}
+
+// ------------------------------------------------------------------ fs, process, crypto, fetch
+
+const errno = (code, message) => {
+  const error = new RealError(message ?? code);
+  error.code = code;
+  return error;
+};
+const S_IFREG = 0o100000;
+const openFiles = new Map();
+let nextFd = 10;
+
+function makeFs() {
+  const deny = (what, path) => (...args) => {
+    audit("fs", `${what}${path ? ` ${args[0]}` : ""}`);
+    args[args.length - 1](errno("EACCES", `${what}: permission denied`));
+  };
+  const statOf = (data) => ({
+    dev: 0, ino: 0, mode: S_IFREG | 0o444, nlink: 1, uid: 0, gid: 0, rdev: 0, size: data.length,
+    blksize: 4096, blocks: Math.ceil(data.length / 512), atimeMs: 0, mtimeMs: 0, ctimeMs: 0,
+    isDirectory: () => false,
+  });
+  const fs = {
+    constants: { O_WRONLY: -1, O_RDWR: -1, O_CREAT: -1, O_TRUNC: -1, O_APPEND: -1, O_EXCL: -1, O_DIRECTORY: -1 },
+    writeSync(fd, buf) {
+      if (fd !== 1 && fd !== 2) throw errno("EBADF");
+      return writeLog(fd, buf);
+    },
+    write(fd, buf, offset, length, position, callback) {
+      if ((fd !== 1 && fd !== 2) || position !== null) return callback(errno("EBADF"));
+      callback(null, writeLog(fd, buf.subarray(offset, offset + length)));
+    },
+    open(path, flags, mode, callback) {
+      const data = grant.files[path];
+      if (data === undefined || flags !== 0) {
+        audit("fs", `open ${path}${flags !== 0 ? " for writing" : ""}`);
+        return callback(errno(data === undefined ? "ENOENT" : "EROFS", `open ${path}: not granted`));
+      }
+      const fd = nextFd++;
+      openFiles.set(fd, { data, position: 0 });
+      callback(null, fd);
+    },
+    fstat(fd, callback) {
+      const file = openFiles.get(fd);
+      return file ? callback(null, statOf(file.data)) : callback(errno("EBADF"));
+    },
+    stat(path, callback) {
+      const data = grant.files[path];
+      return data ? callback(null, statOf(data)) : callback(errno("ENOENT"));
+    },
+    read(fd, buffer, offset, length, position, callback) {
+      const file = openFiles.get(fd);
+      if (!file) return callback(errno("EBADF"));
+      const start = position ?? file.position;
+      const chunk = file.data.subarray(start, start + length);
+      buffer.set(chunk, offset);
+      if (position === null) file.position = start + chunk.length;
+      callback(null, chunk.length);
+    },
+    close(fd, callback) {
+      callback(openFiles.delete(fd) ? null : errno("EBADF"));
+    },
+    fsync(fd, callback) { callback(null); },
+  };
+  fs.lstat = fs.stat;
+  for (const name of ["chmod", "chown", "fchmod", "fchown", "ftruncate", "lchown", "link", "mkdir", "readdir",
+    "readlink", "rename", "rmdir", "symlink", "truncate", "unlink", "utimes"]) {
+    fs[name] = deny(name, true);
+  }
+  freeze(fs.constants);
+  return freeze(fs);
+}
+
+function makeProcess() {
+  const enosys = () => { throw errno("ENOSYS"); };
+  return freeze({
+    getuid: () => -1, getgid: () => -1, geteuid: () => -1, getegid: () => -1,
+    getgroups: enosys, pid: -1, ppid: -1, umask: enosys, cwd: () => "/", chdir: enosys,
+  });
+}
+
+function makeCrypto() {
+  const granted = new Set(grant.cryptoSubtle);
+  const algorithmName = (algorithm) => String(typeof algorithm === "string" ? algorithm : algorithm?.name ?? "");
+  const guard = (method, position) => (...args) => {
+    const names = [algorithmName(args[position])];
+    const hash = typeof args[position] === "object" ? args[position]?.hash : undefined;
+    if (hash !== undefined) names.push(algorithmName(hash));
+    const refused = names.find((name) => !granted.has(name.toUpperCase()) && !granted.has(name));
+    if (refused !== undefined) {
+      audit("crypto", `subtle.${method} ${refused}`);
+      return Promise.reject(errno("E_DENIED", `crypto.subtle.${method}(${refused}) is not granted`));
+    }
+    return apply(subtle[method], subtle, args);
+  };
+  const api = {};
+  if (grant.cryptoRandom) {
+    api.getRandomValues = (array) => getRandomValues(array);
+    api.randomUUID = () => realCrypto.randomUUID();
+  }
+  if (granted.size > 0) {
+    api.subtle = freeze({
+      digest: guard("digest", 0), importKey: guard("importKey", 2), generateKey: guard("generateKey", 0),
+      sign: guard("sign", 0), verify: guard("verify", 0), encrypt: guard("encrypt", 0),
+      decrypt: guard("decrypt", 0), deriveBits: guard("deriveBits", 0), exportKey: (...a) => apply(subtle.exportKey, subtle, a),
+    });
+  }
+  return freeze(api);
+}
+
+// fetch asks the host, which checks the policy and does the request itself.
+const fetches = new Map();
+let nextFetch = 1;
+
+async function hostFetch(input, init = {}) {
+  const url = String(typeof input === "string" ? input : input?.url ?? input);
+  const method = String(init.method ?? "GET").toUpperCase();
+  const headers = [];
+  if (init.headers) {
+    const source = typeof init.headers.entries === "function" ? init.headers.entries() : Object.entries(init.headers);
+    for (const [name, value] of source) headers.push([String(name), String(value)]);
+  }
+  let body = null;
+  if (init.body !== undefined && init.body !== null) {
+    body = isView(init.body) ? new RealUint8Array(init.body.buffer, init.body.byteOffset, init.body.byteLength).slice()
+      : new TextEncoder().encode(String(init.body));
+  }
+  const fid = nextFetch++;
+  const answer = await new Promise((resolve) => {
+    fetches.set(fid, resolve);
+    post({ op: GuestOp.FETCH, fid, url, method, headers, body });
+  });
+  if (!answer.ok) throw new TypeError(`fetch ${url}: ${answer.error.code}: ${answer.error.message}`);
+  return new RealResponse(answer.status === 204 || answer.status === 304 ? null : answer.body,
+    { status: answer.status, statusText: answer.statusText, headers: answer.headers });
+}
+
+// ------------------------------------------------------------------ the membrane
+
+const BLOCKED = new Set(["__proto__", "constructor", "prototype", "caller", "callee", "arguments",
+  "__defineGetter__", "__defineSetter__", "__lookupGetter__", "__lookupSetter__"]);
+const toProxy = new WeakMap(); // real -> proxy
+const toReal = new WeakMap(); // proxy -> real
+const guestFunctions = new WeakMap(); // guest function -> host-callable wrapper
+const writable = new WeakSet(); // objects the guest created or owns
+
+const blocked = (key) => typeof key === "string" && BLOCKED.has(key);
+// Typed arrays and buffers are plain data: they cross unwrapped, so bytes move
+// without a trap per element. Their graph leads only to frozen intrinsics.
+const passesRaw = (value) => value instanceof ArrayBuffer || isView(value);
+
+function wrap(value) {
+  if ((typeof value !== "object" && typeof value !== "function") || value === null || passesRaw(value)) return value;
+  if (toReal.has(value)) return value;
+  const known = toProxy.get(value);
+  if (known) return known;
+  // The proxy's target is a blank shadow, so the real object's own invariants
+  // (frozen intrinsics) never force the proxy to reveal a real value.
+  const shadow = typeof value === "function" ? function () {}.bind(null) : {};
+  const proxy = new Proxy(shadow, {
+    get: (_, key) => (blocked(key) ? undefined : wrap(get(value, key, value))),
+    set: (_, key, v) => !blocked(key) && writable.has(value) && set(value, key, unwrap(v), value),
+    has: (_, key) => !blocked(key) && has(value, key),
+    deleteProperty: (_, key) => !blocked(key) && writable.has(value) && deleteProperty(value, key),
+    ownKeys: () => [...ownKeys(value).filter((key) => !blocked(key)), ...ownKeys(shadow).filter((key) => !has(value, key) || blocked(key))],
+    getOwnPropertyDescriptor: (_, key) => {
+      if (!blocked(key)) {
+        const found = getOwnPropertyDescriptor(value, key);
+        if (found) return { value: wrap(get(value, key, value)), writable: writable.has(value), enumerable: found.enumerable, configurable: true };
+      }
+      return getOwnPropertyDescriptor(shadow, key);
+    },
+    defineProperty: () => false,
+    getPrototypeOf: () => getPrototypeOf(value), // for instanceof inside the engine; no guest reads it
+    setPrototypeOf: () => false,
+    preventExtensions: () => false,
+    isExtensible: () => true,
+    apply: (_, self, args) => guard(() => apply(value, unwrap(self), args.map(unwrap))),
+    construct: (_, args) => guard(() => {
+      const made = construct(value, args.map(unwrap));
+      writable.add(made); // the guest's own object: it may write to it
+      return made;
+    }),
+  });
+  toProxy.set(value, proxy);
+  toReal.set(proxy, value);
+  return proxy;
+}
+
+function guard(run) {
+  try {
+    return wrap(run());
+  } catch (error) {
+    throw wrap(error);
+  }
+}
+
+function unwrap(value) {
+  if (toReal.has(value)) return toReal.get(value);
+  if (typeof value === "function") {
+    // A guest function handed to the host: whatever the host calls it with
+    // reaches the guest wrapped.
+    let wrapper = guestFunctions.get(value);
+    if (!wrapper) {
+      wrapper = function (...args) { return unwrap(apply(value, wrap(this), args.map(wrap))); };
+      guestFunctions.set(value, wrapper);
+    }
+    return wrapper;
+  }
+  return value;
+}
+
+// The names the policy may grant, and what each brings.
+const ALWAYS = ["Object", "Array", "Uint8Array", "Uint8ClampedArray", "Error", "TypeError", "RangeError", "Date",
+  "Promise", "JSON", "Math", "Number", "String", "Boolean", "ArrayBuffer", "DataView", "TextEncoder", "TextDecoder"];
+const NET = ["Headers", "AbortController", "AbortSignal", "Response", "Request", "ReadableStream"];
+
+function makeSandboxGlobal() {
+  const sandbox = create(null);
+  for (const name of ALWAYS) sandbox[name] = self[name];
+  sandbox.fs = makeFs();
+  sandbox.process = makeProcess();
+  sandbox.path = freeze({ resolve: (...segments) => segments.join("/") });
+  if (grant.net) {
+    for (const name of NET) sandbox[name] = self[name];
+    sandbox.fetch = hostFetch;
+  }
+  if (grant.cryptoRandom || grant.cryptoSubtle.length) sandbox.crypto = makeCrypto();
+  writable.add(sandbox);
+  const proxy = wrap(sandbox);
+  return { sandbox, proxy };
+}
+
+// What the guest reads but was not granted: audited once the program is running
+// (package initialisers probe globals such as fetch; that is not an attempt).
+function auditMisses(sandbox, proxy) {
+  return new Proxy(create(null), {
+    get: (_, key) => {
+      if (typeof key === "string" && !(key in sandbox) && calling) audit("global", key);
+      return get(proxy, key);
+    },
+    set: (_, key, v) => set(proxy, key, v),
+    has: (_, key) => has(proxy, key),
+    ownKeys: () => ownKeys(proxy),
+    getOwnPropertyDescriptor: (_, key) => {
+      const found = getOwnPropertyDescriptor(proxy, key);
+      return found && { ...found, configurable: true };
+    },
+    deleteProperty: (_, key) => deleteProperty(proxy, key),
+    defineProperty: () => false,
+  });
+}
+
+// ------------------------------------------------------------------ hardening
+
+const STRIP = ["fetch", "XMLHttpRequest", "WebSocket", "WebSocketStream", "WebTransport", "EventSource",
+  "importScripts", "BroadcastChannel", "Worker", "SharedWorker", "indexedDB", "caches", "CacheStorage",
+  "postMessage", "close", "navigator", "location", "SharedArrayBuffer", "Atomics", "Notification",
+  "FileSystemHandle", "storageManager", "cookieStore", "onmessage", "addEventListener", "removeEventListener",
+  "dispatchEvent", "fetchLater", "webkitRequestFileSystem", "webkitRequestFileSystemSync", "requestFileSystem"];
+
+function hardenRealm() {
+  for (let scope = self; scope && scope !== Object.prototype; scope = getPrototypeOf(scope)) {
+    for (const name of STRIP) {
+      try { deleteProperty(scope, name); } catch { /* not configurable: left, but unreachable through the membrane */ }
     }
   }
-  ok(id, [...exported.keys()]);
+  for (const name of getOwnPropertyNames(self)) {
+    const value = self[name];
+    if (typeof value === "function" && /^[A-Z]/.test(name)) {
+      try { freeze(value.prototype); freeze(value); } catch { /* some host objects refuse; harmless */ }
+    } else if (["Math", "JSON", "Reflect", "Atomics", "WebAssembly", "Intl"].includes(name)) {
+      try { freeze(value); } catch { /* ignore */ }
+    }
+  }
+  freeze(Object.getPrototypeOf(function* () {}));
+  freeze(Object.getPrototypeOf(async function () {}));
+}
+
+// ------------------------------------------------------------------ load and call
+
+function exitError() {
+  const tail = stderrTail.trim();
+  if (/fatal error: out of memory|runtime: out of memory/.test(tail)) return ["E_LIMIT", `out of memory (memory_mb): ${tail.slice(-2000)}`];
+  if (/^panic: |\npanic: |fatal error: /.test(tail)) return ["E_PANIC", tail.slice(tail.search(/panic: |fatal error: /))];
+  return ["E_CRASHED", `the Go program exited (code ${go?.exitCode ?? "?"})${tail ? `: ${tail.slice(-2000)}` : ""}`];
+}
+
+async function load({ id, name, module, grant: granted }) {
+  grant = granted;
+  const { sandbox, proxy } = makeSandboxGlobal();
+  const visible = auditMisses(sandbox, proxy);
+  globalThis.fs = sandbox.fs; // the runtime's own writes (panics, println) go through fs.writeSync
+  go = new Go();
+  go.env = grant.env;
+  go.argv = [name, ...grant.args];
+  go.exit = (code) => { go.exitCode = code; };
+  // wasm_exec puts the real global at value id 5; the guest gets the membrane instead.
+  for (const [field, patch] of [["_values", (v) => { v[5] = visible; }], ["_ids", (m) => { m.delete(globalThis); m.set(visible, 5); }]]) {
+    defineProperty(go, field, { configurable: true, set(v) { patch(v); defineProperty(this, field, { value: v, writable: true, configurable: true }); } });
+  }
+  const instance = await WebAssembly.instantiate(module, go.importObject);
+  hardenRealm();
+  go.run(instance).catch(() => {});
+  if (go.exited) {
+    const [code, message] = exitError();
+    return fail(id, code === "E_CRASHED" ? "E_LOAD" : code, `module ${name} exited during start-up: ${message}`, "", true);
+  }
+  for (const key of ownKeys(sandbox)) {
+    if (typeof key === "string" && typeof sandbox[key] === "function" && !ALWAYS.includes(key) && !NET.includes(key) && key !== "fetch") {
+      exported.set(key, sandbox[key]);
+    }
+  }
+  reply(id, [...exported.keys()]);
 }
 
 async function call({ id, fn, args }) {
   const target = exported.get(fn);
   if (!target) return fail(id, "E_NOT_FOUND", `no exported function ${fn}`);
+  logged = 0;
+  calling = true;
   try {
-    const value = await target(...args);
-    if (value instanceof Error) return fail(id, typeof value.code === "string" ? value.code : "E_GUEST", value.message);
-    ok(id, value);
+    const value = unwrap(await apply(target, undefined, args.map(wrap)));
+    if (go.exited) {
+      const [code, message] = exitError();
+      return fail(id, code, message, "", true);
+    }
+    if (value instanceof RealError) return fail(id, typeof value.code === "string" ? value.code : "E_GUEST", value.message);
+    reply(id, value);
   } catch (error) {
+    if (go.exited) {
+      const [code, message] = exitError();
+      return fail(id, code, message, "", true);
+    }
     fail(id, "E_GUEST", String(error?.message ?? error), String(error?.stack ?? ""));
+  } finally {
+    calling = false;
   }
 }
 
-self.onmessage = ({ data }) => {
-  const handler = data.op === GuestOp.LOAD ? load : data.op === GuestOp.CALL ? call : null;
+function fetched({ fid, ...answer }) {
+  const resolve = fetches.get(fid);
+  fetches.delete(fid);
+  resolve?.(answer);
+}
+
+const handlers = { [GuestOp.LOAD]: load, [GuestOp.CALL]: call, [GuestOp.FETCHED]: fetched };
+
+listen("message", ({ data }) => {
+  const handler = handlers[data.op];
   if (!handler) return fail(data.id, "E_BAD_REQUEST", `unknown op ${data.op}`);
-  handler(data).catch((error) => fail(data.id, "E_LOAD", String(error?.message ?? error), String(error?.stack ?? "")));
-};
+  Promise.resolve(handler(data)).catch((error) =>
+    fail(data.id, "E_LOAD", String(error?.message ?? error), String(error?.stack ?? ""), Boolean(go?.exited)));
+});

@@ -44,7 +44,7 @@ const steps = {
   },
   async startHost(pyodide, init) {
     const { start } = pyodide.pyimport("edgebox._pyodide");
-    return start({ ...init, guestURL: here("guest.js") }, post);
+    return start({ ...init, guestURL: here("guest.js"), gojsImports: runtime.gojsImports }, post);
   },
 };
 

@@ -11,37 +11,55 @@ from ._errors import (
     ClosedError,
     ConfigError,
     CrashedError,
+    DeniedError,
     EdgeBoxError,
     GuestError,
+    ImportMismatchError,
     IntegrityError,
+    LimitError,
     LoadError,
+    NetworkError,
     NotFoundError,
+    PanicError,
     TimeoutError,
 )
-from ._host import Host, verify
+from ._host import AuditEvent, GuestServices, Host, verify
 from ._manifest import ABIS, Manifest, ModuleSpec
-from ._platform import Guest, Platform
+from ._platform import Guest, HttpRequest, HttpResponse, Platform
+from ._policy import Limits, NetPolicy, Policy
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ABIS",
+    "AuditEvent",
     "ERROR_CLASSES",
     "BadRequestError",
     "BootError",
     "ClosedError",
     "ConfigError",
     "CrashedError",
+    "DeniedError",
     "EdgeBoxError",
     "Guest",
     "GuestError",
+    "GuestServices",
     "Host",
+    "HttpRequest",
+    "HttpResponse",
+    "ImportMismatchError",
     "IntegrityError",
+    "LimitError",
+    "Limits",
     "LoadError",
     "Manifest",
     "ModuleSpec",
+    "NetPolicy",
+    "NetworkError",
     "NotFoundError",
+    "PanicError",
     "Platform",
+    "Policy",
     "TimeoutError",
     "verify",
 ]

@@ -10,6 +10,11 @@ Every failure a caller can see is an ``EdgeBoxError`` with a stable ``code``::
     ├── LoadError                E_LOAD       module bytes could not be fetched, compiled or started
     ├── BadRequestError          E_BAD_REQUEST  a malformed call
     ├── GuestError               E_GUEST      the guest reported a failure
+    ├── DeniedError              E_DENIED     the policy does not grant what was asked
+    ├── ImportMismatchError      E_IMPORT     the module imports something the host does not provide
+    ├── PanicError               E_PANIC      the guest panicked (message holds the Go panic and stack)
+    ├── LimitError               E_LIMIT      the guest went over a memory or log limit
+    ├── NetworkError             E_NETWORK    a granted request failed on the network
     ├── TimeoutError             E_TIMEOUT    no answer in time
     ├── CrashedError             E_CRASHED    the worker or guest died under the call
     └── ClosedError              E_CLOSED     the box was closed
@@ -32,6 +37,11 @@ __all__ = [
     "LoadError",
     "BadRequestError",
     "GuestError",
+    "DeniedError",
+    "ImportMismatchError",
+    "PanicError",
+    "LimitError",
+    "NetworkError",
     "TimeoutError",
     "CrashedError",
     "ClosedError",
@@ -92,6 +102,26 @@ class GuestError(EdgeBoxError):
     code = "E_GUEST"
 
 
+class DeniedError(EdgeBoxError):
+    code = "E_DENIED"
+
+
+class ImportMismatchError(EdgeBoxError):
+    code = "E_IMPORT"
+
+
+class PanicError(EdgeBoxError):
+    code = "E_PANIC"
+
+
+class LimitError(EdgeBoxError):
+    code = "E_LIMIT"
+
+
+class NetworkError(EdgeBoxError):
+    code = "E_NETWORK"
+
+
 class TimeoutError(EdgeBoxError):  # noqa: A001 - the name callers expect, scoped to this package
     code = "E_TIMEOUT"
 
@@ -115,6 +145,11 @@ ERROR_CLASSES: dict[str, type[EdgeBoxError]] = {
         LoadError,
         BadRequestError,
         GuestError,
+        DeniedError,
+        ImportMismatchError,
+        PanicError,
+        LimitError,
+        NetworkError,
         TimeoutError,
         CrashedError,
         ClosedError,

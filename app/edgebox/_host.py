@@ -1,36 +1,113 @@
-"""The host: decides what is loaded, verifies it, and routes calls to guests."""
+"""The host: decides what is loaded, verifies it, routes calls, enforces limits
+and answers the guests' capability requests according to their policies."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
-from typing import Any, Callable
+import time
+from collections import Counter, deque
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
 
-from ._errors import CrashedError, IntegrityError, NotFoundError
+from ._errors import (
+    CrashedError,
+    DeniedError,
+    ImportMismatchError,
+    IntegrityError,
+    LimitError,
+    NotFoundError,
+    PanicError,
+    TimeoutError,
+)
 from ._manifest import Manifest, ModuleSpec
-from ._platform import Guest, Platform
+from ._platform import Guest, HttpRequest, HttpResponse, Platform
+from ._wasm import imports, limit_memory
 
-__all__ = ["Host"]
+__all__ = ["AuditEvent", "GuestServices", "Host", "verify"]
 
 ProgressSink = Callable[[str, int, "int | None"], None]
+AuditSink = Callable[["AuditEvent"], None]
+LogSink = Callable[[str, int, str], None]
+
+# A guest that dies takes its instance with it; these errors mean "replace it".
+_INSTANCE_FATAL = (CrashedError, PanicError, LimitError, TimeoutError)
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    time: float
+    module: str
+    capability: str
+    detail: str
+    code: str
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"time": self.time, "module": self.module, "capability": self.capability,
+                "detail": self.detail, "code": self.code}
+
+
+class GuestServices:
+    """What one guest may ask of the host: network requests, audit, log lines."""
+
+    def __init__(self, host: "Host", spec: ModuleSpec) -> None:
+        self._host = host
+        self.spec = spec
+
+    def audit(self, capability: str, detail: str, code: str = DeniedError.code) -> None:
+        self._host.audit(self.spec.name, capability, detail, code)
+
+    def log(self, fd: int, text: str) -> None:
+        self._host.log(self.spec.name, fd, text)
+
+    def retire(self, guest: Guest) -> None:
+        """``guest`` died on its own (panic, limit, crash): stop routing calls to it."""
+        self._host.retire(self.spec.name, guest)
+
+    async def fetch(self, request: HttpRequest) -> HttpResponse:
+        net = self.spec.policy.net
+        try:
+            url = net.check(request.url, request.method, self._host.origin)
+            response = await self._host.platform.http(
+                HttpRequest(url=url, method=request.method.upper(), headers=request.headers, body=request.body),
+                credentials=net.credentials,
+            )
+        except DeniedError as error:
+            self.audit("net", error.message)
+            raise
+        return response
 
 
 class Host:
-    def __init__(self, manifest: Manifest, platform: Platform, on_progress: ProgressSink | None = None) -> None:
+    def __init__(
+        self,
+        manifest: Manifest,
+        platform: Platform,
+        *,
+        origin: str,
+        provided_imports: Mapping[str, frozenset[str]],
+        on_progress: ProgressSink | None = None,
+        on_audit: AuditSink | None = None,
+        on_log: LogSink | None = None,
+    ) -> None:
         self.manifest = manifest
-        self._platform = platform
+        self.platform = platform
+        self.origin = origin
+        self._provided = provided_imports
         self._on_progress = on_progress or (lambda phase, loaded, total: None)
+        self._on_audit = on_audit or (lambda event: None)
+        self._on_log = on_log or (lambda module, fd, text: None)
         self._guests: dict[str, asyncio.Future[Guest]] = {}
+        self.counters: Counter[str] = Counter()
+        self.recent_audit: deque[AuditEvent] = deque(maxlen=200)
 
     async def call(self, module: str, fn: str, args: Any) -> Any:
+        spec = self._spec(module)
         guest = await self.guest(module)
         if fn not in guest.exports:
             raise NotFoundError(f"module {module!r} has no function {fn!r}; it exports {sorted(guest.exports)}")
-        try:
-            return await guest.call(fn, args)
-        except CrashedError:
-            self.forget(module)
-            raise
+        return await self._limited(spec, guest.call(fn, args), f"{module}.{fn}")
 
     async def guest(self, module: str) -> Guest:
         """The running instance of ``module``, loading it on first use.
@@ -38,12 +115,10 @@ class Host:
         Concurrent first calls share one load; a failed load is forgotten so
         that the next call tries again (a redeployed module can recover).
         """
-        spec = self.manifest.get(module)
-        if spec is None:
-            raise NotFoundError(f"no module {module!r}; the manifest has {sorted(self.manifest.modules)}")
+        spec = self._spec(module)
         pending = self._guests.get(module)
         if pending is None:
-            pending = self._guests[module] = asyncio.ensure_future(self._load(spec))
+            pending = self._guests[module] = asyncio.ensure_future(self._limited(spec, self._load(spec), f"{module} start-up"))
         try:
             return await asyncio.shield(pending)
         except BaseException:
@@ -52,32 +127,89 @@ class Host:
             raise
 
     def forget(self, module: str) -> None:
-        """Drop a guest that can no longer answer, so the next call restarts it."""
+        """Drop an instance that can no longer answer; the next call starts a fresh one."""
         pending = self._guests.pop(module, None)
-        if pending is not None and pending.done() and not pending.cancelled() and pending.exception() is None:
+        if pending is None:
+            return
+        if pending.done() and not pending.cancelled() and pending.exception() is None:
+            self.counters["restarts"] += 1
             pending.result().close()
+        else:
+            pending.cancel()
 
-    async def _load(self, spec: ModuleSpec) -> Guest:
-        phase = f"module:{spec.name}"
-        data = await self._platform.fetch_bytes(
-            spec.url, lambda loaded, total: self._on_progress(phase, loaded, total)
-        )
-        verify(spec, self._platform.byte_length(data), await self._platform.sha256_hex(data))
-        return await self._platform.start_guest(spec, data)
+    def retire(self, module: str, guest: Guest) -> None:
+        pending = self._guests.get(module)
+        if pending is not None and pending.done() and not pending.cancelled() and pending.exception() is None \
+                and pending.result() is guest:
+            del self._guests[module]
+            self.counters["restarts"] += 1
+            asyncio.get_event_loop().call_soon(guest.close)
+
+    def stats(self) -> dict[str, Any]:
+        return {"counters": dict(self.counters), "running": sorted(m for m, f in self._guests.items() if f.done())}
+
+    def audit(self, module: str, capability: str, detail: str, code: str) -> None:
+        event = AuditEvent(time=time.time(), module=module, capability=capability, detail=detail, code=code)
+        self.counters[f"{code}:{capability}"] += 1
+        self.recent_audit.append(event)
+        self._on_audit(event)
+
+    def log(self, module: str, fd: int, text: str) -> None:
+        self._on_log(module, fd, text)
 
     def close(self) -> None:
         for module in list(self._guests):
             self.forget(module)
 
+    def _spec(self, module: str) -> ModuleSpec:
+        spec = self.manifest.get(module)
+        if spec is None:
+            raise NotFoundError(f"no module {module!r}; the manifest has {sorted(self.manifest.modules)}")
+        return spec
 
-def verify(spec: ModuleSpec, size: int, sha256: str) -> None:
+    async def _limited(self, spec: ModuleSpec, work, what: str) -> Any:
+        """Run ``work`` within the module's time limit; an instance that fails fatally is replaced."""
+        timeout_ms = spec.policy.limits.timeout_ms
+        try:
+            return await asyncio.wait_for(work, timeout_ms / 1000)
+        except asyncio.TimeoutError:
+            self.forget(spec.name)
+            self.audit(spec.name, "limits", f"{what} ran past timeout_ms={timeout_ms}", TimeoutError.code)
+            raise TimeoutError(f"{what}: no answer within {timeout_ms} ms (timeout_ms); the instance was replaced") from None
+        except _INSTANCE_FATAL as error:
+            self.forget(spec.name)
+            if isinstance(error, (PanicError, LimitError)):
+                self.audit(spec.name, "limits" if isinstance(error, LimitError) else "panic", error.message[:500], error.code)
+            raise
+
+    async def _load(self, spec: ModuleSpec) -> Guest:
+        phase = f"module:{spec.name}"
+        data = await self.platform.fetch_bytes(spec.url, lambda loaded, total: self._on_progress(phase, loaded, total))
+        verify(spec, data)
+        self._check_imports(spec, data)
+        prepared = limit_memory(data, spec.policy.limits.memory_mb)
+        return await self.platform.start_guest(spec, prepared, GuestServices(self, spec))
+
+    def _check_imports(self, spec: ModuleSpec, data: bytes) -> None:
+        provided = self._provided.get(spec.abi, frozenset())
+        missing = [str(item) for item in imports(data) if str(item) not in provided]
+        if missing:
+            self.audit(spec.name, "import", ", ".join(missing[:10]), ImportMismatchError.code)
+            raise ImportMismatchError(
+                f"module {spec.name!r} ({spec.abi}) imports what the host does not provide: {', '.join(missing[:10])}"
+                + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+            )
+
+
+def verify(spec: ModuleSpec, data: bytes) -> None:
     """Refuse bytes that differ from what the manifest signed: they never run."""
-    if spec.size is not None and size != spec.size:
+    if spec.size is not None and len(data) != spec.size:
         raise IntegrityError(
-            f"module {spec.name!r}: {spec.url} is {size} bytes, the manifest says {spec.size}; refusing to run it"
+            f"module {spec.name!r}: {spec.url} is {len(data)} bytes, the manifest says {spec.size}; refusing to run it"
         )
-    if not hmac.compare_digest(sha256, spec.sha256):
+    digest = hashlib.sha256(data).hexdigest()
+    if not hmac.compare_digest(digest, spec.sha256):
         raise IntegrityError(
-            f"module {spec.name!r}: sha256 of {spec.url} is {sha256}, the manifest says {spec.sha256}; "
-            "refusing to run it"
+            f"module {spec.name!r}: sha256 of {spec.url} is {digest}, the manifest says {spec.sha256}; refusing to run it"
         )
+

@@ -13,6 +13,7 @@ from typing import Any, Mapping
 from urllib.parse import urljoin
 
 from ._errors import ConfigError
+from ._policy import Policy
 
 __all__ = ["ABIS", "Manifest", "ModuleSpec"]
 
@@ -21,7 +22,6 @@ MANIFEST_FORMAT = 1
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 _MODULE_FIELDS = {"name", "abi", "url", "size", "sha256", "policy"}
-_POLICY_FIELDS = {"env", "args"}
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,7 @@ class ModuleSpec:
     url: str
     sha256: str
     size: int | None = None
-    env: Mapping[str, str] = field(default_factory=dict)
-    args: tuple[str, ...] = ()
+    policy: Policy = field(default_factory=Policy)
 
 
 @dataclass(frozen=True)
@@ -100,16 +99,5 @@ def _module_spec(name: str, fields: dict[str, Any], manifest_url: str) -> Module
     size = fields.get("size")
     if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
         raise ConfigError(f"{where}.size: expected a byte count")
-    policy = fields.get("policy") or {}
-    if not isinstance(policy, dict):
-        raise ConfigError(f"{where}.policy: expected an object")
-    unknown = set(policy) - _POLICY_FIELDS
-    if unknown:
-        raise ConfigError(f"{where}.policy: unknown field(s) {sorted(unknown)}; allowed: {sorted(_POLICY_FIELDS)}")
-    env = policy.get("env") or {}
-    if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
-        raise ConfigError(f"{where}.policy.env: expected an object of string to string")
-    args = policy.get("args") or []
-    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
-        raise ConfigError(f"{where}.policy.args: expected a list of strings")
-    return ModuleSpec(name=name, abi=abi, url=urljoin(manifest_url, url), sha256=sha256, size=size, env=dict(env), args=tuple(args))
+    policy = Policy.parse(fields.get("policy"), f"{where}.policy")
+    return ModuleSpec(name=name, abi=abi, url=urljoin(manifest_url, url), sha256=sha256, size=size, policy=policy)

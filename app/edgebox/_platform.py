@@ -1,19 +1,39 @@
 """What the host needs from the machine it runs on, and nothing more.
 
-The host's decisions (what to load, whether bytes are trusted, what to call)
-live in ``_host.py`` and run under CPython too; the browser side of them lives
-in ``_pyodide.py``. Tests give the host a platform of their own.
+The host's decisions (what to load, whether bytes are trusted, what a guest
+may reach) live in ``_host.py`` and run under CPython too; the browser side of
+them lives in ``_pyodide.py``. Tests give the host a platform of their own.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from ._manifest import ModuleSpec
 
-__all__ = ["Guest", "Platform", "Progress"]
+if TYPE_CHECKING:
+    from ._host import GuestServices
+
+__all__ = ["Guest", "HttpRequest", "HttpResponse", "Platform", "Progress"]
 
 Progress = Callable[[int, "int | None"], None]
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    url: str
+    method: str = "GET"
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: Any = None  # bytes-like or None; passed through untouched
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    status_text: str
+    headers: list[tuple[str, str]]
+    body: Any
 
 
 class Guest(Protocol):
@@ -27,12 +47,12 @@ class Guest(Protocol):
 
 
 class Platform(Protocol):
-    async def fetch_bytes(self, url: str, progress: Progress) -> Any:
-        """The body of ``url`` as an opaque buffer; raises ``LoadError``/``NotFoundError``."""
+    async def fetch_bytes(self, url: str, progress: Progress) -> bytes:
+        """The body of ``url``; raises ``LoadError``/``NotFoundError``."""
 
-    async def sha256_hex(self, data: Any) -> str: ...
+    async def start_guest(self, spec: ModuleSpec, data: bytes, services: "GuestServices") -> Guest:
+        """Compile and run verified, prepared bytes in their own realm."""
 
-    def byte_length(self, data: Any) -> int: ...
-
-    async def start_guest(self, spec: ModuleSpec, data: Any) -> Guest:
-        """Compile and run verified bytes in their own realm."""
+    async def http(self, request: HttpRequest, *, credentials: str) -> HttpResponse:
+        """Perform a request the policy granted; a redirect raises ``DeniedError``
+        (its target cannot be re-checked before it is followed)."""

@@ -1,8 +1,8 @@
 """Page <-> host worker messages, as the Python host sees them.
 
 The JavaScript half of this boundary is ``web/protocol.js``; the two are kept
-identical by ``tests/app/test_protocol.py``. Requests carry an ``id``; every
-reply names that id and is either ``{id, ok: true, value}`` or
+identical by ``tests/test_parity.py``. Requests carry an ``id``; every reply
+names that id and is either ``{id, ok: true, value}`` or
 ``{id, ok: false, error: {code, message, stack}}``.
 """
 
@@ -13,39 +13,44 @@ from typing import Any, Callable
 
 from ._errors import BadRequestError, EdgeBoxError
 
-__all__ = ["Op", "CallRequest", "parse_request", "reply_ok", "reply_error", "progress_event"]
+__all__ = ["Op", "Request", "parse_request", "reply_ok", "reply_error", "progress_event"]
 
 
 class Op:
     # page -> worker
     INIT = "init"
     CALL = "call"
+    STATS = "stats"
     # worker -> page
     READY = "ready"
     REPLY = "reply"
     PROGRESS = "progress"
+    AUDIT = "audit"
 
 
 @dataclass(frozen=True)
-class CallRequest:
+class Request:
     id: int
-    module: str
-    fn: str
-    args: Any  # passed through untouched: the host never needs to look inside
+    op: str
+    module: str = ""
+    fn: str = ""
+    args: Any = None  # passed through untouched: the host never needs to look inside
 
 
-def parse_request(get: Callable[[str], Any]) -> CallRequest:
+def parse_request(get: Callable[[str], Any]) -> Request:
     """Build a request from a message's fields; ``get`` reads one field, so the
     message may be a dict or a JavaScript object without converting ``args``."""
     op, request_id = get("op"), get("id")
     if not isinstance(request_id, int) or isinstance(request_id, bool):
         raise BadRequestError(f"request id must be an integer, got {request_id!r}")
+    if op == Op.STATS:
+        return Request(id=request_id, op=op)
     if op != Op.CALL:
         raise BadRequestError(f"unknown op {op!r}")
     module, fn = get("module"), get("fn")
     if not isinstance(module, str) or not isinstance(fn, str):
         raise BadRequestError("call(module, fn, ...args): module and fn must be strings")
-    return CallRequest(id=request_id, module=module, fn=fn, args=get("args"))
+    return Request(id=request_id, op=op, module=module, fn=fn, args=get("args"))
 
 
 def reply_ok(request_id: int, value: Any) -> dict[str, Any]:

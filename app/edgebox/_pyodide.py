@@ -1,4 +1,4 @@
-"""The browser side of the host: JavaScript fetch, SubtleCrypto, guest workers.
+"""The browser side of the host: JavaScript fetch, guest workers, the page channel.
 
 Only this module imports ``js``/``pyodide``; it is the one seam where
 JavaScript errors become ``EdgeBoxError``s. ``worker.js`` calls ``start`` once
@@ -17,19 +17,23 @@ import js
 from pyodide.ffi import JsException, create_proxy, to_js
 
 from ._errors import (
+    ERROR_CLASSES,
     ClosedError,
     ConfigError,
     CrashedError,
+    DeniedError,
     EdgeBoxError,
     GuestError,
+    LimitError,
     LoadError,
+    NetworkError,
     NotFoundError,
 )
-from ._guest_protocol import GUEST_ERROR_CODES, GuestOp
-from ._host import Host
+from ._guest_protocol import GUEST_AUDIT_CODES, GUEST_ERROR_CODES, GuestOp
+from ._host import Host, GuestServices
 from ._manifest import Manifest, ModuleSpec
-from ._platform import Progress
-from ._protocol import CallRequest, parse_request, progress_event, reply_error, reply_ok
+from ._platform import HttpRequest, HttpResponse, Progress
+from ._protocol import Op, Request, parse_request, progress_event, reply_error, reply_ok
 
 __all__ = ["start"]
 
@@ -50,7 +54,7 @@ class BrowserPlatform:
     def __init__(self, guest_script_url: str) -> None:
         self._guest_script_url = guest_script_url
 
-    async def fetch_bytes(self, url: str, progress: Progress) -> Any:
+    async def fetch_bytes(self, url: str, progress: Progress) -> bytes:
         try:
             response = await js.fetch(url)
         except JsException as error:
@@ -60,53 +64,72 @@ class BrowserPlatform:
             raise cls(f"GET {url} answered {response.status} {response.statusText}")
         total = int(response.headers.get("content-length") or 0) or None
         reader = response.body.getReader()
-        chunks, loaded = js.Array.new(), 0
+        chunks, loaded = [], 0
         while not (chunk := await reader.read()).done:
-            chunks.push(chunk.value)
-            loaded += chunk.value.length
+            chunks.append(chunk.value.to_bytes())
+            loaded += len(chunks[-1])
             progress(loaded, total)
-        return await js.Blob.new(chunks).arrayBuffer()
+        return b"".join(chunks)
 
-    async def sha256_hex(self, data: Any) -> str:
-        digest = await js.crypto.subtle.digest("SHA-256", data)
-        return js.Uint8Array.new(digest).to_bytes().hex()
-
-    def byte_length(self, data: Any) -> int:
-        return int(data.byteLength)
-
-    async def start_guest(self, spec: ModuleSpec, data: Any) -> "WorkerGuest":
+    async def start_guest(self, spec: ModuleSpec, data: bytes, services: GuestServices) -> "WorkerGuest":
         try:
-            module = await js.WebAssembly.compile(data)
+            module = await js.WebAssembly.compile(to_js(data))
         except JsException as error:
             raise LoadError(f"module {spec.name!r}: not a valid WebAssembly module: {error}") from None
         worker = js.Worker.new(self._guest_script_url, _js({"type": "module", "name": f"edgebox-guest:{spec.name}"}))
-        guest = WorkerGuest(spec.name, worker)
+        guest = WorkerGuest(spec.name, worker, services)
         try:
-            exports = await guest.request(
-                {"op": GuestOp.LOAD, "name": spec.name, "module": module, "env": dict(spec.env), "args": list(spec.args)}
-            )
+            grant = spec.policy.grant()
+            grant["files"] = {path: to_js(content) for path, content in grant["files"].items()}
+            exports = await guest.request({"op": GuestOp.LOAD, "name": spec.name, "module": module, "grant": grant})
         except BaseException:
             guest.close()
             raise
         guest.exports = frozenset(str(name) for name in exports)
         return guest
 
+    async def http(self, request: HttpRequest, *, credentials: str) -> HttpResponse:
+        init = {"method": request.method, "headers": [list(pair) for pair in request.headers],
+                "redirect": "manual", "credentials": credentials}
+        if request.body is not None:
+            init["body"] = request.body
+        try:
+            response = await js.fetch(request.url, _js(init))
+            if response.type == "opaqueredirect":
+                raise DeniedError(f"{request.method} {request.url} answered with a redirect; "
+                                  "EdgeBox does not follow a redirect whose target it cannot check")
+            body = await response.arrayBuffer()
+        except JsException as error:
+            raise NetworkError(f"{request.method} {request.url}: {error}") from None
+        headers = [(str(name), str(value)) for name, value in response.headers.entries()]
+        return HttpResponse(status=int(response.status), status_text=str(response.statusText), headers=headers, body=body)
+
 
 class WorkerGuest:
     """One guest instance in its own worker (its own realm), replies matched by id."""
 
-    def __init__(self, name: str, worker: Any) -> None:
+    def __init__(self, name: str, worker: Any, services: GuestServices) -> None:
         self.name = name
         self.exports: frozenset[str] = frozenset()
         self._worker = worker
+        self._services = services
         self._ids = count(1)
         self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._dead: EdgeBoxError | None = None
         self._proxies = [create_proxy(self._on_message), create_proxy(self._on_error)]
         worker.onmessage, worker.onerror = self._proxies
+        self._handlers = {
+            GuestOp.REPLY: self._on_reply, GuestOp.FETCH: self._on_fetch, GuestOp.AUDIT: self._on_audit,
+            GuestOp.LOG: self._on_log, GuestOp.LIMIT: self._on_limit,
+        }
 
     def request(self, message: dict[str, Any]) -> asyncio.Future[Any]:
-        request_id = next(self._ids)
         future = asyncio.get_event_loop().create_future()
+        if self._dead is not None:
+            future.set_exception(self._dead)
+            return future
+        request_id = next(self._ids)
         self._pending[request_id] = future
         self._worker.postMessage(_js({**message, "id": request_id}))
         return future
@@ -116,6 +139,11 @@ class WorkerGuest:
 
     def _on_message(self, event: Any) -> None:
         data = event.data
+        handler = self._handlers.get(getattr(data, "op", None))
+        if handler is not None:
+            handler(data)
+
+    def _on_reply(self, data: Any) -> None:
         future = self._pending.pop(data.id, None)
         if future is None or future.done():
             return
@@ -123,15 +151,53 @@ class WorkerGuest:
             future.set_result(data.value)
             return
         wire = data.error.to_py()
-        code = wire.get("code") if wire.get("code") in GUEST_ERROR_CODES else GuestError.code
-        error = EdgeBoxError.from_wire({**wire, "code": code})
         if data.crashed:
-            error = CrashedError(f"module {self.name!r} stopped: {wire.get('message', '')}", stack=wire.get("stack"))
-        future.set_exception(error)
+            cls = ERROR_CLASSES.get(wire.get("code"), CrashedError)
+            error = cls(f"module {self.name!r}: {wire.get('message', '')}", stack=wire.get("stack") or None)
+            self._die(error)
+            future.set_exception(error)
+            return
+        code = wire.get("code") if wire.get("code") in GUEST_ERROR_CODES else GuestError.code
+        future.set_exception(EdgeBoxError.from_wire({**wire, "code": code}))
+
+    def _on_fetch(self, data: Any) -> None:
+        request = HttpRequest(url=str(data.url), method=str(data.method), headers=[tuple(h) for h in data.headers.to_py()],
+                              body=data.body)
+        task = asyncio.ensure_future(self._answer_fetch(int(data.fid), request))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _answer_fetch(self, fid: int, request: HttpRequest) -> None:
+        try:
+            response = await self._services.fetch(request)
+            answer = {"ok": True, "status": response.status, "statusText": response.status_text,
+                      "headers": [list(pair) for pair in response.headers], "body": response.body}
+        except BaseException as error:
+            answer = {"ok": False, "error": _translate(error, f"fetch {request.url}").to_wire()}
+        if self._dead is None:
+            self._worker.postMessage(_js({"op": GuestOp.FETCHED, "fid": fid, **answer}))
+
+    def _on_audit(self, data: Any) -> None:
+        code = str(data.code) if data.code in GUEST_AUDIT_CODES else DeniedError.code
+        self._services.audit(str(data.capability)[:100], str(data.detail)[:500], code)
+
+    def _on_log(self, data: Any) -> None:
+        self._services.log(int(data.fd), str(data.text))
+
+    def _on_limit(self, data: Any) -> None:
+        self._die(LimitError(f"module {self.name!r}: {str(data.detail)[:500]} ({data.what}); the instance was replaced"))
 
     def _on_error(self, event: Any) -> None:
         event.preventDefault()
-        self._fail_all(CrashedError(f"module {self.name!r} crashed: {getattr(event, 'message', 'worker error')}"))
+        self._die(CrashedError(f"module {self.name!r} crashed: {getattr(event, 'message', 'worker error')}"))
+
+    def _die(self, error: EdgeBoxError) -> None:
+        """This instance can answer no more: fail what waits, and have the host replace it."""
+        if self._dead is None:
+            self._dead = error
+            self._worker.terminate()
+            self._services.retire(self)
+        self._fail_all(error)
 
     def _fail_all(self, error: EdgeBoxError) -> None:
         pending, self._pending = self._pending, {}
@@ -140,8 +206,10 @@ class WorkerGuest:
                 future.set_exception(error)
 
     def close(self) -> None:
-        self._worker.terminate()
-        self._fail_all(ClosedError(f"module {self.name!r} was unloaded"))
+        if self._dead is None:
+            self._dead = ClosedError(f"module {self.name!r} was unloaded")
+            self._worker.terminate()
+        self._fail_all(self._dead)
         for proxy in self._proxies:
             proxy.destroy()
         self._proxies = []
@@ -165,12 +233,15 @@ class Dispatcher:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _serve(self, request: CallRequest) -> None:
+    async def _serve(self, request: Request) -> None:
         try:
-            value = await self._host.call(request.module, request.fn, request.args)
+            if request.op == Op.STATS:
+                value = _js(self._host.stats())
+            else:
+                value = await self._host.call(request.module, request.fn, request.args)
             reply = reply_ok(request.id, value)
         except BaseException as error:  # every request is answered, whatever went wrong
-            reply = reply_error(request.id, _translate(error, f"call {request.module}.{request.fn}"))
+            reply = reply_error(request.id, _translate(error, f"{request.op} {request.module}.{request.fn}"))
         self._post(_js(reply))
 
 
@@ -188,7 +259,22 @@ async def start(init: Any, post: Any) -> Any:
     def on_progress(phase: str, loaded: int, total: int | None) -> None:
         post(_js(progress_event(phase, loaded, total)))
 
-    host = Host(manifest, BrowserPlatform(str(init.guestURL)), on_progress=on_progress)
+    def on_audit(event) -> None:
+        js.console.warn(f"EdgeBox audit: {event.module} {event.capability} {event.code}: {event.detail}")
+        post(_js({"op": Op.AUDIT, "event": event.to_wire()}))
+
+    def on_log(module: str, fd: int, text: str) -> None:
+        (js.console.warn if fd == 2 else js.console.log)(f"[{module}] {text}")
+
+    host = Host(
+        manifest,
+        BrowserPlatform(str(init.guestURL)),
+        origin=str(js.location.origin),
+        provided_imports={"js": frozenset(f"gojs.{name}" for name in init.gojsImports.to_py())},
+        on_progress=on_progress,
+        on_audit=on_audit,
+        on_log=on_log,
+    )
     return create_proxy(Dispatcher(host, post))
 
 

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from edgebox import Manifest
-from fakes import MANIFEST_URL, MODULE_BYTES, MODULE_URL, FakePlatform, InlineLoop, manifest_data
+from edgebox import Host, Manifest
+from fakes import MANIFEST_URL, MODULE_BYTES, MODULE_URL, ORIGIN, PROVIDED, FakePlatform, InlineLoop, manifest_data
 
 
 @pytest.fixture
@@ -35,3 +35,18 @@ def manifest() -> Manifest:
 @pytest.fixture
 def platform() -> FakePlatform:
     return FakePlatform({MODULE_URL: MODULE_BYTES}, {"echo": lambda *a: list(a), "upper": str.upper})
+
+
+@pytest.fixture
+def make_host(platform):
+    """make_host(manifest=None, **kwargs) -> (host, audit events list)."""
+
+    def make(manifest=None, **kwargs):
+        events = []
+        host = Host(
+            manifest or Manifest.parse(manifest_data(), url=MANIFEST_URL), platform,
+            origin=ORIGIN, provided_imports=PROVIDED, on_audit=events.append, **kwargs,
+        )
+        return host, events
+
+    return make

@@ -1,11 +1,10 @@
 """Test doubles for the host's platform, and an event loop that runs anywhere."""
 
 import asyncio
-import hashlib
 import time
 from typing import Any
 
-from edgebox import LoadError, ModuleSpec
+from edgebox import DeniedError, HttpResponse, LoadError, ModuleSpec
 
 
 class _NoIOSelector:
@@ -30,29 +29,64 @@ class InlineLoop(asyncio.BaseEventLoop):
         pass
 
 
+def _leb(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = value & 0x7F
+        value >>= 7
+        out.append(b | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _name(text: str) -> bytes:
+    return _leb(len(text)) + text.encode()
+
+
+def _section(section_id: int, payload: bytes) -> bytes:
+    return bytes([section_id]) + _leb(len(payload)) + payload
+
+
+def wasm_module(imports=(("gojs", "runtime.wasmExit"),), min_pages: int = 2, max_pages: int | None = None) -> bytes:
+    """A small valid module: one function type, the given function imports, one memory."""
+    types = _section(1, b"\x01\x60\x01\x7f\x00")
+    entries = b"".join(_name(module) + _name(name) + b"\x00\x00" for module, name in imports)
+    imported = _section(2, _leb(len(imports)) + entries)
+    limits = (b"\x00" + _leb(min_pages)) if max_pages is None else (b"\x01" + _leb(min_pages) + _leb(max_pages))
+    memory = _section(5, b"\x01" + limits)
+    return b"\0asm\x01\0\0\0" + types + imported + memory
+
+
 class FakeGuest:
-    def __init__(self, spec: ModuleSpec, functions: dict[str, Any]) -> None:
+    def __init__(self, spec: ModuleSpec, data: bytes, services, functions: dict[str, Any]) -> None:
         self.spec = spec
+        self.data = data
+        self.services = services
         self.functions = functions
         self.exports = frozenset(functions)
         self.closed = False
 
     async def call(self, fn: str, args: Any) -> Any:
         await asyncio.sleep(0)
-        return self.functions[fn](*args)
+        result = self.functions[fn](*args)
+        if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
+            result = await result
+        return result
 
     def close(self) -> None:
         self.closed = True
 
 
 class FakePlatform:
-    """Serves module bytes from a dict and starts guests from Python functions."""
+    """Serves module bytes and HTTP responses from dicts; starts guests from Python functions."""
 
     def __init__(self, files: dict[str, bytes], functions: dict[str, Any]) -> None:
         self.files = files
         self.functions = functions
         self.fetches: list[str] = []
         self.started: list[FakeGuest] = []
+        self.responses: dict[str, HttpResponse] = {}
+        self.http_requests: list = []
 
     async def fetch_bytes(self, url, progress):
         self.fetches.append(url)
@@ -63,22 +97,29 @@ class FakePlatform:
         progress(len(data), len(data))
         return data
 
-    async def sha256_hex(self, data):
-        return hashlib.sha256(data).hexdigest()
-
-    def byte_length(self, data):
-        return len(data)
-
-    async def start_guest(self, spec, data):
-        guest = FakeGuest(spec, self.functions)
+    async def start_guest(self, spec, data, services):
+        guest = FakeGuest(spec, data, services, self.functions)
         self.started.append(guest)
         return guest
 
+    async def http(self, request, *, credentials):
+        self.http_requests.append((request, credentials))
+        response = self.responses.get(request.url)
+        if response is None:
+            raise DeniedError("redirect")
+        return response
 
-MODULE_BYTES = b"\0asm\1\0\0\0fake module"
+
+MODULE_BYTES = wasm_module()
+MANIFEST_URL = "http://box.test/edgebox/manifest.json"
+MODULE_URL = "http://box.test/edgebox/modules/heartbeat.wasm"
+ORIGIN = "http://box.test"
+PROVIDED = {"js": frozenset({"gojs.runtime.wasmExit", "gojs.runtime.wasmWrite"})}
 
 
 def manifest_data(**module_fields) -> dict:
+    import hashlib
+
     entry = {
         "name": "heartbeat",
         "abi": "js",
@@ -89,7 +130,3 @@ def manifest_data(**module_fields) -> dict:
     }
     entry.update(module_fields)
     return {"format": 1, "modules": [entry]}
-
-
-MANIFEST_URL = "http://box.test/edgebox/manifest.json"
-MODULE_URL = "http://box.test/edgebox/modules/heartbeat.wasm"

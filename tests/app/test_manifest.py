@@ -9,7 +9,7 @@ def test_parses_modules_and_resolves_urls_against_the_manifest():
     spec = manifest.get("heartbeat")
     assert spec.url == MODULE_URL
     assert spec.abi == "js"
-    assert spec.env == {"HEARTBEAT_KEY": "k"}
+    assert spec.policy.env == {"HEARTBEAT_KEY": "k"}
     assert manifest.get("missing") is None
 
 

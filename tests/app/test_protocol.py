@@ -1,14 +1,14 @@
 import pytest
 
 from edgebox import BadRequestError, NotFoundError
-from edgebox._protocol import CallRequest, Op, parse_request, reply_error, reply_ok
+from edgebox._protocol import Op, Request, parse_request, reply_error, reply_ok
 
 
 def test_parse_call_request_keeps_args_untouched():
     args = object()
     message = {"op": "call", "id": 3, "module": "m", "fn": "f", "args": args}
     request = parse_request(message.get)
-    assert request == CallRequest(id=3, module="m", fn="f", args=args)
+    assert request == Request(id=3, op="call", module="m", fn="f", args=args)
     assert request.args is args
 
 

@@ -55,13 +55,17 @@ def context(browser):
     context.close()
 
 
+def canary_policy(canary_id: str) -> dict:
+    return {"env": {"CANARY_ID": canary_id}, "net": {"allow": ["/__canary/"]}}
+
+
 @pytest.fixture(scope="session")
 def test_modules(overlay) -> dict:
     canary_sha = hashlib.sha256((overlay / "guests" / "canary.wasm").read_bytes()).hexdigest()
     return {
-        "canary": {"url": "/guests/canary.wasm", "sha256": canary_sha, "policy": {"env": {"CANARY_ID": "good"}}},
+        "canary": {"url": "/guests/canary.wasm", "sha256": canary_sha, "policy": canary_policy("good")},
         # The canary's signed hash, served with different bytes.
-        "tampered": {"url": "/guests/canary-tampered.wasm", "sha256": canary_sha, "policy": {"env": {"CANARY_ID": "tampered"}}},
+        "tampered": {"url": "/guests/canary-tampered.wasm", "sha256": canary_sha, "policy": canary_policy("tampered")},
     }
 
 

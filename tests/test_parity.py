@@ -1,0 +1,33 @@
+"""The two halves of each wire boundary (Python in app/, JavaScript in web/) must agree."""
+
+import re
+
+import build
+from edgebox import ERROR_CLASSES
+from edgebox._guest_protocol import GuestOp
+from edgebox._protocol import Op
+
+WEB = build.ROOT / "web"
+
+
+def js_ops(file: str, name: str) -> dict[str, str]:
+    body = re.search(rf"export const {name} = Object\.freeze\(\{{(.*?)\}}\)", (WEB / file).read_text(), re.S).group(1)
+    return dict(re.findall(r"(\w+):\s*\"([\w.-]+)\"", body))
+
+
+def py_ops(cls) -> dict[str, str]:
+    return {key: value for key, value in vars(cls).items() if key.isupper()}
+
+
+def test_page_protocol_matches():
+    assert js_ops("protocol.js", "Op") == py_ops(Op)
+
+
+def test_guest_protocol_matches():
+    assert js_ops("guest-protocol.js", "GuestOp") == py_ops(GuestOp)
+
+
+def test_error_classes_match():
+    js = dict(re.findall(r'define\("(\w+)", "(E_\w+)"\)', (WEB / "errors.js").read_text()))
+    py = {cls.__name__: code for code, cls in ERROR_CLASSES.items() if code != "E_INTERNAL"}
+    assert js == py
