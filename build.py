@@ -4,7 +4,9 @@
     python3 build.py serve [--host 127.0.0.1] [--port 8000]   set up, build, serve the demo
     python3 build.py test [PYTEST ARGS...]                    set up, build, run every test
     python3 build.py build                                    set up and build dist/
-    python3 build.py clean                                    remove dist/
+    python3 build.py module DIR [--name N] [--abi js|wasip1]  add your own Go module to the build
+    python3 build.py module --remove NAME                     take it out again
+    python3 build.py clean                                    remove dist/ (and the added modules)
 
 Every command first makes sure of what it needs (a .venv with the pinned
 packages, node_modules, the Pyodide-side wheels, and for tests Debian's
@@ -29,6 +31,7 @@ import threading
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -45,11 +48,11 @@ PYODIDE_CORE = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_st
 # Fetched by loadPyodide itself; their sizes are the "runtime" boot progress total.
 PYODIDE_FETCHED = ["pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]
 BROWSER_WHEELS = ["micropip", "packaging"]  # of requirements-pyodide.txt, shipped to the page
-WEB_BOX_FILES = ["edgebox.js", "errors.js", "protocol.js", "guest-protocol.js", "worker.js", "guest.js"]
+WEB_BOX_FILES = ["edgebox.js", "errors.js", "protocol.js", "guest-protocol.js", "worker.js", "guest.js", "wasi.js"]
 WEB_PAGE_FILES = ["demo.js", "demo.css"]
 PAGES = ["index.html", "blank.html"]
 GO_BUILD_FLAGS = ["-trimpath", "-ldflags=-s -w"]
-GO_ENV = {"GOOS": "js", "GOARCH": "wasm", "CGO_ENABLED": "0", "GOTOOLCHAIN": "local", "GOPROXY": "off", "GOFLAGS": "-mod=mod"}
+GO_ENV = {"GOOS": "js", "GOARCH": "wasm", "CGO_ENABLED": "0", "GOTOOLCHAIN": "local", "GOPROXY": "off"}
 
 SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
@@ -213,44 +216,86 @@ def go_root() -> Path:
     return Path(subprocess.run([go_binary(), "env", "GOROOT"], check=True, capture_output=True, text=True).stdout.strip())
 
 
-def compile_go_module(source: Path, output: Path) -> None:
-    """Compile one Go main package to a GOOS=js wasm module, with the flags every module gets."""
-    env = {**os.environ, **GO_ENV}
+@dataclass(frozen=True)
+class GoModule:
+    name: str
+    source: Path
+    abi: str  # "js" or "wasip1"
+
+    @property
+    def output(self) -> Path:
+        return BOX / "modules" / f"{self.name}.wasm"
+
+
+def detect_abi(source: Path) -> str:
+    """wasip1 for modules that export through //go:wasmexport or the EdgeBox SDK, else js."""
+    text = "".join(f.read_text() for f in source.glob("*.go") if not f.name.endswith("_test.go"))
+    return "wasip1" if "//go:wasmexport" in text or '"edgebox.dev/modules/sdk"' in text else "js"
+
+
+def _module_root(source: Path) -> Path | None:
+    for directory in [source, *source.parents]:
+        if (directory / "go.mod").exists():
+            return directory
+    return None
+
+
+def compile_go_module(source: Path, output: Path, abi: str = "js") -> None:
+    """Compile one Go main package to wasm with the flags every module gets.
+
+    A workspace joins the module's own go.mod with modules/ (so any module can
+    import the EdgeBox SDK); a directory without a go.mod gets a minimal one.
+    """
+    import tempfile
+
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(output.name + ".tmp")
-    result = subprocess.run(
-        [go_binary(), "build", *GO_BUILD_FLAGS, "-o", str(tmp), "."],
-        cwd=source, env=env, capture_output=True, text=True,
-    )
+    with tempfile.TemporaryDirectory(prefix="edgebox-go-") as scratch:
+        scratch = Path(scratch)
+        root = _module_root(source)
+        if root is None:
+            root = source = Path(shutil.copytree(source, scratch / "module"))
+            (root / "go.mod").write_text(f"module edgebox.local/{output.stem}\n\ngo 1.27\n")
+        uses = sorted({str(root), str(ROOT / "modules")})
+        (scratch / "go.work").write_text("go 1.27\n\nuse (\n" + "".join(f"\t{u}\n" for u in uses) + ")\n")
+        env = {**os.environ, **GO_ENV, "GOOS": abi, "GOWORK": str(scratch / "go.work")}
+        flags = [*GO_BUILD_FLAGS, *(["-buildmode=c-shared"] if abi == "wasip1" else [])]
+        result = subprocess.run([go_binary(), "build", *flags, "-o", str(tmp), "."], cwd=source, env=env,
+                                capture_output=True, text=True)
     if result.returncode != 0:
-        raise SystemExit(f"go build {source} failed:\n{result.stderr}")
+        raise SystemExit(f"go build {source} ({abi}) failed:\n{result.stderr}")
     tmp.replace(output)
 
 
-def go_modules() -> list[Path]:
-    """Every directory under modules/ that holds a Go main package."""
-    return sorted(
-        d for d in (ROOT / "modules").iterdir()
+def go_modules(state: dict) -> list[GoModule]:
+    """Every Go main package under modules/, and those added with `build.py module`."""
+    found = [
+        GoModule(d.name, d, detect_abi(d)) for d in sorted((ROOT / "modules").iterdir())
         if d.is_dir() and any("package main" in f.read_text() for f in d.glob("*.go"))
-    )
+    ]
+    for name, extra in sorted(state.get("extra", {}).items()):
+        found.append(GoModule(name, Path(extra["dir"]), extra["abi"]))
+    return found
 
 
-def build_go(state: dict) -> None:
+def build_go(state: dict) -> list[GoModule]:
     go_version = subprocess.run([go_binary(), "version"], check=True, capture_output=True, text=True).stdout
-    shared = fingerprint(ROOT / "modules" / "go.mod", go_version, GO_BUILD_FLAGS, GO_ENV)
+    shared = fingerprint(ROOT / "modules", go_version, GO_BUILD_FLAGS, GO_ENV)
+    modules = go_modules(state)
     jobs = []
-    for source in go_modules():
-        output = BOX / "modules" / f"{source.name}.wasm"
-        key = fingerprint(shared, source)
-        if output.exists() and state.get(f"go:{source.name}") == key:
-            continue
-        jobs.append((source, output, key))
+    for module in modules:
+        if not module.source.is_dir():
+            raise SystemExit(f"module {module.name}: {module.source} is gone; `python3 build.py module --remove {module.name}`")
+        key = fingerprint(shared, module.source, module.abi)
+        if not (module.output.exists() and state.get(f"go:{module.name}") == key):
+            jobs.append((module, key))
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        builds = [(pool.submit(compile_go_module, source, output), source, output, key) for source, output, key in jobs]
-    for build, source, output, key in builds:
+        builds = [(pool.submit(compile_go_module, m.source, m.output, m.abi), m, key) for m, key in jobs]
+    for build, module, key in builds:
         build.result()  # re-raises the failing module's compiler output
-        log(f"go build modules/{source.name} -> {output.relative_to(ROOT)}")
-        state[f"go:{source.name}"] = key
+        log(f"go build {module.source} ({module.abi}) -> {module.output.relative_to(ROOT)}")
+        state[f"go:{module.name}"] = key
+    return modules
 
 
 def build_wheel() -> Path:
@@ -300,12 +345,12 @@ def browser_wheels() -> list[Path]:
     return wheels
 
 
-def module_entry(source: Path) -> dict:
-    wasm = BOX / "modules" / f"{source.name}.wasm"
-    policy_file = source / "policy.json"
+def module_entry(module: GoModule) -> dict:
+    wasm = module.output
+    policy_file = module.source / "policy.json"
     return {
-        "name": source.name,
-        "abi": "js",
+        "name": module.name,
+        "abi": module.abi,
         "url": f"modules/{wasm.name}",
         "size": wasm.stat().st_size,
         "sha256": sha256_file(wasm),
@@ -324,13 +369,23 @@ def render_pages() -> None:
         write_if_changed(DIST / page, env.get_template(page).render().encode())
 
 
+STATE_FILE = DIST / ".build-state.json"
+
+
+def load_state() -> dict:
+    return json.loads(STATE_FILE.read_text()) if STATE_FILE.exists() else {}
+
+
+def save_state(state: dict) -> None:
+    STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
+    write_if_changed(STATE_FILE, json.dumps(state, indent=1, sort_keys=True).encode())
+
+
 def build() -> None:
     started = time.monotonic()
-    state_file = DIST / ".build-state.json"
-    state = json.loads(state_file.read_text()) if state_file.exists() else {}
-    build_go(state)
-    state_file.parent.mkdir(parents=True, exist_ok=True)
-    state_file.write_text(json.dumps(state, indent=1))
+    state = load_state()
+    modules = build_go(state)
+    save_state(state)
 
     for name in WEB_BOX_FILES:
         copy_if_changed(ROOT / "web" / name, BOX / name)
@@ -354,10 +409,45 @@ def build() -> None:
         "wheels": [f"wheels/{wheel.name}" for wheel in [*wheels, app_wheel]],
     }
     write_if_changed(BOX / "runtime.json", json.dumps(runtime, indent=1).encode())
-    manifest = {"format": 1, "modules": [module_entry(source) for source in go_modules()]}
+    for stale in set((BOX / "modules").glob("*.wasm")) - {m.output for m in modules}:
+        stale.unlink()
+    manifest = {"format": 1, "modules": [module_entry(module) for module in modules]}
     write_if_changed(BOX / "manifest.json", json.dumps(manifest, indent=1).encode())
     render_pages()
     log(f"dist/ ready in {time.monotonic() - started:.2f} s")
+
+
+def add_module(source: Path | None, *, name: str | None, abi: str | None, remove: str | None) -> None:
+    """Remember a module directory in dist/'s build state, so later builds keep it."""
+    state = load_state()
+    extra = state.setdefault("extra", {})
+    if remove:
+        if remove not in extra:
+            sys.exit(f"no added module {remove!r}; added: {sorted(extra) or 'none'}")
+        del extra[remove]
+        state.pop(f"go:{remove}", None)
+        save_state(state)
+        return
+    if source is None or not source.is_dir():
+        sys.exit("usage: python3 build.py module DIR [--name NAME] [--abi js|wasip1]")
+    source = source.resolve()
+    name = name or source.name
+    if not re.match(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$", name):
+        sys.exit(f"module name {name!r}: use 1-64 letters, digits, '_', '.', '-', starting with a letter (--name)")
+    if (ROOT / "modules" / name).is_dir() and (ROOT / "modules" / name).resolve() != source:
+        sys.exit(f"module name {name!r} is taken by modules/{name}; choose another with --name")
+    policy = source / "policy.json"
+    if policy.exists():
+        sys.path.insert(0, str(ROOT / "app"))
+        from edgebox import ConfigError, Policy
+
+        try:
+            Policy.parse(json.loads(policy.read_text()), str(policy))
+        except (ValueError, ConfigError) as error:
+            sys.exit(f"{policy}: {error}")
+    extra[name] = {"dir": str(source), "abi": abi or detect_abi(source)}
+    save_state(state)
+    log(f"module {name} ({extra[name]['abi']}) from {source}")
 
 
 # --------------------------------------------------------------------------- serve
@@ -428,6 +518,11 @@ def main(argv: list[str]) -> int:
     serve_parser.add_argument("--host", default="127.0.0.1")
     serve_parser.add_argument("--port", type=int, default=8000)
     commands.add_parser("test", help="build, then run every test (extra arguments go to pytest)")
+    module_parser = commands.add_parser("module", help="compile a Go module directory and add it to dist/'s manifest")
+    module_parser.add_argument("dir", nargs="?", type=Path)
+    module_parser.add_argument("--name")
+    module_parser.add_argument("--abi", choices=["js", "wasip1"])
+    module_parser.add_argument("--remove", metavar="NAME")
     commands.add_parser("clean", help="remove dist/")
     args, rest = parser.parse_known_args(argv)
     if rest and args.command != "test":
@@ -437,6 +532,8 @@ def main(argv: list[str]) -> int:
         shutil.rmtree(DIST, ignore_errors=True)
         return 0
     setup(browser=args.command == "test")
+    if args.command == "module":
+        add_module(args.dir, name=args.name, abi=args.abi, remove=args.remove)
     build()
     if args.command == "serve":
         serve(args.host, args.port)

@@ -1,7 +1,7 @@
 // Host worker <-> guest worker messages. The Python half is
 // app/edgebox/_guest_protocol.py; tests/app/test_protocol.py keeps them identical.
 //
-//   host -> guest  {op: "load", id, name, module: WebAssembly.Module, grant}   (grant: Policy.grant())
+//   host -> guest  {op: "load", id, name, abi, module: WebAssembly.Module, grant}   (grant: Policy.grant())
 //                  {op: "call", id, fn, args}
 //                  {op: "fetched", fid, ok, status, statusText, headers, body} | {op: "fetched", fid, ok: false, error}
 //   guest -> host  {op: "reply", id, ok: true, value}      (value of a load: the exported names)
@@ -10,6 +10,15 @@
 //                  {op: "audit", capability, detail, code}
 //                  {op: "log", fd, text}
 //                  {op: "limit", what, detail}     (the guest went over a limit: replace it)
+
+// The wasip1 call ABI (modules/sdk): the guest exports edgebox_alloc(size) -> ptr,
+// edgebox_free(ptr), edgebox_exports() and edgebox_call(namePtr, nameLen, inPtr, inLen),
+// both returning (ptr << 32 | len) of an envelope: one tag byte, then the payload.
+export const Envelope = Object.freeze({
+  JSON: 0x4a, // "J": UTF-8 JSON (arguments: a JSON array)
+  BYTES: 0x42, // "B": raw bytes (a call with one Uint8Array argument; a bytes result)
+  ERROR: 0x45, // "E": JSON {code, message}
+});
 
 export const GuestOp = Object.freeze({
   LOAD: "load",

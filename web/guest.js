@@ -11,7 +11,8 @@
 //    CSP forbids eval/Function, and network, storage and channel globals are
 //    deleted from this worker before guest code runs.
 import "./wasm_exec.js";
-import { GuestOp } from "./guest-protocol.js";
+import { Envelope, GuestOp } from "./guest-protocol.js";
+import { makeWasi, WasiExit } from "./wasi.js";
 
 // Primordials, taken before any guest code exists.
 const { apply, construct, get, set, has, ownKeys, getOwnPropertyDescriptor, deleteProperty, getPrototypeOf } = Reflect;
@@ -26,11 +27,14 @@ const RealError = Error;
 const RealUint8Array = Uint8Array;
 const decoder = new TextDecoder();
 const isView = ArrayBuffer.isView;
+const encoder = new TextEncoder();
+// A private cell to block on: how a wasip1 guest sleeps in this worker.
+const sleepCell = typeof SharedArrayBuffer === "function" ? new Int32Array(new SharedArrayBuffer(4)) : null;
+const atomicsWait = typeof Atomics === "object" ? Atomics.wait : null;
 
-let go = null;
 let grant = null;
 let calling = false;
-const exported = new Map();
+let instance = null; // {names, invoke(fn, args), exited(), exitCode()}
 
 // ------------------------------------------------------------------ messages
 
@@ -225,8 +229,8 @@ function wrap(value) {
   // (frozen intrinsics) never force the proxy to reveal a real value.
   const shadow = typeof value === "function" ? function () {}.bind(null) : {};
   const proxy = new Proxy(shadow, {
-    get: (_, key) => (blocked(key) ? undefined : wrap(get(value, key, value))),
-    set: (_, key, v) => !blocked(key) && writable.has(value) && set(value, key, unwrap(v), value),
+    get: (_, key) => (blocked(key) ? denied(`read .${key}`) : wrap(get(value, key, value))),
+    set: (_, key, v) => (!blocked(key) && writable.has(value) ? set(value, key, unwrap(v), value) : denied(`write .${String(key)}`, false)),
     has: (_, key) => !blocked(key) && has(value, key),
     deleteProperty: (_, key) => !blocked(key) && writable.has(value) && deleteProperty(value, key),
     ownKeys: () => [...ownKeys(value).filter((key) => !blocked(key)), ...ownKeys(shadow).filter((key) => !has(value, key) || blocked(key))],
@@ -254,6 +258,13 @@ function wrap(value) {
   return proxy;
 }
 
+// The object graph is a capability too: a blocked step is audited, and the
+// guest sees undefined (or a failed write), as if the property were not there.
+function denied(what, result = undefined) {
+  audit("object", what);
+  return result;
+}
+
 function guard(run) {
   try {
     return wrap(run());
@@ -264,17 +275,18 @@ function guard(run) {
 
 function unwrap(value) {
   if (toReal.has(value)) return toReal.get(value);
-  if (typeof value === "function") {
-    // A guest function handed to the host: whatever the host calls it with
-    // reaches the guest wrapped.
-    let wrapper = guestFunctions.get(value);
-    if (!wrapper) {
-      wrapper = function (...args) { return unwrap(apply(value, wrap(this), args.map(wrap))); };
-      guestFunctions.set(value, wrapper);
-    }
-    return wrapper;
+  return typeof value === "function" ? hostCallable(value) : value;
+}
+
+// A guest function handed to the host: whatever the host calls it with
+// reaches the guest wrapped, and what it returns reaches the host unwrapped.
+function hostCallable(fn) {
+  let callable = guestFunctions.get(fn);
+  if (!callable) {
+    callable = function (...args) { return unwrap(apply(fn, wrap(this), args.map(wrap))); };
+    guestFunctions.set(fn, callable);
   }
-  return value;
+  return callable;
 }
 
 // The names the policy may grant, and what each brings.
@@ -350,15 +362,15 @@ function exitError() {
   const tail = stderrTail.trim();
   if (/fatal error: out of memory|runtime: out of memory/.test(tail)) return ["E_LIMIT", `out of memory (memory_mb): ${tail.slice(-2000)}`];
   if (/^panic: |\npanic: |fatal error: /.test(tail)) return ["E_PANIC", tail.slice(tail.search(/panic: |fatal error: /))];
-  return ["E_CRASHED", `the Go program exited (code ${go?.exitCode ?? "?"})${tail ? `: ${tail.slice(-2000)}` : ""}`];
+  return ["E_CRASHED", `the Go program exited (code ${instance?.exitCode() ?? "?"})${tail ? `: ${tail.slice(-2000)}` : ""}`];
 }
 
-async function load({ id, name, module, grant: granted }) {
-  grant = granted;
+// A GOOS=js guest: wasm_exec.js, with the membrane as its global.
+async function startJs(name, module) {
   const { sandbox, proxy } = makeSandboxGlobal();
   const visible = auditMisses(sandbox, proxy);
   globalThis.fs = sandbox.fs; // the runtime's own writes (panics, println) go through fs.writeSync
-  go = new Go();
+  const go = new Go();
   go.env = grant.env;
   go.argv = [name, ...grant.args];
   go.exit = (code) => { go.exitCode = code; };
@@ -366,40 +378,126 @@ async function load({ id, name, module, grant: granted }) {
   for (const [field, patch] of [["_values", (v) => { v[5] = visible; }], ["_ids", (m) => { m.delete(globalThis); m.set(visible, 5); }]]) {
     defineProperty(go, field, { configurable: true, set(v) { patch(v); defineProperty(this, field, { value: v, writable: true, configurable: true }); } });
   }
-  const instance = await WebAssembly.instantiate(module, go.importObject);
+  // Go's own functions (js.FuncOf) are wrapped too, so their .constructor is blocked as well.
+  const makeFuncWrapper = go._makeFuncWrapper.bind(go);
+  go._makeFuncWrapper = (id) => {
+    const raw = makeFuncWrapper(id);
+    const proxy = wrap(raw);
+    toReal.set(proxy, hostCallable(raw)); // handed to the host, it wraps what it is called with
+    return proxy;
+  };
+  const wasm = await WebAssembly.instantiate(module, go.importObject);
   hardenRealm();
-  go.run(instance).catch(() => {});
-  if (go.exited) {
-    const [code, message] = exitError();
-    return fail(id, code === "E_CRASHED" ? "E_LOAD" : code, `module ${name} exited during start-up: ${message}`, "", true);
-  }
+  go.run(wasm).catch(() => {});
+  const exported = new Map();
   for (const key of ownKeys(sandbox)) {
     if (typeof key === "string" && typeof sandbox[key] === "function" && !ALWAYS.includes(key) && !NET.includes(key) && key !== "fetch") {
       exported.set(key, sandbox[key]);
     }
   }
-  reply(id, [...exported.keys()]);
+  return {
+    names: [...exported.keys()],
+    has: (fn) => exported.has(fn),
+    invoke: async (fn, args) => unwrap(await apply(exported.get(fn), undefined, args.map(wrap))),
+    exited: () => go.exited,
+    exitCode: () => go.exitCode,
+  };
+}
+
+// A GOOS=wasip1 guest built with modules/sdk: WASI imports from the policy,
+// calls through the edgebox_* exports and byte envelopes.
+async function startWasi(name, module) {
+  let exitCode = null;
+  const wasi = makeWasi({
+    args: [name, ...grant.args], env: grant.env, files: grant.files, writeLog, audit,
+    randomFill: getRandomValues,
+    sleepMs: (ms) => {
+      if (sleepCell && atomicsWait) atomicsWait(sleepCell, 0, 0, ms);
+      else for (const until = performance.now() + ms; performance.now() < until;);
+    },
+  });
+  const wasm = await WebAssembly.instantiate(module, wasi.imports);
+  hardenRealm();
+  const ex = wasm.exports;
+  wasi.setMemory(ex.memory);
+  const run = (work) => {
+    try {
+      return work();
+    } catch (error) {
+      if (error instanceof WasiExit) {
+        exitCode = error.code;
+        throw errno("EXIT", `exit ${error.code}`);
+      }
+      throw error;
+    }
+  };
+  const put = (bytes) => {
+    const ptr = run(() => ex.edgebox_alloc(bytes.length));
+    new RealUint8Array(ex.memory.buffer, ptr, bytes.length).set(bytes);
+    return ptr;
+  };
+  const take = (packed) => {
+    const ptr = Number(packed >> 32n);
+    const out = new RealUint8Array(ex.memory.buffer, ptr, Number(packed & 0xffffffffn)).slice();
+    run(() => ex.edgebox_free(ptr));
+    return out;
+  };
+  try {
+    if (typeof ex._initialize === "function") run(() => ex._initialize());
+  } catch (error) {
+    if (exitCode === null) throw error;
+  }
+  const hasSdk = ["edgebox_alloc", "edgebox_free", "edgebox_call", "edgebox_exports"].every((f) => typeof ex[f] === "function");
+  const names = exitCode === null && hasSdk ? JSON.parse(decoder.decode(take(run(() => ex.edgebox_exports())))) : [];
+  if (exitCode === null && !hasSdk) throw errno("E_LOAD", `module ${name} does not use the EdgeBox SDK (edgebox_* exports missing)`);
+  return {
+    names,
+    has: (fn) => names.includes(fn),
+    invoke(fn, args) {
+      const nameBytes = encoder.encode(fn);
+      const bytesIn = args.length === 1 && args[0] instanceof RealUint8Array;
+      const payload = bytesIn ? args[0] : encoder.encode(JSON.stringify(args));
+      const envelope = new RealUint8Array(payload.length + 1);
+      envelope[0] = bytesIn ? Envelope.BYTES : Envelope.JSON;
+      envelope.set(payload, 1);
+      const namePtr = put(nameBytes);
+      const inPtr = put(envelope);
+      const out = take(run(() => ex.edgebox_call(namePtr, nameBytes.length, inPtr, envelope.length)));
+      run(() => { ex.edgebox_free(namePtr); ex.edgebox_free(inPtr); });
+      const body = out.subarray(1);
+      if (out[0] === Envelope.BYTES) return body;
+      const value = body.length ? JSON.parse(decoder.decode(body)) : null;
+      if (out[0] === Envelope.ERROR) throw errno(String(value?.code ?? "E_GUEST"), String(value?.message ?? ""));
+      return value;
+    },
+    exited: () => exitCode !== null,
+    exitCode: () => exitCode,
+  };
+}
+
+async function load({ id, name, abi, module, grant: granted }) {
+  grant = granted;
+  instance = await (abi === "wasip1" ? startWasi : startJs)(name, module);
+  if (instance.exited()) {
+    const [code, message] = exitError();
+    return fail(id, code === "E_CRASHED" ? "E_LOAD" : code, `module ${name} exited during start-up: ${message}`, "", true);
+  }
+  reply(id, instance.names);
 }
 
 async function call({ id, fn, args }) {
-  const target = exported.get(fn);
-  if (!target) return fail(id, "E_NOT_FOUND", `no exported function ${fn}`);
+  if (!instance.has(fn)) return fail(id, "E_NOT_FOUND", `no exported function ${fn}`);
   logged = 0;
   calling = true;
   try {
-    const value = unwrap(await apply(target, undefined, args.map(wrap)));
-    if (go.exited) {
-      const [code, message] = exitError();
-      return fail(id, code, message, "", true);
-    }
+    const value = await instance.invoke(fn, args);
+    if (instance.exited()) return fail(id, ...exitError(), "", true);
     if (value instanceof RealError) return fail(id, typeof value.code === "string" ? value.code : "E_GUEST", value.message);
     reply(id, value);
   } catch (error) {
-    if (go.exited) {
-      const [code, message] = exitError();
-      return fail(id, code, message, "", true);
-    }
-    fail(id, "E_GUEST", String(error?.message ?? error), String(error?.stack ?? ""));
+    if (instance.exited()) return fail(id, ...exitError(), "", true);
+    const code = typeof error?.code === "string" && error.code.startsWith("E_") ? error.code : "E_GUEST";
+    fail(id, code, String(error?.message ?? error), String(error?.stack ?? ""));
   } finally {
     calling = false;
   }
@@ -413,9 +511,12 @@ function fetched({ fid, ...answer }) {
 
 const handlers = { [GuestOp.LOAD]: load, [GuestOp.CALL]: call, [GuestOp.FETCHED]: fetched };
 
+// eval and Function are refused by the worker's CSP; say so in the audit.
+listen("securitypolicyviolation", (event) => audit("eval", `${event.violatedDirective} blocked ${event.blockedURI || "code"}`));
+
 listen("message", ({ data }) => {
   const handler = handlers[data.op];
   if (!handler) return fail(data.id, "E_BAD_REQUEST", `unknown op ${data.op}`);
   Promise.resolve(handler(data)).catch((error) =>
-    fail(data.id, "E_LOAD", String(error?.message ?? error), String(error?.stack ?? ""), Boolean(go?.exited)));
+    fail(data.id, "E_LOAD", String(error?.message ?? error), String(error?.stack ?? ""), Boolean(instance?.exited())));
 });

@@ -9,7 +9,7 @@ import hmac
 import time
 from collections import Counter, deque
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 from ._errors import (
     CrashedError,
@@ -21,6 +21,7 @@ from ._errors import (
     PanicError,
     TimeoutError,
 )
+from ._abi import provided_imports
 from ._manifest import Manifest, ModuleSpec
 from ._platform import Guest, HttpRequest, HttpResponse, Platform
 from ._wasm import imports, limit_memory
@@ -86,7 +87,7 @@ class Host:
         platform: Platform,
         *,
         origin: str,
-        provided_imports: Mapping[str, frozenset[str]],
+        gojs_imports: frozenset[str],
         on_progress: ProgressSink | None = None,
         on_audit: AuditSink | None = None,
         on_log: LogSink | None = None,
@@ -94,7 +95,7 @@ class Host:
         self.manifest = manifest
         self.platform = platform
         self.origin = origin
-        self._provided = provided_imports
+        self._gojs = gojs_imports
         self._on_progress = on_progress or (lambda phase, loaded, total: None)
         self._on_audit = on_audit or (lambda event: None)
         self._on_log = on_log or (lambda module, fd, text: None)
@@ -191,7 +192,7 @@ class Host:
         return await self.platform.start_guest(spec, prepared, GuestServices(self, spec))
 
     def _check_imports(self, spec: ModuleSpec, data: bytes) -> None:
-        provided = self._provided.get(spec.abi, frozenset())
+        provided = provided_imports(spec.abi, spec.policy, self._gojs)
         missing = [str(item) for item in imports(data) if str(item) not in provided]
         if missing:
             self.audit(spec.name, "import", ", ".join(missing[:10]), ImportMismatchError.code)

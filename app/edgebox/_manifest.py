@@ -17,7 +17,7 @@ from ._policy import Policy
 
 __all__ = ["ABIS", "Manifest", "ModuleSpec"]
 
-ABIS = ("js",)
+ABIS = ("js", "wasip1")
 MANIFEST_FORMAT = 1
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")

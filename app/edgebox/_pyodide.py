@@ -81,7 +81,9 @@ class BrowserPlatform:
         try:
             grant = spec.policy.grant()
             grant["files"] = {path: to_js(content) for path, content in grant["files"].items()}
-            exports = await guest.request({"op": GuestOp.LOAD, "name": spec.name, "module": module, "grant": grant})
+            exports = await guest.request(
+                {"op": GuestOp.LOAD, "name": spec.name, "abi": spec.abi, "module": module, "grant": grant}
+            )
         except BaseException:
             guest.close()
             raise
@@ -270,7 +272,7 @@ async def start(init: Any, post: Any) -> Any:
         manifest,
         BrowserPlatform(str(init.guestURL)),
         origin=str(js.location.origin),
-        provided_imports={"js": frozenset(f"gojs.{name}" for name in init.gojsImports.to_py())},
+        gojs_imports=frozenset(init.gojsImports.to_py()),
         on_progress=on_progress,
         on_audit=on_audit,
         on_log=on_log,

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from edgebox import Host, Manifest
-from fakes import MANIFEST_URL, MODULE_BYTES, MODULE_URL, ORIGIN, PROVIDED, FakePlatform, InlineLoop, manifest_data
+from fakes import MANIFEST_URL, MODULE_BYTES, MODULE_URL, ORIGIN, GOJS, FakePlatform, InlineLoop, manifest_data
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def make_host(platform):
         events = []
         host = Host(
             manifest or Manifest.parse(manifest_data(), url=MANIFEST_URL), platform,
-            origin=ORIGIN, provided_imports=PROVIDED, on_audit=events.append, **kwargs,
+            origin=ORIGIN, gojs_imports=GOJS, on_audit=events.append, **kwargs,
         )
         return host, events
 

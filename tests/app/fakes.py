@@ -114,7 +114,7 @@ MODULE_BYTES = wasm_module()
 MANIFEST_URL = "http://box.test/edgebox/manifest.json"
 MODULE_URL = "http://box.test/edgebox/modules/heartbeat.wasm"
 ORIGIN = "http://box.test"
-PROVIDED = {"js": frozenset({"gojs.runtime.wasmExit", "gojs.runtime.wasmWrite"})}
+GOJS = frozenset({"runtime.wasmExit", "runtime.wasmWrite"})
 
 
 def manifest_data(**module_fields) -> dict:

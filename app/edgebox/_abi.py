@@ -1,0 +1,29 @@
+"""What the host gives each kind of module to import, by policy.
+
+A GOOS=js module gets exactly wasm_exec.js's ``gojs`` functions. A GOOS=wasip1
+module gets the WASI calls the Go runtime needs, plus the file calls only when
+its policy grants files: a module that imports anything else is refused before
+it is instantiated. ``web/wasi.js`` implements these names (tests/test_parity.py).
+"""
+
+from __future__ import annotations
+
+from ._policy import Policy
+
+__all__ = ["WASI_BASE", "WASI_FILES", "provided_imports"]
+
+WASI = "wasi_snapshot_preview1"
+WASI_BASE = frozenset({
+    "args_get", "args_sizes_get", "environ_get", "environ_sizes_get", "clock_time_get", "random_get",
+    "fd_write", "fd_read", "fd_close", "fd_fdstat_get", "fd_fdstat_set_flags", "fd_prestat_get",
+    "fd_prestat_dir_name", "poll_oneoff", "sched_yield", "proc_exit",
+})
+WASI_FILES = frozenset({"path_open", "fd_filestat_get", "path_filestat_get", "fd_seek", "fd_tell", "fd_pread"})
+
+
+def provided_imports(abi: str, policy: Policy, gojs: frozenset[str]) -> frozenset[str]:
+    """``module.name`` of every import the host would satisfy for this module."""
+    if abi == "js":
+        return frozenset(f"gojs.{name}" for name in gojs)
+    names = WASI_BASE | (WASI_FILES if policy.files else frozenset())
+    return frozenset(f"{WASI}.{name}" for name in names)

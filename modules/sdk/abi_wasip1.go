@@ -1,0 +1,46 @@
+//go:build wasip1
+
+package edgebox
+
+import (
+	"encoding/json"
+	"unsafe"
+)
+
+// Buffers the host may read or write, kept alive until it frees them.
+var buffers = map[uint32][]byte{}
+
+func keep(b []byte) uint32 {
+	if cap(b) == 0 {
+		b = make([]byte, 0, 1)
+	}
+	ptr := uint32(uintptr(unsafe.Pointer(unsafe.SliceData(b[:cap(b)]))))
+	buffers[ptr] = b
+	return ptr
+}
+
+func result(b []byte) uint64 { return uint64(keep(b))<<32 | uint64(len(b)) }
+
+//go:wasmexport edgebox_alloc
+func edgeboxAlloc(size uint32) uint32 { return keep(make([]byte, size)) }
+
+//go:wasmexport edgebox_free
+func edgeboxFree(ptr uint32) { delete(buffers, ptr) }
+
+//go:wasmexport edgebox_exports
+func edgeboxExports() uint64 {
+	out, _ := json.Marshal(Names())
+	return result(out)
+}
+
+//go:wasmexport edgebox_call
+func edgeboxCall(namePtr, nameLen, inPtr, inLen uint32) uint64 {
+	name := string(buffers[namePtr][:nameLen])
+	in := buffers[inPtr][:inLen]
+	if len(in) == 0 {
+		tag, out := failure(BadRequest("empty call envelope"))
+		return result(append([]byte{tag}, out...))
+	}
+	tag, out := Invoke(name, in[0], in[1:])
+	return result(append([]byte{tag}, out...))
+}

@@ -1,0 +1,115 @@
+// Package edgebox is the guest side of EdgeBox for GOOS=wasip1 modules:
+// export Go functions that box.call(module, fn, ...args) reaches, with JSON
+// or raw bytes in and out.
+//
+//	func init() {
+//		edgebox.Export("sum", func(args []json.RawMessage) (any, error) { ... })
+//		edgebox.ExportBytes("reverse", func(in []byte) ([]byte, error) { ... })
+//	}
+//
+// Build with GOOS=wasip1 GOARCH=wasm -buildmode=c-shared (build.py does).
+// Handlers are plain Go functions: call them from ordinary `go test`s, or
+// through Invoke to exercise the same envelope the host uses.
+package edgebox
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"sort"
+)
+
+// Envelope tags: one byte before every payload that crosses the ABI
+// (mirrored by web/guest-protocol.js).
+const (
+	TagJSON  byte = 'J'
+	TagBytes byte = 'B'
+	TagError byte = 'E'
+)
+
+// Error is a failure with a stable code the page sees as EdgeBoxError.code.
+// Codes a guest may use: E_BAD_REQUEST, E_NOT_FOUND, E_CONFIG, E_GUEST.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// BadRequest is the error for arguments a handler cannot use.
+func BadRequest(message string) *Error { return &Error{Code: "E_BAD_REQUEST", Message: message} }
+
+type handler func(tag byte, in []byte) (byte, []byte)
+
+var handlers = map[string]handler{}
+
+// Export registers fn under name; it receives the call's arguments as a JSON
+// array and its result is sent back as JSON.
+func Export(name string, fn func(args []json.RawMessage) (any, error)) {
+	handlers[name] = func(tag byte, in []byte) (byte, []byte) {
+		var args []json.RawMessage
+		if tag == TagBytes {
+			encoded, _ := json.Marshal(base64.StdEncoding.EncodeToString(in))
+			args = []json.RawMessage{encoded}
+		} else if err := json.Unmarshal(in, &args); err != nil {
+			return failure(BadRequest("arguments are not a JSON array: " + err.Error()))
+		}
+		result, err := fn(args)
+		if err != nil {
+			return failure(err)
+		}
+		out, err := json.Marshal(result)
+		if err != nil {
+			return failure(&Error{Code: "E_GUEST", Message: "result is not JSON: " + err.Error()})
+		}
+		return TagJSON, out
+	}
+}
+
+// ExportBytes registers fn under name for raw bytes: box.call(module, name, uint8Array)
+// resolves with a Uint8Array. Called with one string argument, fn gets its UTF-8 bytes.
+func ExportBytes(name string, fn func(in []byte) ([]byte, error)) {
+	handlers[name] = func(tag byte, in []byte) (byte, []byte) {
+		if tag == TagJSON {
+			var args []string
+			if err := json.Unmarshal(in, &args); err != nil || len(args) != 1 {
+				return failure(BadRequest(name + " takes one Uint8Array (or one string)"))
+			}
+			in = []byte(args[0])
+		}
+		out, err := fn(in)
+		if err != nil {
+			return failure(err)
+		}
+		return TagBytes, out
+	}
+}
+
+// Invoke runs a registered function through the same envelope the host uses:
+// what a test calls to see exactly what the page would get.
+func Invoke(name string, tag byte, in []byte) (byte, []byte) {
+	h, ok := handlers[name]
+	if !ok {
+		return failure(&Error{Code: "E_NOT_FOUND", Message: "no exported function " + name})
+	}
+	return h(tag, in)
+}
+
+// Names lists the registered functions.
+func Names() []string {
+	names := make([]string, 0, len(handlers))
+	for name := range handlers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func failure(err error) (byte, []byte) {
+	var coded *Error
+	if !errors.As(err, &coded) {
+		coded = &Error{Code: "E_GUEST", Message: err.Error()}
+	}
+	out, _ := json.Marshal(coded)
+	return TagError, out
+}
