@@ -248,6 +248,7 @@ def compile_go_module(source: Path, output: Path, abi: str = "js") -> None:
     """
     import tempfile
 
+    source = source.resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(output.name + ".tmp")
     with tempfile.TemporaryDirectory(prefix="edgebox-go-") as scratch:
@@ -460,6 +461,17 @@ class Handler(http.server.SimpleHTTPRequestHandler):
     isolated = True
     quiet = False
     requests: list[str] = []
+    redirects: dict[str, str] = {}
+
+    def send_head(self):
+        target = self.redirects.get(self.path)
+        if target is None:
+            return super().send_head()
+        self.send_response(302)
+        self.send_header("Location", target)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        return None
 
     def translate_path(self, path: str) -> str:
         for root in self.roots:
@@ -488,9 +500,12 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             super().log_message(format, *args)
 
 
-def make_server(roots: list[Path], host: str = "127.0.0.1", port: int = 0, *, isolated: bool = True, quiet: bool = True):
-    """A threaded server for ``roots``; ``server.handler.requests`` lists the paths it answered."""
-    handler = type("EdgeBoxHandler", (Handler,), {"roots": list(roots), "isolated": isolated, "quiet": quiet, "requests": []})
+def make_server(roots: list[Path], host: str = "127.0.0.1", port: int = 0, *, isolated: bool = True, quiet: bool = True,
+                redirects: dict[str, str] | None = None):
+    """A threaded server for ``roots``; ``server.handler.requests`` lists the paths it answered.
+    ``redirects`` maps exact paths to 302 targets (tests use it to try redirect escapes)."""
+    handler = type("EdgeBoxHandler", (Handler,), {"roots": list(roots), "isolated": isolated, "quiet": quiet,
+                                                  "requests": [], "redirects": dict(redirects or {})})
     server = http.server.ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     server.handler = handler

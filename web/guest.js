@@ -160,7 +160,7 @@ function makeCrypto() {
     const refused = names.find((name) => !granted.has(name.toUpperCase()) && !granted.has(name));
     if (refused !== undefined) {
       audit("crypto", `subtle.${method} ${refused}`);
-      return Promise.reject(errno("E_DENIED", `crypto.subtle.${method}(${refused}) is not granted`));
+      return Promise.reject(errno("E_DENIED", `E_DENIED: crypto.subtle.${method}(${refused}) is not granted`));
     }
     return apply(subtle[method], subtle, args);
   };
@@ -424,9 +424,10 @@ async function startWasi(name, module) {
     try {
       return work();
     } catch (error) {
-      if (error instanceof WasiExit) {
-        exitCode = error.code;
-        throw errno("EXIT", `exit ${error.code}`);
+      if (error instanceof WasiExit || error instanceof WebAssembly.RuntimeError) {
+        // proc_exit, or a trap (how the runtime aborts on a fatal error): the instance is done.
+        exitCode = error instanceof WasiExit ? error.code : `trap: ${error.message}`;
+        throw errno("EXIT", `exit ${exitCode}`);
       }
       throw error;
     }

@@ -2,6 +2,7 @@
 session; tests that need a fresh page of their own open it from `context`."""
 
 import hashlib
+import sys
 import threading
 from pathlib import Path
 
@@ -34,11 +35,34 @@ def overlay(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.fixture(scope="session")
-def server(overlay):
-    build.build()
-    server = build.make_server([build.DIST, overlay])
+def serve(roots, **kwargs):
+    server = build.make_server(roots, **kwargs)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture(scope="session")
+def canary_server(tmp_path_factory):
+    """Another origin that nothing in the box may reach; it counts what arrives."""
+    server = serve([tmp_path_factory.mktemp("canary")])
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def canary_url(canary_server) -> str:
+    return f"http://127.0.0.1:{canary_server.server_address[1]}"
+
+
+@pytest.fixture(scope="session")
+def server(overlay, canary_url):
+    build.build()
+    (overlay / "allowed").mkdir(exist_ok=True)
+    (overlay / "allowed" / "ok").write_text('{"allowed": true}')
+    server = serve([build.DIST, overlay], redirects={
+        "/redirect/to-canary": f"{canary_url}/redirected",
+        "/redirect/to-forbidden": "/__canary/forbidden",
+    })
     yield server
     server.shutdown()
 
@@ -99,3 +123,10 @@ CALL = """async ([module, fn, args]) => {
 def call(box_page):
     """call(module, fn, *args) -> {ok, value} or {ok: False, code, name, message}."""
     return lambda module, fn, *args: box_page.evaluate(CALL, [module, fn, list(args)])
+
+
+def pytest_terminal_summary(terminalreporter):
+    hostile = sys.modules.get("test_hostile")
+    if hostile is not None and hostile.TABLE:
+        terminalreporter.section("hostile guests: case, expected, got")
+        terminalreporter.write_line(hostile.pytest_terminal_summary_table())

@@ -1,0 +1,17 @@
+// Imports a function from a module the host never provides.
+package main
+
+import (
+	"encoding/json"
+
+	edgebox "edgebox.dev/modules/sdk"
+)
+
+//go:wasmimport env anything
+func anything() int32
+
+func init() {
+	edgebox.Export("reach", func([]json.RawMessage) (any, error) { return anything(), nil })
+}
+
+func main() {}
