@@ -100,7 +100,7 @@ def fingerprint(*parts: object) -> str:
         if isinstance(part, Path):
             files = sorted(p for p in part.rglob("*") if p.is_file()) if part.is_dir() else [part]
             for file in files:
-                digest.update(str(file.relative_to(ROOT)).encode() + b"\0" + file.read_bytes())
+                digest.update(str(file.relative_to(part if part.is_dir() else part.parent)).encode() + b"\0" + file.read_bytes())
         else:
             digest.update(repr(part).encode())
         digest.update(b"\1")

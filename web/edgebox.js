@@ -95,7 +95,8 @@ export class EdgeBox extends EventTarget {
     return this.#request({ op: Op.CALL, module, fn, args }, `box.call(${module}, ${fn})`);
   }
 
-  /** Counters kept by the host: denials and limits by code and capability, restarts. */
+  /** What the host keeps: counters (denials and limits by code:capability, restarts),
+   *  running modules, and the recent guest log lines and audit events. */
   stats() {
     return this.#request({ op: Op.STATS }, "box.stats()");
   }

@@ -3,7 +3,7 @@
 //
 //   page -> worker  {op: "init", manifestURL, modulesJSON, guestURL}
 //                   {op: "call", id, module, fn, args}
-//                   {op: "stats", id}                       -> value: {counters, running}
+//                   {op: "stats", id}                       -> value: {counters, running, log, audit}
 //   worker -> page  {op: "progress", phase, loaded, total}
 //                   {op: "ready"} | {op: "reply", id: null, ok: false, error}   (boot result)
 //                   {op: "reply", id, ok: true, value} | {op: "reply", id, ok: false, error}

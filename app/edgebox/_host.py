@@ -102,6 +102,7 @@ class Host:
         self._guests: dict[str, asyncio.Future[Guest]] = {}
         self.counters: Counter[str] = Counter()
         self.recent_audit: deque[AuditEvent] = deque(maxlen=200)
+        self.recent_log: deque[dict[str, Any]] = deque(maxlen=200)
 
     async def call(self, module: str, fn: str, args: Any) -> Any:
         spec = self._spec(module)
@@ -147,7 +148,12 @@ class Host:
             asyncio.get_event_loop().call_soon(guest.close)
 
     def stats(self) -> dict[str, Any]:
-        return {"counters": dict(self.counters), "running": sorted(m for m, f in self._guests.items() if f.done())}
+        return {
+            "counters": dict(self.counters),
+            "running": sorted(m for m, f in self._guests.items() if f.done()),
+            "log": list(self.recent_log),
+            "audit": [event.to_wire() for event in self.recent_audit],
+        }
 
     def audit(self, module: str, capability: str, detail: str, code: str) -> None:
         event = AuditEvent(time=time.time(), module=module, capability=capability, detail=detail, code=code)
@@ -156,6 +162,7 @@ class Host:
         self._on_audit(event)
 
     def log(self, module: str, fd: int, text: str) -> None:
+        self.recent_log.append({"time": time.time(), "module": module, "stream": "stderr" if fd == 2 else "stdout", "text": text})
         self._on_log(module, fd, text)
 
     def close(self) -> None:

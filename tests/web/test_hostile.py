@@ -111,6 +111,19 @@ def reach(page, name, fn, names, capability="global"):
     return got["report"]
 
 
+def test_ordinary_go_works_where_the_policy_allows(hostile_page, base_url):
+    case = Case(hostile_page, "net/http, crypto/rand, fmt, time where granted", "hostile")
+    got = case.call("capabilities", f"{base_url}/allowed/ok")
+    report = got["report"]
+    log = [line["text"] for line in hostile_page.evaluate("box.stats()")["log"] if line["module"] == "hostile"]
+    case.record("200 from /allowed/, 16 random bytes, log line, a year",
+                f"{report['http']}, rand {len(report['rand']) // 2} bytes, log {bool(log)}, {report['year']}")
+    assert report["http"] == 200 and report["body"] == '{"allowed": true}', report
+    assert report["randErr"] == "<nil>" and len(set(report["rand"])) > 4
+    assert "hello from the guest's log" in log
+    assert report["year"] >= 2025
+
+
 def test_dom(hostile_page):
     reach(hostile_page, "DOM", "dom", {"document", "window", "self", "top", "parent", "globalThis", "location"})
 

@@ -72,3 +72,20 @@ def test_demo_form_answers_from_go(context, base_url):
         assert closed == "E_CLOSED"
     finally:
         page.close()
+
+
+def test_a_page_can_override_a_module_policy(blank):
+    got = blank.evaluate(
+        """async () => {
+            const { EdgeBox } = await import("/edgebox/edgebox.js");
+            const box = await EdgeBox.start({ modules: { heartbeat: { policy: { env: { HEARTBEAT_KEY: "page-key" } } } } });
+            try { return await box.call("heartbeat", "verifyHeartbeat", 42, "n"); } finally { await box.close(); }
+        }"""
+    )
+    assert got == hmac.new(b"page-key", b"n42", "sha256").hexdigest()[:16]
+
+
+def test_a_bad_policy_override_fails_the_boot_naming_the_field(blank):
+    got = blank.evaluate(START, {"modules": {"heartbeat": {"policy": {"limits": {"timeout_ms": "soon"}}}}})
+    assert got["ok"] is False and got["code"] == "E_BOOT", got
+    assert "E_CONFIG" in got["message"] and "modules.heartbeat.policy.limits.timeout_ms" in got["message"]

@@ -6,6 +6,8 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -80,6 +82,23 @@ func globals(names ...string) report {
 
 func main() {
 	sync("benign", func([]js.Value) report { return report{"ok": true} })
+	// What an ordinary guest does, where its policy allows it.
+	async("capabilities", func(args []js.Value) report {
+		r := report{}
+		if resp, err := http.Get(args[0].String()); err != nil {
+			r["http"] = err.Error()
+		} else {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			r["http"], r["body"] = resp.StatusCode, string(body)
+		}
+		random := make([]byte, 16)
+		_, err := rand.Read(random)
+		r["rand"], r["randErr"] = hex.EncodeToString(random), fmt.Sprint(err)
+		fmt.Println("hello from the guest's log")
+		r["year"] = time.Now().Year()
+		return r
+	})
 	sync("dom", func([]js.Value) report { return globals("document", "window", "self", "top", "parent", "globalThis", "location") })
 	sync("storage", func([]js.Value) report {
 		return globals("localStorage", "sessionStorage", "indexedDB", "caches", "cookieStore", "navigator")

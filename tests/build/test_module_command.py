@@ -1,0 +1,72 @@
+"""`build.py module DIR`: how a user (and QA) adds a Go module of their own."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import build
+
+GUEST = """//go:build js && wasm
+
+package main
+
+import "syscall/js"
+
+func main() {
+	js.Global().Set("hello", js.FuncOf(func(js.Value, []js.Value) any { return "hi" }))
+	select {}
+}
+"""
+
+
+def build_py(*args):
+    return subprocess.run([sys.executable, str(build.ROOT / "build.py"), *args], capture_output=True, text=True, timeout=600)
+
+
+def manifest_entries() -> dict:
+    return {m["name"]: m for m in json.loads((build.BOX / "manifest.json").read_text())["modules"]}
+
+
+@pytest.fixture
+def user_module(tmp_path):
+    # No go.mod: build.py gives the directory one of its own.
+    (tmp_path / "main.go").write_text(GUEST)
+    (tmp_path / "policy.json").write_text(json.dumps({"env": {"X": "1"}, "limits": {"timeout_ms": 900}}))
+    yield tmp_path
+    build_py("module", "--remove", "clitest")
+
+
+def test_added_module_is_built_listed_and_kept_until_removed(user_module):
+    result = build_py("module", str(user_module), "--name", "clitest")
+    assert result.returncode == 0, result.stderr
+    entry = manifest_entries()["clitest"]
+    wasm = build.BOX / entry["url"]
+    assert entry["abi"] == "js" and entry["policy"] == {"env": {"X": "1"}, "limits": {"timeout_ms": 900}}
+    assert wasm.read_bytes()[:4] == b"\0asm" and entry["size"] == wasm.stat().st_size
+
+    assert build_py("build").returncode == 0
+    assert "clitest" in manifest_entries(), "a later build keeps the added module"
+
+    assert build_py("module", "--remove", "clitest").returncode == 0
+    assert "clitest" not in manifest_entries()
+    assert not wasm.exists()
+
+
+def test_bad_policy_is_refused_with_the_field_named(user_module):
+    (user_module / "policy.json").write_text(json.dumps({"net": {"allow": ["/x/"], "methods": ["BREW"]}}))
+    result = build_py("module", str(user_module), "--name", "clitest")
+    assert result.returncode != 0
+    assert "net.methods" in result.stderr and "BREW" in result.stderr
+    assert "clitest" not in manifest_entries()
+
+
+def test_a_name_taken_by_modules_is_refused(user_module):
+    result = build_py("module", str(user_module), "--name", "heartbeat")
+    assert result.returncode != 0 and "taken by modules/heartbeat" in result.stderr
+
+
+def test_wasip1_is_detected_from_the_sdk(tmp_path):
+    assert build.detect_abi(build.ROOT / "tests" / "guests" / "wasiprobe") == "wasip1"
+    assert build.detect_abi(build.ROOT / "tests" / "guests" / "hostile") == "js"
