@@ -47,7 +47,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 PYODIDE_CORE = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]
 # Fetched by loadPyodide itself; their sizes are the "runtime" boot progress total.
 PYODIDE_FETCHED = ["pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]
-BROWSER_WHEELS = ["micropip", "packaging"]  # of requirements-pyodide.txt, shipped to the page
+BROWSER_WHEELS: list[str] = []  # third-party wheels the host needs in the browser (none so far)
 WEB_BOX_FILES = ["edgebox.js", "errors.js", "protocol.js", "guest-protocol.js", "worker.js", "guest.js", "wasi.js"]
 WEB_PAGE_FILES = ["demo.js", "demo.css"]
 PAGES = ["index.html", "blank.html"]
@@ -359,6 +359,25 @@ def module_entry(module: GoModule) -> dict:
     }
 
 
+def build_snapshot(state: dict, wheels: list[Path]) -> Path:
+    """A Pyodide memory snapshot with the wheels installed and the host's pure modules
+    imported, made under Node from the very Pyodide files dist/ serves."""
+    output = BOX / "pyodide" / "snapshot.bin"
+    script = ROOT / "web" / "make-snapshot.mjs"
+    key = fingerprint(*(BOX / "pyodide" / name for name in PYODIDE_CORE), *wheels, script)
+    if output.exists() and state.get("snapshot") == key:
+        return output
+    tmp = output.with_name(output.name + ".tmp")
+    result = subprocess.run(["node", str(script), str(BOX / "pyodide"), str(tmp), *map(str, wheels)],
+                            cwd=ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"making the Pyodide snapshot failed:\n{result.stdout}{result.stderr}")
+    tmp.replace(output)
+    state["snapshot"] = key
+    log(f"snapshot -> {output.relative_to(ROOT)} ({output.stat().st_size >> 20} MiB)")
+    return output
+
+
 def render_pages() -> None:
     import jinja2
 
@@ -386,7 +405,6 @@ def build() -> None:
     started = time.monotonic()
     state = load_state()
     modules = build_go(state)
-    save_state(state)
 
     for name in WEB_BOX_FILES:
         copy_if_changed(ROOT / "web" / name, BOX / name)
@@ -401,12 +419,17 @@ def build() -> None:
     for wheel in wheels:
         copy_if_changed(wheel, BOX / "wheels" / wheel.name)
     app_wheel = build_wheel()
+    for stale in set((BOX / "wheels").glob("*.whl")) - {BOX / "wheels" / w.name for w in [*wheels, app_wheel]}:
+        stale.unlink()
 
+    snapshot = build_snapshot(state, [*wheels, app_wheel])
+    save_state(state)
     runtime = {
         "pyodide": "pyodide/",
+        "snapshot": f"pyodide/{snapshot.name}",
         # What wasm_exec.js gives a GOOS=js module: the host refuses any other import.
         "gojsImports": sorted(set(re.findall(r'"((?:runtime|syscall/js)\.[\w.]+)"', (BOX / "wasm_exec.js").read_text()))),
-        "runtimeBytes": sum((pyodide_src / name).stat().st_size for name in PYODIDE_FETCHED),
+        "runtimeBytes": sum((pyodide_src / name).stat().st_size for name in PYODIDE_FETCHED) + snapshot.stat().st_size,
         "wheels": [f"wheels/{wheel.name}" for wheel in [*wheels, app_wheel]],
     }
     write_if_changed(BOX / "runtime.json", json.dumps(runtime, indent=1).encode())

@@ -7,9 +7,16 @@ const mib = (n) => `${(n / 1048576).toFixed(1)} MiB`;
 $("hb-ts").value = String(Date.now());
 $("isolated").textContent = String(globalThis.crossOriginIsolated);
 
+// Boot phases fill the bar; module loads (which may finish after the box is
+// ready) get a line of their own.
 function showProgress({ phase, loaded, total }) {
+  const bytes = total ? `${mib(loaded)} of ${mib(total)}` : "";
+  if (phase.startsWith("module:")) {
+    $("module-progress").textContent = `${phase.slice(7)} ${loaded === total ? "loaded" : bytes}`;
+    return;
+  }
   $("boot-phase").textContent = phase;
-  $("boot-bytes").textContent = total ? `${mib(loaded)} of ${mib(total)}` : "";
+  $("boot-bytes").textContent = bytes;
   if (total) $("boot-bar").value = Math.min(loaded / total, 1);
 }
 
@@ -19,7 +26,7 @@ function showError(target, error) {
 }
 
 try {
-  const box = await EdgeBox.start({ onProgress: showProgress });
+  const box = await EdgeBox.start({ onProgress: showProgress, warm: ["heartbeat"] });
   globalThis.edgebox = box; // for the console and for tests
   $("boot-phase").textContent = "ready";
   $("boot-bar").value = 1;

@@ -15,6 +15,7 @@ const OPTIONS = {
   modules: "per-page module overrides: { name: { url, abi, sha256, policy } }",
   onProgress: "function called with { phase, loaded, total } while the box boots",
   bootTimeoutMs: "milliseconds to wait for the box to start (default 120000)",
+  warm: "names of modules to start while the box boots, so their first call finds them running",
 };
 
 const pageURL = () => globalThis.document?.baseURI ?? globalThis.location?.href;
@@ -29,7 +30,10 @@ function validate(options) {
       throw new ConfigError(`EdgeBox.start: unknown option "${key}". Known options:\n${known}`);
     }
   }
-  const { onProgress, bootTimeoutMs, modules } = options;
+  const { onProgress, bootTimeoutMs, modules, warm } = options;
+  if (warm !== undefined && !(Array.isArray(warm) && warm.every((name) => typeof name === "string"))) {
+    throw new ConfigError("EdgeBox.start: warm must be an array of module names");
+  }
   if (onProgress !== undefined && typeof onProgress !== "function") {
     throw new ConfigError("EdgeBox.start: onProgress must be a function ({ phase, loaded, total }) => void");
   }
@@ -60,6 +64,7 @@ function validate(options) {
     modulesJSON: modules === undefined ? "" : JSON.stringify(overrides),
     onProgress: onProgress ?? (() => {}),
     bootTimeoutMs: bootTimeoutMs ?? 120_000,
+    warm: warm ?? [],
   };
 }
 
@@ -181,7 +186,7 @@ export class EdgeBox extends EventTarget {
           failBoot(`[${cause.code}] ${cause.message}`, cause);
         }
       };
-      this.#worker.postMessage({ op: Op.INIT, manifestURL: config.manifest, modulesJSON: config.modulesJSON });
+      this.#worker.postMessage({ op: Op.INIT, manifestURL: config.manifest, modulesJSON: config.modulesJSON, warm: config.warm });
     });
   }
 }

@@ -1,7 +1,7 @@
 // Page <-> host worker messages. The Python half is app/edgebox/_protocol.py;
 // tests/app/test_protocol.py keeps the two identical.
 //
-//   page -> worker  {op: "init", manifestURL, modulesJSON, guestURL}
+//   page -> worker  {op: "init", manifestURL, modulesJSON, warm: [module names]}
 //                   {op: "call", id, module, fn, args}
 //                   {op: "stats", id}                       -> value: {counters, running, log, audit}
 //   worker -> page  {op: "progress", phase, loaded, total}

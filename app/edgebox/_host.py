@@ -4,7 +4,6 @@ and answers the guests' capability requests according to their policies."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import time
 from collections import Counter, deque
@@ -193,7 +192,7 @@ class Host:
     async def _load(self, spec: ModuleSpec) -> Guest:
         phase = f"module:{spec.name}"
         data = await self.platform.fetch_bytes(spec.url, lambda loaded, total: self._on_progress(phase, loaded, total))
-        verify(spec, data)
+        verify(spec, data, await self.platform.sha256_hex(data))
         self._check_imports(spec, data)
         prepared = limit_memory(data, spec.policy.limits.memory_mb)
         return await self.platform.start_guest(spec, prepared, GuestServices(self, spec))
@@ -209,13 +208,12 @@ class Host:
             )
 
 
-def verify(spec: ModuleSpec, data: bytes) -> None:
+def verify(spec: ModuleSpec, data: bytes, digest: str) -> None:
     """Refuse bytes that differ from what the manifest signed: they never run."""
     if spec.size is not None and len(data) != spec.size:
         raise IntegrityError(
             f"module {spec.name!r}: {spec.url} is {len(data)} bytes, the manifest says {spec.size}; refusing to run it"
         )
-    digest = hashlib.sha256(data).hexdigest()
     if not hmac.compare_digest(digest, spec.sha256):
         raise IntegrityError(
             f"module {spec.name!r}: sha256 of {spec.url} is {digest}, the manifest says {spec.sha256}; refusing to run it"

@@ -50,6 +50,9 @@ class Platform(Protocol):
     async def fetch_bytes(self, url: str, progress: Progress) -> bytes:
         """The body of ``url``; raises ``LoadError``/``NotFoundError``."""
 
+    async def sha256_hex(self, data: bytes) -> str:
+        """The platform's fastest sha256 (the browser's is native; Pyodide's hashlib is not)."""
+
     async def start_guest(self, spec: ModuleSpec, data: bytes, services: "GuestServices") -> Guest:
         """Compile and run verified, prepared bytes in their own realm."""
 

@@ -53,6 +53,7 @@ def _translate(error: BaseException, what: str) -> EdgeBoxError:
 class BrowserPlatform:
     def __init__(self, guest_script_url: str) -> None:
         self._guest_script_url = guest_script_url
+        self._spare = self._new_worker()
 
     async def fetch_bytes(self, url: str, progress: Progress) -> bytes:
         try:
@@ -63,20 +64,33 @@ class BrowserPlatform:
             cls = NotFoundError if response.status == 404 else LoadError
             raise cls(f"GET {url} answered {response.status} {response.statusText}")
         total = int(response.headers.get("content-length") or 0) or None
-        reader = response.body.getReader()
-        chunks, loaded = [], 0
-        while not (chunk := await reader.read()).done:
-            chunks.append(chunk.value.to_bytes())
-            loaded += len(chunks[-1])
-            progress(loaded, total)
-        return b"".join(chunks)
+        progress(0, total)
+        # One read and one copy into Python: reading chunk by chunk through
+        # the FFI costs more than it reports.
+        data = (await response.arrayBuffer()).to_bytes()
+        progress(len(data), len(data))
+        return data
+
+    async def sha256_hex(self, data: bytes) -> str:
+        digest = await js.crypto.subtle.digest("SHA-256", to_js(data))
+        return js.Uint8Array.new(digest).to_bytes().hex()
+
+    def _new_worker(self) -> Any:
+        return js.Worker.new(self._guest_script_url, _js({"type": "module", "name": "edgebox-guest"}))
+
+    def _take_worker(self) -> Any:
+        """A guest worker with its scripts loaded and nothing in it yet. One is
+        kept ready, so that starting a guest never waits for a worker to boot."""
+        worker, self._spare = self._spare, self._new_worker()
+        return worker
 
     async def start_guest(self, spec: ModuleSpec, data: bytes, services: GuestServices) -> "WorkerGuest":
+        worker = self._take_worker()
         try:
             module = await js.WebAssembly.compile(to_js(data))
         except JsException as error:
+            worker.terminate()
             raise LoadError(f"module {spec.name!r}: not a valid WebAssembly module: {error}") from None
-        worker = js.Worker.new(self._guest_script_url, _js({"type": "module", "name": f"edgebox-guest:{spec.name}"}))
         guest = WorkerGuest(spec.name, worker, services)
         try:
             grant = spec.policy.grant()
@@ -253,7 +267,11 @@ async def start(init: Any, post: Any) -> Any:
     A failure is posted to the page as the boot reply and ``None`` returned.
     """
     try:
-        manifest = await _read_manifest(str(init.manifestURL), init.modulesJSON)
+        manifest = _read_manifest(str(init.manifestURL), init.manifest.to_py(), init.modulesJSON)
+        warm = list(init.warm.to_py()) if init.warm else []
+        unknown = [name for name in warm if manifest.get(name) is None]
+        if unknown:
+            raise ConfigError(f"warm: no module {unknown[0]!r}; the manifest has {sorted(manifest.modules)}")
     except BaseException as error:
         post(_js(reply_error(None, _translate(error, "reading the manifest"))))
         return None
@@ -277,17 +295,18 @@ async def start(init: Any, post: Any) -> Any:
         on_audit=on_audit,
         on_log=on_log,
     )
+    for name in warm:
+        # Started now, answered later: the first call finds it running. A failure
+        # here is forgotten and reported by that first call.
+        asyncio.ensure_future(host.guest(name)).add_done_callback(lambda task: task.exception())
     return create_proxy(Dispatcher(host, post))
 
 
-async def _read_manifest(url: str, overrides_json: str | None) -> Manifest:
+def _read_manifest(url: str, response: dict, overrides_json: str | None) -> Manifest:
+    if response["status"] != 200:
+        raise LoadError(f"manifest {url} answered {response['status']} {response['statusText']}")
     try:
-        response = await js.fetch(url)
-        if not response.ok:
-            raise LoadError(f"manifest {url} answered {response.status} {response.statusText}")
-        data = json.loads(await response.text())
-    except JsException as error:
-        raise LoadError(f"could not fetch manifest {url}: {error}") from None
+        data = json.loads(response["text"])
     except ValueError as error:
         raise ConfigError(f"manifest {url} is not JSON: {error}") from None
     overrides = json.loads(overrides_json) if overrides_json else None

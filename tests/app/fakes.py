@@ -97,6 +97,11 @@ class FakePlatform:
         progress(len(data), len(data))
         return data
 
+    async def sha256_hex(self, data):
+        import hashlib
+
+        return hashlib.sha256(data).hexdigest()
+
     async def start_guest(self, spec, data, services):
         guest = FakeGuest(spec, data, services, self.functions)
         self.started.append(guest)
