@@ -4,8 +4,11 @@
 //   const box = await EdgeBox.start({ onProgress: (p) => console.log(p.phase, p.loaded, p.total) });
 //   await box.call("heartbeat", "verifyHeartbeat", Date.now(), "abc123");
 //   await box.close();
+import { MessagePortChannel, SharedChannel } from "./channel.js";
 import { Op } from "./protocol.js";
-import { BadRequestError, BootError, ClosedError, ConfigError, CrashedError, EdgeBoxError } from "./errors.js";
+import {
+  BadRequestError, BootError, ClosedError, ConfigError, CrashedError, EdgeBoxError, TimeoutError, TooLargeError,
+} from "./errors.js";
 
 export * from "./errors.js";
 
@@ -16,9 +19,14 @@ const OPTIONS = {
   onProgress: "function called with { phase, loaded, total } while the box boots",
   bootTimeoutMs: "milliseconds to wait for the box to start (default 120000)",
   warm: "names of modules to start while the box boots, so their first call finds them running",
+  callTimeoutMs: "milliseconds before a call with no answer rejects with E_TIMEOUT (default 30000)",
+  transport: '"sab" (SharedArrayBuffer, the default when the page is cross-origin isolated) or "message"',
+  sharedBytes: "size of the shared region when transport is sab (default 4 MiB)",
+  maxMessageBytes: "largest call or reply, in bytes, before E_TOO_LARGE (default 64 MiB)",
 };
 
 const pageURL = () => globalThis.document?.baseURI ?? globalThis.location?.href;
+let warnedNotIsolated = false;
 
 function validate(options) {
   if (options === null || typeof options !== "object" || Array.isArray(options)) {
@@ -30,7 +38,27 @@ function validate(options) {
       throw new ConfigError(`EdgeBox.start: unknown option "${key}". Known options:\n${known}`);
     }
   }
-  const { onProgress, bootTimeoutMs, modules, warm } = options;
+  const { onProgress, bootTimeoutMs, modules, warm, callTimeoutMs, sharedBytes, maxMessageBytes } = options;
+  for (const [name, value, min] of [["callTimeoutMs", callTimeoutMs, 1], ["sharedBytes", sharedBytes, 16384], ["maxMessageBytes", maxMessageBytes, 1]]) {
+    if (value !== undefined && !(Number.isFinite(value) && value >= min)) {
+      throw new ConfigError(`EdgeBox.start: ${name} must be a number of at least ${min}`);
+    }
+  }
+  const isolated = globalThis.crossOriginIsolated === true && typeof SharedArrayBuffer === "function";
+  const transport = options.transport ?? (isolated ? "sab" : "message");
+  if (transport !== "sab" && transport !== "message") {
+    throw new ConfigError('EdgeBox.start: transport must be "sab" or "message"');
+  }
+  if (transport === "sab" && !isolated) {
+    throw new ConfigError("EdgeBox.start: transport \"sab\" needs a cross-origin isolated page: serve it with " +
+      "Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp");
+  }
+  if (!isolated && !warnedNotIsolated) {
+    warnedNotIsolated = true;
+    console.warn("EdgeBox: this page is not cross-origin isolated, so calls travel by postMessage. For the faster " +
+      "SharedArrayBuffer channel, serve the page with Cross-Origin-Opener-Policy: same-origin and " +
+      "Cross-Origin-Embedder-Policy: require-corp.");
+  }
   if (warm !== undefined && !(Array.isArray(warm) && warm.every((name) => typeof name === "string"))) {
     throw new ConfigError("EdgeBox.start: warm must be an array of module names");
   }
@@ -65,31 +93,46 @@ function validate(options) {
     onProgress: onProgress ?? (() => {}),
     bootTimeoutMs: bootTimeoutMs ?? 120_000,
     warm: warm ?? [],
+    callTimeoutMs: callTimeoutMs ?? 30_000,
+    transport,
+    sharedBytes: sharedBytes ?? 4 * 1024 * 1024,
+    maxMessageBytes: maxMessageBytes ?? 64 * 1024 * 1024,
   };
 }
 
 /**
  * A running box. Events: "audit" (CustomEvent whose detail is
- * {time, module, capability, detail, code}) for every denial or limit hit.
+ * {time, module, capability, detail, code}) for every denial or limit hit;
+ * "restart" (detail: {reason}) when the host worker died and was replaced.
  */
 export class EdgeBox extends EventTarget {
-  #worker;
-  #pending = new Map();
+  #config;
+  #worker = null;
+  #channel = null;
+  #ready = null; // settles when the current host worker can take requests
+  #pending = new Map(); // id -> {resolve, reject, timer}
   #nextId = 1;
-  #failure = null;
-  #onProgress = () => {};
+  #failure = null; // set once the box can serve no more (closed, or could not restart)
+  #generation = 0; // bumped per host worker, so a dead one's late news is ignored
+  #restarts = 0;
 
   /** Boot a box: resolves once the host can answer calls, rejects with BootError. */
   static async start(options = {}) {
-    const config = validate(options);
     const box = new EdgeBox();
-    await box.#boot(config);
+    box.#config = validate(options);
+    box.#ready = box.#boot();
+    await box.#ready;
     return box;
   }
 
-  /** How calls travel between this page and the host worker. */
+  /** How calls travel between this page and the host worker: "sab" or "message". */
   get transport() {
-    return "message";
+    return this.#config.transport;
+  }
+
+  /** How many times the host worker died and was replaced. */
+  get restarts() {
+    return this.#restarts;
   }
 
   /** Call an exported function of a module; resolves with its result. */
@@ -106,87 +149,150 @@ export class EdgeBox extends EventTarget {
     return this.#request({ op: Op.STATS }, "box.stats()");
   }
 
-  #request(message, what) {
-    if (this.#failure) return Promise.reject(this.#failure);
+  /** Stop the box; pending and later calls reject with ClosedError. */
+  async close() {
+    this.#failure ??= new ClosedError("the box was closed");
+    this.#stopWorker(this.#failure);
+  }
+
+  async #request(message, what) {
+    if (this.#failure) throw this.#failure;
+    await this.#ready; // a restart in progress: wait for the new host
+    if (this.#failure) throw this.#failure;
     const id = this.#nextId++;
+    const generation = this.#generation;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
+      const timer = setTimeout(() => this.#timedOut(id, what), this.#config.callTimeoutMs);
+      this.#pending.set(id, { resolve, reject, timer });
+      let sent;
       try {
-        this.#worker.postMessage({ ...message, id });
+        sent = this.#channel.send({ ...message, id });
       } catch (error) {
-        this.#pending.delete(id);
-        reject(new BadRequestError(`${what}: arguments cannot be sent: ${error.message}`, { cause: error }));
+        const cls = error instanceof RangeError ? TooLargeError : BadRequestError;
+        return this.#settle(id, null, new cls(`${what}: ${error.message}`, { cause: error }));
       }
+      sent.catch((error) => generation === this.#generation && this.#settle(id, null, new CrashedError(`${what}: ${error.message}`)));
     });
   }
 
-  /** Stop the box; pending and later calls reject with ClosedError. */
-  async close() {
-    this.#fail(new ClosedError("the box was closed"));
+  #settle(id, value, error) {
+    const pending = this.#pending.get(id);
+    if (!pending) return; // already answered, timed out or failed: never twice
+    this.#pending.delete(id);
+    clearTimeout(pending.timer);
+    if (error) pending.reject(error);
+    else pending.resolve(value);
   }
 
-  #fail(error) {
-    if (!this.#failure) this.#failure = error;
+  // A call with no answer in time: reject it, then check that the host still
+  // runs its event loop; one that does not answer a ping is replaced.
+  #timedOut(id, what) {
+    this.#settle(id, null, new TimeoutError(`${what}: no answer within ${this.#config.callTimeoutMs} ms (callTimeoutMs)`));
+    const generation = this.#generation;
+    const ping = this.#nextId++;
+    const timer = setTimeout(() => generation === this.#generation && this.#hostDied("it stopped answering"), 1000);
+    this.#pending.set(ping, { resolve: () => clearTimeout(timer), reject: () => clearTimeout(timer), timer });
+    this.#channel.send({ op: Op.PING, id: ping }).catch(() => {});
+  }
+
+  #hostDied(reason) {
+    if (this.#failure) return;
+    this.#stopWorker(new CrashedError(`the EdgeBox host worker died (${reason}); calls in flight were not answered`));
+    this.#restarts++;
+    this.dispatchEvent(new CustomEvent("restart", { detail: { reason } }));
+    this.#ready = this.#boot().catch((error) => {
+      this.#failure = error;
+      throw error;
+    });
+    this.#ready.catch(() => {});
+  }
+
+  #stopWorker(error) {
+    this.#generation++;
+    this.#channel?.close();
     this.#worker?.terminate();
-    for (const { reject } of this.#pending.values()) reject(error);
-    this.#pending.clear();
+    this.#worker = this.#channel = null;
+    for (const id of [...this.#pending.keys()]) this.#settle(id, null, error);
   }
 
   #progress(data) {
     try {
-      this.#onProgress({ phase: data.phase, loaded: data.loaded, total: data.total });
+      this.#config.onProgress({ phase: data.phase, loaded: data.loaded, total: data.total });
     } catch (error) {
       console.error("EdgeBox onProgress threw:", error);
     }
   }
 
-  #onMessage = ({ data }) => {
-    if (data.op === Op.PROGRESS) return this.#progress(data);
-    if (data.op === Op.AUDIT) return this.dispatchEvent(new CustomEvent("audit", { detail: data.event }));
-    if (data.op !== Op.REPLY) return;
-    const pending = this.#pending.get(data.id);
-    if (!pending) return;
-    this.#pending.delete(data.id);
-    if (data.ok) pending.resolve(data.value);
-    else pending.reject(EdgeBoxError.fromWire(data.error));
-  };
-
-  #boot(config) {
+  #boot() {
+    const config = this.#config;
+    const generation = ++this.#generation;
     const workerURL = `${config.base}worker.js`;
-    this.#onProgress = config.onProgress;
+    const lockName = `edgebox-host-${crypto.randomUUID?.() ?? Math.random().toString(36).slice(2)}`;
+    const current = () => generation === this.#generation;
     return new Promise((resolve, reject) => {
+      let booted = false;
       const failBoot = (message, cause) => {
+        if (!current() || booted) return;
         clearTimeout(timer);
-        this.#fail(new BootError(`EdgeBox could not start: ${message}`, { cause }));
-        reject(this.#failure);
+        const error = new BootError(`EdgeBox could not start: ${message}`, { cause });
+        this.#stopWorker(error);
+        reject(error);
       };
       const timer = setTimeout(() => failBoot(`no answer from the host within ${config.bootTimeoutMs} ms`), config.bootTimeoutMs);
+      let worker;
       try {
-        this.#worker = new Worker(workerURL, { type: "module", name: "edgebox-host" });
+        worker = this.#worker = new Worker(workerURL, { type: "module", name: "edgebox-host" });
       } catch (error) {
         return failBoot(`cannot create the host worker ${workerURL}: ${error.message}`, error);
       }
-      this.#worker.onerror = (event) => {
+      worker.onerror = (event) => {
         event.preventDefault?.();
         const detail = event.message || `the host worker ${workerURL} failed to load (check that base points at an EdgeBox build served with its headers)`;
-        if (!this.#failure && this.#worker.onmessage === this.#onMessage) {
-          return this.#fail(new CrashedError(`the host worker crashed: ${detail}`));
+        if (booted) {
+          if (current()) this.#hostDied(`uncaught error: ${detail}`);
+        } else {
+          failBoot(detail);
         }
-        failBoot(detail);
       };
-      this.#worker.onmessage = ({ data }) => {
-        if (data.op === Op.PROGRESS) {
-          this.#progress(data);
-        } else if (data.op === Op.READY) {
+      const shared = config.transport === "sab" ? SharedChannel.create(config.sharedBytes) : null;
+      const channel = this.#channel = shared
+        ? new SharedChannel(shared, "page", { maxMessageBytes: config.maxMessageBytes })
+        : new MessagePortChannel(worker);
+      channel.onmessage = (data) => {
+        if (!current()) return;
+        if (data.op === Op.PROGRESS) return this.#progress(data);
+        if (data.op === Op.AUDIT) return this.dispatchEvent(new CustomEvent("audit", { detail: data.event }));
+        if (data.op === Op.PONG) return this.#settle(data.id, true, null);
+        if (data.op === Op.READY) {
+          booted = true;
           clearTimeout(timer);
-          this.#worker.onmessage = this.#onMessage;
-          resolve();
-        } else if (data.op === Op.REPLY && data.id == null && !data.ok) { // Python's None arrives as undefined
-          const cause = EdgeBoxError.fromWire(data.error);
-          failBoot(`[${cause.code}] ${cause.message}`, cause);
+          this.#watch(lockName, generation);
+          return resolve();
         }
+        if (data.op !== Op.REPLY) return;
+        if (data.id == null) { // a boot failure (Python's None arrives as undefined)
+          const cause = EdgeBoxError.fromWire(data.error);
+          return failBoot(`[${cause.code}] ${cause.message}`, cause);
+        }
+        this.#settle(data.id, data.value, data.ok ? null : EdgeBoxError.fromWire(data.error));
       };
-      this.#worker.postMessage({ op: Op.INIT, manifestURL: config.manifest, modulesJSON: config.modulesJSON, warm: config.warm });
+      worker.postMessage({
+        op: Op.INIT, manifestURL: config.manifest, modulesJSON: config.modulesJSON, warm: config.warm, lockName, shared,
+      });
     });
+  }
+
+  // The worker holds a lock for its whole life; being granted it means the
+  // worker is gone, however it went (crash, out of memory, terminate).
+  #watch(lockName, generation) {
+    if (!navigator.locks) return;
+    navigator.locks.request(lockName, () => {
+      if (generation === this.#generation) this.#hostDied("it exited");
+    });
+  }
+
+  // For tests: end the host worker without telling the box, as a crash would.
+  [Symbol.for("edgebox.debug.killHost")]() {
+    this.#worker?.terminate();
   }
 }

@@ -37,11 +37,12 @@ export const ImportMismatchError = define("ImportMismatchError", "E_IMPORT");
 export const PanicError = define("PanicError", "E_PANIC");
 export const LimitError = define("LimitError", "E_LIMIT");
 export const NetworkError = define("NetworkError", "E_NETWORK");
+export const TooLargeError = define("TooLargeError", "E_TOO_LARGE");
 export const TimeoutError = define("TimeoutError", "E_TIMEOUT");
 export const CrashedError = define("CrashedError", "E_CRASHED");
 export const ClosedError = define("ClosedError", "E_CLOSED");
 
 export const ERROR_CLASSES = Object.freeze(Object.fromEntries(
   [EdgeBoxError, ConfigError, BootError, NotFoundError, IntegrityError, LoadError,
-   BadRequestError, GuestError, DeniedError, ImportMismatchError, PanicError, LimitError, NetworkError, TimeoutError, CrashedError, ClosedError].map((cls) => [cls.code, cls]),
+   BadRequestError, GuestError, DeniedError, ImportMismatchError, PanicError, LimitError, NetworkError, TooLargeError, TimeoutError, CrashedError, ClosedError].map((cls) => [cls.code, cls]),
 ));

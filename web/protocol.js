@@ -1,7 +1,8 @@
 // Page <-> host worker messages. The Python half is app/edgebox/_protocol.py;
 // tests/app/test_protocol.py keeps the two identical.
 //
-//   page -> worker  {op: "init", manifestURL, modulesJSON, warm: [module names]}
+//   page -> worker  {op: "init", manifestURL, modulesJSON, warm: [module names], lockName, shared?: SharedArrayBuffer}
+//                   {op: "ping", id}                        -> {op: "pong", id}, answered by the worker's JS
 //                   {op: "call", id, module, fn, args}
 //                   {op: "stats", id}                       -> value: {counters, running, log, audit}
 //   worker -> page  {op: "progress", phase, loaded, total}
@@ -15,8 +16,31 @@ export const Op = Object.freeze({
   INIT: "init",
   CALL: "call",
   STATS: "stats",
+  PING: "ping",
   READY: "ready",
   REPLY: "reply",
   PROGRESS: "progress",
   AUDIT: "audit",
+  PONG: "pong",
+});
+
+// After init, with a SharedArrayBuffer, every message above travels through
+// channel.js's rings instead of postMessage. The region is two rings (page ->
+// worker first), each CONTROL_INTS Int32 slots then the ring's bytes:
+export const Channel = Object.freeze({
+  CONTROL_INTS: 4,
+  HEAD: 0, // next byte the writer will write
+  TAIL: 1, // next byte the reader will read (the writer waits on it when full)
+  SEQ: 2, // bumped after every frame; the reader waits on it
+});
+
+// A frame: u32 payload length, u8 kind, payload. A message too big for half a
+// ring is split into FIRST, MIDDLE..., LAST frames, written back to back.
+export const Frame = Object.freeze({ HEADER: 5, WHOLE: 0, FIRST: 1, MIDDLE: 2, LAST: 3 });
+
+// The payload: one value, tag byte first. Uint8Array (and other binary data)
+// is raw bytes; strings UTF-8; numbers int32 or float64; arrays and objects
+// carry their count.
+export const Tag = Object.freeze({
+  UNDEFINED: 0, NULL: 1, FALSE: 2, TRUE: 3, INT32: 4, FLOAT64: 5, STRING: 6, BYTES: 7, ARRAY: 8, OBJECT: 9,
 });

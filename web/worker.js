@@ -1,10 +1,11 @@
 // The host worker: boots Python in named steps, then hands every page message
 // to the Python host's dispatcher. All decisions are made in Python (app/).
+import { MessagePortChannel, SharedChannel } from "./channel.js";
 import { Op } from "./protocol.js";
 import runtime from "./runtime.json" with { type: "json" };
 
 const here = (path) => new URL(path, import.meta.url).href;
-const post = (message) => self.postMessage(message);
+let post = (message) => self.postMessage(message); // until the channel is up
 const progress = (phase, loaded, total) => post({ op: Op.PROGRESS, phase, loaded, total });
 
 // Reports the bytes of every fetch made while `run` runs. It reads a clone,
@@ -62,7 +63,7 @@ const steps = {
   },
   async startHost(pyodide, init) {
     const { start } = pyodide.pyimport("edgebox._pyodide");
-    return start({ ...init, guestURL: here("guest.js"), gojsImports: runtime.gojsImports }, post);
+    return start({ ...init, guestURL: here("guest.js"), gojsImports: runtime.gojsImports }, (message) => post(message));
   },
 };
 
@@ -71,20 +72,32 @@ const checked = (response) => {
   return response;
 };
 
+// Held for the worker's whole life: the page learns that the worker is gone
+// (crashed, killed, closed) when it is granted the same lock.
+const holdLifeLock = (name) => new Promise((held) => {
+  if (!name || !navigator.locks) return held();
+  navigator.locks.request(name, () => { held(); return new Promise(() => {}); });
+});
+
 self.onmessage = async ({ data: init }) => {
   self.onmessage = null;
+  const channel = init.shared
+    ? new SharedChannel(init.shared, "worker")
+    : new MessagePortChannel(self);
+  const send = (message) => { channel.send(message).catch((error) => console.error("EdgeBox: reply lost", error)); };
+  post = send;
   try {
     // The manifest's bytes travel while Python boots; Python reads and judges them.
     const manifest = fetch(init.manifestURL).then(
       async (r) => ({ status: r.status, statusText: r.statusText, text: r.ok ? await r.text() : "" }),
       (error) => ({ status: 0, statusText: String(error?.message ?? error), text: "" }));
-    const pyodide = await steps.bootPython();
+    const [pyodide] = await Promise.all([steps.bootPython(), holdLifeLock(init.lockName)]);
     await steps.installWheels(pyodide);
     const dispatch = await steps.startHost(pyodide, { ...init, manifest: await manifest });
     if (!dispatch) return; // Python reported why it could not start
-    self.onmessage = ({ data }) => dispatch(data);
-    post({ op: Op.READY });
+    channel.onmessage = (message) => (message.op === Op.PING ? send({ op: Op.PONG, id: message.id }) : dispatch(message));
+    send({ op: Op.READY });
   } catch (error) {
-    post({ op: Op.REPLY, id: null, ok: false, error: { code: "E_BOOT", message: String(error?.message ?? error), stack: String(error?.stack ?? "") } });
+    send({ op: Op.REPLY, id: null, ok: false, error: { code: "E_BOOT", message: String(error?.message ?? error), stack: String(error?.stack ?? "") } });
   }
 };

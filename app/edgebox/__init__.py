@@ -22,6 +22,7 @@ from ._errors import (
     NotFoundError,
     PanicError,
     TimeoutError,
+    TooLargeError,
 )
 from ._host import AuditEvent, GuestServices, Host, verify
 from ._manifest import ABIS, Manifest, ModuleSpec
@@ -61,5 +62,6 @@ __all__ = [
     "Platform",
     "Policy",
     "TimeoutError",
+    "TooLargeError",
     "verify",
 ]

@@ -15,6 +15,7 @@ Every failure a caller can see is an ``EdgeBoxError`` with a stable ``code``::
     ├── PanicError               E_PANIC      the guest panicked (message holds the Go panic and stack)
     ├── LimitError               E_LIMIT      the guest went over a memory or log limit
     ├── NetworkError             E_NETWORK    a granted request failed on the network
+    ├── TooLargeError            E_TOO_LARGE  a call or reply over the channel's maxMessageBytes
     ├── TimeoutError             E_TIMEOUT    no answer in time
     ├── CrashedError             E_CRASHED    the worker or guest died under the call
     └── ClosedError              E_CLOSED     the box was closed
@@ -42,6 +43,7 @@ __all__ = [
     "PanicError",
     "LimitError",
     "NetworkError",
+    "TooLargeError",
     "TimeoutError",
     "CrashedError",
     "ClosedError",
@@ -122,6 +124,10 @@ class NetworkError(EdgeBoxError):
     code = "E_NETWORK"
 
 
+class TooLargeError(EdgeBoxError):
+    code = "E_TOO_LARGE"
+
+
 class TimeoutError(EdgeBoxError):  # noqa: A001 - the name callers expect, scoped to this package
     code = "E_TIMEOUT"
 
@@ -150,6 +156,7 @@ ERROR_CLASSES: dict[str, type[EdgeBoxError]] = {
         PanicError,
         LimitError,
         NetworkError,
+        TooLargeError,
         TimeoutError,
         CrashedError,
         ClosedError,

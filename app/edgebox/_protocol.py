@@ -21,11 +21,13 @@ class Op:
     INIT = "init"
     CALL = "call"
     STATS = "stats"
+    PING = "ping"  # answered by worker.js itself: proof that the worker's event loop runs
     # worker -> page
     READY = "ready"
     REPLY = "reply"
     PROGRESS = "progress"
     AUDIT = "audit"
+    PONG = "pong"
 
 
 @dataclass(frozen=True)

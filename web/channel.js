@@ -1,0 +1,265 @@
+// Page <-> host worker transports. Both carry the messages of protocol.js.
+//
+// SharedChannel: two single-producer/single-consumer rings in one
+// SharedArrayBuffer (layout in protocol.js). A message is encoded once into
+// the ring (Uint8Array values as raw bytes, everything else compact), the
+// reader is woken with Atomics.notify, and waits with Atomics.waitAsync, so
+// neither side blocks its event loop. A message larger than a ring is sent in
+// chunks; when a ring is full the writer waits for the reader (backpressure).
+//
+// MessagePortChannel: the postMessage fallback for pages that are not
+// cross-origin isolated. Same interface: send(message), onmessage, close().
+import { Channel, Frame, Tag } from "./protocol.js";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+// ------------------------------------------------------------------ codec
+
+class Writer {
+  constructor(size = 256) {
+    this.bytes = new Uint8Array(size);
+    this.view = new DataView(this.bytes.buffer);
+    this.length = 0;
+  }
+  reserve(n) {
+    if (this.length + n <= this.bytes.length) return;
+    let size = this.bytes.length * 2;
+    while (size < this.length + n) size *= 2;
+    const bytes = new Uint8Array(size);
+    bytes.set(this.bytes.subarray(0, this.length));
+    this.bytes = bytes;
+    this.view = new DataView(bytes.buffer);
+  }
+  u8(v) { this.reserve(1); this.bytes[this.length++] = v; }
+  u32(v) { this.reserve(4); this.view.setUint32(this.length, v, true); this.length += 4; }
+  raw(bytes) { this.u32(bytes.length); this.reserve(bytes.length); this.bytes.set(bytes, this.length); this.length += bytes.length; }
+  value(v) {
+    if (v === undefined) return this.u8(Tag.UNDEFINED);
+    if (v === null) return this.u8(Tag.NULL);
+    if (v === true || v === false) return this.u8(v ? Tag.TRUE : Tag.FALSE);
+    if (typeof v === "number") {
+      if (Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff) {
+        this.u8(Tag.INT32); this.reserve(4); this.view.setInt32(this.length, v, true); this.length += 4;
+      } else {
+        this.u8(Tag.FLOAT64); this.reserve(8); this.view.setFloat64(this.length, v, true); this.length += 8;
+      }
+      return;
+    }
+    if (typeof v === "string") { this.u8(Tag.STRING); return this.raw(encoder.encode(v)); }
+    if (v instanceof Uint8Array) { this.u8(Tag.BYTES); return this.raw(v); }
+    if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) {
+      // Other binary data travels as bytes too (and arrives as a Uint8Array).
+      this.u8(Tag.BYTES);
+      return this.raw(v instanceof ArrayBuffer ? new Uint8Array(v) : new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+    }
+    if (Array.isArray(v)) { this.u8(Tag.ARRAY); this.u32(v.length); for (const item of v) this.value(item); return; }
+    if (typeof v === "object") {
+      const keys = Object.keys(v);
+      this.u8(Tag.OBJECT); this.u32(keys.length);
+      for (const key of keys) { this.raw(encoder.encode(key)); this.value(v[key]); }
+      return;
+    }
+    throw new TypeError(`cannot send a ${typeof v}`);
+  }
+}
+
+export function encode(message) {
+  const writer = new Writer();
+  writer.value(message);
+  return writer.bytes.subarray(0, writer.length);
+}
+
+export function decode(bytes) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 0;
+  const u32 = () => { const v = view.getUint32(at, true); at += 4; return v; };
+  // Views into `bytes`, which the caller owns (a private copy out of the ring).
+  const raw = () => { const n = u32(); const out = bytes.subarray(at, at + n); at += n; return out; };
+  const value = () => {
+    const tag = bytes[at++];
+    switch (tag) {
+      case Tag.UNDEFINED: return undefined;
+      case Tag.NULL: return null;
+      case Tag.FALSE: return false;
+      case Tag.TRUE: return true;
+      case Tag.INT32: { const v = view.getInt32(at, true); at += 4; return v; }
+      case Tag.FLOAT64: { const v = view.getFloat64(at, true); at += 8; return v; }
+      case Tag.STRING: return decoder.decode(raw());
+      case Tag.BYTES: return raw();
+      case Tag.ARRAY: { const n = u32(); const out = new Array(n); for (let i = 0; i < n; i++) out[i] = value(); return out; }
+      case Tag.OBJECT: {
+        const n = u32();
+        const out = {};
+        for (let i = 0; i < n; i++) { const key = decoder.decode(raw()); out[key] = value(); }
+        return out;
+      }
+      default: throw new TypeError(`bad tag ${tag} at ${at - 1}`);
+    }
+  };
+  return value();
+}
+
+// ------------------------------------------------------------------ rings
+
+/** One direction of a SharedChannel: a byte ring with a head, a tail and a doorbell. */
+class Ring {
+  constructor(buffer, offset, capacity) {
+    this.control = new Int32Array(buffer, offset, Channel.CONTROL_INTS);
+    this.data = new Uint8Array(buffer, offset + Channel.CONTROL_INTS * 4, capacity);
+    this.capacity = capacity;
+  }
+  get head() { return Atomics.load(this.control, Channel.HEAD); }
+  get tail() { return Atomics.load(this.control, Channel.TAIL); }
+  used() { return (this.head - this.tail + this.capacity) % this.capacity; }
+  free() { return this.capacity - 1 - this.used(); }
+  copyIn(at, bytes) {
+    const first = Math.min(bytes.length, this.capacity - at);
+    this.data.set(bytes.subarray(0, first), at);
+    if (first < bytes.length) this.data.set(bytes.subarray(first), 0);
+    return (at + bytes.length) % this.capacity;
+  }
+  copyOut(at, out) {
+    const first = Math.min(out.length, this.capacity - at);
+    out.set(this.data.subarray(at, at + first));
+    if (first < out.length) out.set(this.data.subarray(0, out.length - first), first);
+    return (at + out.length) % this.capacity;
+  }
+}
+
+export class SharedChannel {
+  /** Lay out a new region: `bytes` split between the two directions. */
+  static create(bytes) {
+    const capacity = Math.max(4096, Math.floor(bytes / 2) - Channel.CONTROL_INTS * 4);
+    return new SharedArrayBuffer(2 * (capacity + Channel.CONTROL_INTS * 4));
+  }
+
+  /** side "page" writes ring 0 and reads ring 1; side "worker" the other way round. */
+  constructor(buffer, side, { maxMessageBytes = Infinity } = {}) {
+    const half = buffer.byteLength / 2;
+    const capacity = half - Channel.CONTROL_INTS * 4;
+    const rings = [new Ring(buffer, 0, capacity), new Ring(buffer, half, capacity)];
+    [this.out, this.in] = side === "page" ? rings : [rings[1], rings[0]];
+    this.maxMessageBytes = maxMessageBytes;
+    this.chunk = Math.floor(capacity / 2) - Frame.HEADER;
+    this.queue = [];
+    this.pumping = false;
+    this.closed = false;
+    this.partial = [];
+    this.onmessage = () => {};
+    this.#listen();
+  }
+
+  /** Queue a message; resolves when its last byte is in the ring. Throws RangeError above maxMessageBytes. */
+  send(message) {
+    const bytes = encode(message);
+    if (bytes.length > this.maxMessageBytes) {
+      throw new RangeError(`message of ${bytes.length} bytes is over maxMessageBytes (${this.maxMessageBytes})`);
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ bytes, resolve, reject });
+      if (!this.pumping) this.#pump();
+    });
+  }
+
+  close() {
+    this.closed = true;
+    Atomics.add(this.in.control, Channel.SEQ, 1);
+    Atomics.notify(this.in.control, Channel.SEQ);
+    Atomics.notify(this.out.control, Channel.TAIL);
+  }
+
+  async #pump() {
+    this.pumping = true;
+    while (this.queue.length && !this.closed) {
+      const { bytes, resolve, reject } = this.queue.shift();
+      try {
+        for (let at = 0, first = true; first || at < bytes.length; first = false) {
+          const piece = bytes.subarray(at, at + this.chunk);
+          at += piece.length;
+          const kind = first && at >= bytes.length ? Frame.WHOLE : first ? Frame.FIRST : at >= bytes.length ? Frame.LAST : Frame.MIDDLE;
+          await this.#write(kind, piece);
+        }
+        resolve();
+      } catch (error) {
+        reject(error);
+      }
+    }
+    this.pumping = false;
+  }
+
+  async #write(kind, piece) {
+    const ring = this.out;
+    const need = Frame.HEADER + piece.length;
+    while (ring.free() < need) {
+      // Backpressure: wait until the reader moves the tail.
+      const tail = ring.tail;
+      if (this.closed) throw new Error("channel closed");
+      if (ring.free() < need) await Atomics.waitAsync(ring.control, Channel.TAIL, tail, 1000).value;
+    }
+    const header = new Uint8Array(Frame.HEADER);
+    new DataView(header.buffer).setUint32(0, piece.length, true);
+    header[4] = kind;
+    let head = ring.copyIn(ring.head, header);
+    head = ring.copyIn(head, piece);
+    Atomics.store(ring.control, Channel.HEAD, head);
+    Atomics.add(ring.control, Channel.SEQ, 1);
+    Atomics.notify(ring.control, Channel.SEQ);
+  }
+
+  async #listen() {
+    const ring = this.in;
+    const header = new Uint8Array(Frame.HEADER);
+    const headerView = new DataView(header.buffer);
+    while (!this.closed) {
+      const seq = Atomics.load(ring.control, Channel.SEQ);
+      let moved = false;
+      while (ring.used() >= Frame.HEADER) {
+        let at = ring.copyOut(ring.tail, header);
+        const length = headerView.getUint32(0, true);
+        const piece = new Uint8Array(length);
+        at = ring.copyOut(at, piece);
+        Atomics.store(ring.control, Channel.TAIL, at);
+        moved = true;
+        this.#receive(header[4], piece);
+      }
+      if (moved) Atomics.notify(ring.control, Channel.TAIL);
+      const wait = Atomics.waitAsync(ring.control, Channel.SEQ, seq);
+      if (wait.async) await wait.value;
+    }
+  }
+
+  #receive(kind, piece) {
+    if (kind === Frame.WHOLE) return this.#deliver(piece);
+    this.partial.push(piece);
+    if (kind !== Frame.LAST) return;
+    const total = this.partial.reduce((n, p) => n + p.length, 0);
+    const whole = new Uint8Array(total);
+    let at = 0;
+    for (const p of this.partial) { whole.set(p, at); at += p.length; }
+    this.partial = [];
+    this.#deliver(whole);
+  }
+
+  #deliver(bytes) {
+    try {
+      this.onmessage(decode(bytes));
+    } catch (error) {
+      console.error("EdgeBox channel: a message could not be handled", error);
+    }
+  }
+}
+
+/** The fallback: postMessage to a worker (page side) or to the page (worker side). */
+export class MessagePortChannel {
+  constructor(port) {
+    this.port = port;
+    this.onmessage = () => {};
+    port.addEventListener("message", (event) => this.onmessage(event.data));
+  }
+  send(message) {
+    this.port.postMessage(message);
+    return Promise.resolve();
+  }
+  close() {}
+}
