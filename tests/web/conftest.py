@@ -2,6 +2,7 @@
 session; tests that need a fresh page of their own open it from `context`."""
 
 import hashlib
+import json
 import sys
 import threading
 from pathlib import Path
@@ -32,6 +33,7 @@ def overlay(tmp_path_factory) -> Path:
     # Still a valid module (a trailing custom section), so only the hash check can stop it.
     section = b"\x06tamper" + b"!" * 8
     (root / "guests" / "canary-tampered.wasm").write_bytes(canary.read_bytes() + b"\x00" + bytes([len(section)]) + section)
+    build.compile_go_module(GUESTS / "echo", root / "guests" / "echo.wasm")
     return root
 
 
@@ -90,6 +92,8 @@ def test_modules(overlay) -> dict:
         "canary": {"url": "/guests/canary.wasm", "sha256": canary_sha, "policy": canary_policy("good")},
         # The canary's signed hash, served with different bytes.
         "tampered": {"url": "/guests/canary-tampered.wasm", "sha256": canary_sha, "policy": canary_policy("tampered")},
+        "echo": {"url": "/guests/echo.wasm", "sha256": hashlib.sha256((overlay / "guests" / "echo.wasm").read_bytes()).hexdigest(),
+                 "policy": json.loads((GUESTS / "echo" / "policy.json").read_text())},
     }
 
 
