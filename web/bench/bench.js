@@ -1,0 +1,128 @@
+// The benchmark page: build.py bench drives these functions from Chromium and
+// prints what they return. Every mode calls the same Go echo function.
+import { EdgeBox } from "../edgebox/edgebox.js";
+
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+const summary = (times) => {
+  const sorted = [...times].sort((a, b) => a - b);
+  return { n: sorted.length, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99) };
+};
+const payload = (size) => {
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i += 61) bytes[i] = i & 255;
+  return bytes;
+};
+
+const modes = {};
+
+export async function setUp(echo) {
+  const modules = { echo };
+  const started = performance.now();
+  modes.sab = await EdgeBox.start({ modules, transport: "sab" });
+  const ready = performance.now();
+  await modes.sab.call("echo", "echo", payload(64)); // the module starts on this first call
+  const first = performance.now();
+  modes.message = await EdgeBox.start({ modules, warm: ["echo"], transport: "message" });
+  await modes.message.call("echo", "echo", payload(64));
+
+  // (c) the floor: the Go function on this page's main thread, no host at all.
+  await import("../edgebox/wasm_exec.js");
+  const go = new Go();
+  const { instance } = await WebAssembly.instantiateStreaming(fetch("echo.wasm"), go.importObject);
+  go.run(instance);
+  modes.direct = { call: async (_m, _f, bytes) => globalThis.echo(bytes) };
+
+  // (d) a hand-written postMessage worker RPC around the same function.
+  const worker = new Worker("rpc-worker.js", { type: "module" });
+  await new Promise((resolve) => worker.addEventListener("message", resolve, { once: true }));
+  const waiting = new Map();
+  let nextId = 1;
+  worker.onmessage = ({ data }) => { waiting.get(data.id)(data.out); waiting.delete(data.id); };
+  modes.rpc = {
+    call: (_m, _f, bytes) => new Promise((resolve) => {
+      const id = nextId++;
+      waiting.set(id, resolve);
+      worker.postMessage({ id, payload: bytes });
+    }),
+  };
+  // performance.now() counts from navigation start: this is page load to first answer.
+  return { boxReadyMs: ready - started, moduleColdStartMs: first - ready, pageToFirstAnswerMs: first };
+}
+
+/** Sequential round trips of `size` bytes through `mode`: latency p50/p99 in microseconds. */
+export async function roundTrips(mode, size, count) {
+  const box = modes[mode];
+  const bytes = payload(size);
+  for (let i = 0; i < Math.min(20, count); i++) await box.call("echo", "echo", bytes); // warm up
+  const times = [];
+  for (let i = 0; i < count; i++) {
+    const t = performance.now();
+    const out = await box.call("echo", "echo", bytes);
+    times.push((performance.now() - t) * 1000);
+    if (out.length !== size) throw new Error(`${mode}: echo returned ${out.length} bytes, sent ${size}`);
+  }
+  return summary(times);
+}
+
+/** Calls per second with `inFlight` calls outstanding at all times, for `ms` milliseconds. */
+export async function throughput(mode, inFlight, ms) {
+  const box = modes[mode];
+  const bytes = payload(64);
+  let done = 0;
+  const until = performance.now() + ms;
+  const lane = async () => { while (performance.now() < until) { await box.call("echo", "echo", bytes); done++; } };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: inFlight }, lane));
+  return done / ((performance.now() - started) / 1000);
+}
+
+/** Memory by context, where the browser can tell (cross-origin isolated pages only). */
+export async function memory() {
+  if (!performance.measureUserAgentSpecificMemory) return null;
+  const result = await performance.measureUserAgentSpecificMemory();
+  const byKind = { page: 0, host: 0, guests: 0, other: 0, guestCount: 0 };
+  for (const entry of result.breakdown) {
+    const url = entry.attribution?.[0]?.url ?? "";
+    const kind = /worker\.js/.test(url) ? "host" : /guest\.js/.test(url) ? "guests" : /bench\.html|bench\.js/.test(url) ? "page" : "other";
+    byKind[kind] += entry.bytes;
+    if (kind === "guests" && entry.bytes) byKind.guestCount += 1;
+  }
+  return { total: result.bytes, ...byKind };
+}
+
+/** A grouped bar chart of p50 latency per size, drawn for the PNG beside the results. */
+export function drawChart(results) {
+  const canvas = document.getElementById("chart");
+  const ctx = canvas.getContext("2d");
+  const modeNames = ["sab", "message", "direct", "rpc"];
+  const colors = { sab: "#2563eb", message: "#93c5fd", direct: "#16a34a", rpc: "#f59e0b" };
+  const sizes = results.sizes;
+  const width = canvas.width, height = canvas.height, left = 70, bottom = 50, top = 40;
+  ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, width, height);
+  ctx.fillStyle = "#111"; ctx.font = "16px sans-serif";
+  ctx.fillText("EdgeBox round trip, p50 (µs, log scale) by payload size", left, 24);
+  const max = Math.max(...sizes.flatMap((s) => modeNames.map((m) => results.latency[m][s].p50)));
+  const y = (v) => height - bottom - (Math.log10(Math.max(v, 1)) / Math.log10(max * 1.5)) * (height - bottom - top);
+  const group = (width - left - 20) / sizes.length;
+  sizes.forEach((size, i) => {
+    modeNames.forEach((mode, j) => {
+      const v = results.latency[mode][size].p50;
+      const x = left + i * group + 10 + j * (group - 20) / modeNames.length;
+      ctx.fillStyle = colors[mode];
+      ctx.fillRect(x, y(v), (group - 20) / modeNames.length - 4, height - bottom - y(v));
+    });
+    ctx.fillStyle = "#111";
+    ctx.fillText(size >= 1048576 ? `${size / 1048576} MiB` : size >= 1024 ? `${size / 1024} KiB` : `${size} B`, left + i * group + group / 2 - 20, height - bottom + 20);
+  });
+  for (const tick of [10, 100, 1000, 10000, 100000]) {
+    if (tick > max * 1.5) break;
+    ctx.fillStyle = "#666"; ctx.fillText(String(tick), 10, y(tick) + 5);
+    ctx.strokeStyle = "#eee"; ctx.beginPath(); ctx.moveTo(left, y(tick)); ctx.lineTo(width, y(tick)); ctx.stroke();
+  }
+  modeNames.forEach((mode, j) => {
+    ctx.fillStyle = colors[mode]; ctx.fillRect(left + j * 160, height - 22, 14, 14);
+    ctx.fillStyle = "#111"; ctx.fillText({ sab: "(a) EdgeBox SAB", message: "(b) EdgeBox message", direct: "(c) direct (floor)", rpc: "(d) hand-written RPC" }[mode], left + j * 160 + 20, height - 10);
+  });
+}
+
+Object.assign(globalThis, { setUp, roundTrips, throughput, memory, drawChart });
