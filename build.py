@@ -550,7 +550,8 @@ def serve(host: str, port: int) -> None:
 
 BENCH_SIZES = [64, 4096, 65536, 1048576]
 BENCH_COUNTS = {64: 400, 4096: 400, 65536: 200, 1048576: 40}
-BENCH_MODES = {"sab": "(a) EdgeBox, SharedArrayBuffer", "message": "(b) EdgeBox, postMessage",
+BENCH_MODES = {"sab": "(a) EdgeBox, SharedArrayBuffer", "host": "(a') same, every call via Python",
+               "message": "(b) EdgeBox, postMessage",
                "direct": "(c) direct main-thread call", "rpc": "(d) hand-written worker RPC"}
 
 
@@ -593,7 +594,7 @@ def bench() -> int:
             for size in BENCH_SIZES:
                 progress(f"round trips: {mode}, {size} bytes x {BENCH_COUNTS[size]}")
                 results["latency"][mode][size] = page.evaluate("([m, s, n]) => roundTrips(m, s, n)", [mode, size, BENCH_COUNTS[size]])
-        for mode in ["sab", "message", "rpc"]:
+        for mode in ["sab", "host", "message", "rpc"]:
             results["throughput"][mode] = {}
             for in_flight in [1, 8, 64]:
                 progress(f"throughput: {mode}, {in_flight} in flight")

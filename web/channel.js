@@ -13,6 +13,8 @@ import { Channel, Frame, Tag } from "./protocol.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+// Taken at import: a guest worker deletes the Atomics global before guest code runs.
+const { load, store, add, notify, waitAsync } = Atomics;
 
 // ------------------------------------------------------------------ codec
 
@@ -64,8 +66,18 @@ class Writer {
   }
 }
 
+// Bytes inside a value, so that the writer is sized once instead of doubling
+// its way up (each doubling would copy a large payload again).
+function binaryBytes(v, depth = 0) {
+  if (v === null || typeof v !== "object" || depth > 4) return 0;
+  if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return v.byteLength;
+  let n = 0;
+  for (const item of Array.isArray(v) ? v : Object.values(v)) n += binaryBytes(item, depth + 1);
+  return n;
+}
+
 export function encode(message) {
-  const writer = new Writer();
+  const writer = new Writer(256 + binaryBytes(message));
   writer.value(message);
   return writer.bytes.subarray(0, writer.length);
 }
@@ -109,8 +121,8 @@ class Ring {
     this.data = new Uint8Array(buffer, offset + Channel.CONTROL_INTS * 4, capacity);
     this.capacity = capacity;
   }
-  get head() { return Atomics.load(this.control, Channel.HEAD); }
-  get tail() { return Atomics.load(this.control, Channel.TAIL); }
+  get head() { return load(this.control, Channel.HEAD); }
+  get tail() { return load(this.control, Channel.TAIL); }
   used() { return (this.head - this.tail + this.capacity) % this.capacity; }
   free() { return this.capacity - 1 - this.used(); }
   copyIn(at, bytes) {
@@ -164,9 +176,9 @@ export class SharedChannel {
 
   close() {
     this.closed = true;
-    Atomics.add(this.in.control, Channel.SEQ, 1);
-    Atomics.notify(this.in.control, Channel.SEQ);
-    Atomics.notify(this.out.control, Channel.TAIL);
+    add(this.in.control, Channel.SEQ, 1);
+    notify(this.in.control, Channel.SEQ);
+    notify(this.out.control, Channel.TAIL);
   }
 
   async #pump() {
@@ -195,16 +207,16 @@ export class SharedChannel {
       // Backpressure: wait until the reader moves the tail.
       const tail = ring.tail;
       if (this.closed) throw new Error("channel closed");
-      if (ring.free() < need) await Atomics.waitAsync(ring.control, Channel.TAIL, tail, 1000).value;
+      if (ring.free() < need) await waitAsync(ring.control, Channel.TAIL, tail, 1000).value;
     }
     const header = new Uint8Array(Frame.HEADER);
     new DataView(header.buffer).setUint32(0, piece.length, true);
     header[4] = kind;
     let head = ring.copyIn(ring.head, header);
     head = ring.copyIn(head, piece);
-    Atomics.store(ring.control, Channel.HEAD, head);
-    Atomics.add(ring.control, Channel.SEQ, 1);
-    Atomics.notify(ring.control, Channel.SEQ);
+    store(ring.control, Channel.HEAD, head);
+    add(ring.control, Channel.SEQ, 1);
+    notify(ring.control, Channel.SEQ);
   }
 
   async #listen() {
@@ -212,19 +224,19 @@ export class SharedChannel {
     const header = new Uint8Array(Frame.HEADER);
     const headerView = new DataView(header.buffer);
     while (!this.closed) {
-      const seq = Atomics.load(ring.control, Channel.SEQ);
+      const seq = load(ring.control, Channel.SEQ);
       let moved = false;
       while (ring.used() >= Frame.HEADER) {
         let at = ring.copyOut(ring.tail, header);
         const length = headerView.getUint32(0, true);
         const piece = new Uint8Array(length);
         at = ring.copyOut(at, piece);
-        Atomics.store(ring.control, Channel.TAIL, at);
+        store(ring.control, Channel.TAIL, at);
         moved = true;
         this.#receive(header[4], piece);
       }
-      if (moved) Atomics.notify(ring.control, Channel.TAIL);
-      const wait = Atomics.waitAsync(ring.control, Channel.SEQ, seq);
+      if (moved) notify(ring.control, Channel.TAIL);
+      const wait = waitAsync(ring.control, Channel.SEQ, seq);
       if (wait.async) await wait.value;
     }
   }

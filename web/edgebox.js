@@ -21,12 +21,15 @@ const OPTIONS = {
   warm: "names of modules to start while the box boots, so their first call finds them running",
   callTimeoutMs: "milliseconds before a call with no answer rejects with E_TIMEOUT (default 30000)",
   transport: '"sab" (SharedArrayBuffer, the default when the page is cross-origin isolated) or "message"',
-  sharedBytes: "size of the shared region when transport is sab (default 4 MiB)",
+  sharedBytes: "size of each shared region when transport is sab (default 8 MiB: a 2 MiB message goes in one piece)",
   maxMessageBytes: "largest call or reply, in bytes, before E_TOO_LARGE (default 64 MiB)",
+  direct: "with transport sab, call each module over its own channel, without a hop through the host (default true)",
 };
 
 const pageURL = () => globalThis.document?.baseURI ?? globalThis.location?.href;
 let warnedNotIsolated = false;
+// Codes a guest may answer with over a direct channel: its own, and how it died.
+const GUEST_CODES = new Set(["E_BAD_REQUEST", "E_NOT_FOUND", "E_CONFIG", "E_GUEST", "E_PANIC", "E_LIMIT", "E_CRASHED"]);
 
 function validate(options) {
   if (options === null || typeof options !== "object" || Array.isArray(options)) {
@@ -95,8 +98,9 @@ function validate(options) {
     warm: warm ?? [],
     callTimeoutMs: callTimeoutMs ?? 30_000,
     transport,
-    sharedBytes: sharedBytes ?? 4 * 1024 * 1024,
+    sharedBytes: sharedBytes ?? 8 * 1024 * 1024,
     maxMessageBytes: maxMessageBytes ?? 64 * 1024 * 1024,
+    direct: transport === "sab" && options.direct !== false,
   };
 }
 
@@ -115,6 +119,7 @@ export class EdgeBox extends EventTarget {
   #failure = null; // set once the box can serve no more (closed, or could not restart)
   #generation = 0; // bumped per host worker, so a dead one's late news is ignored
   #restarts = 0;
+  #direct = new Map(); // module -> {channel, ids} once connected ({channel: null} while connecting)
 
   /** Boot a box: resolves once the host can answer calls, rejects with BootError. */
   static async start(options = {}) {
@@ -140,7 +145,7 @@ export class EdgeBox extends EventTarget {
     if (typeof module !== "string" || typeof fn !== "string") {
       return Promise.reject(new BadRequestError("box.call(module, fn, ...args): module and fn must be strings"));
     }
-    return this.#request({ op: Op.CALL, module, fn, args }, `box.call(${module}, ${fn})`);
+    return this.#request({ op: Op.CALL, module, fn, args }, `box.call(${module}, ${fn})`, module);
   }
 
   /** What the host keeps: counters (denials and limits by code:capability, restarts),
@@ -155,18 +160,20 @@ export class EdgeBox extends EventTarget {
     this.#stopWorker(this.#failure);
   }
 
-  async #request(message, what) {
+  async #request(message, what, module = null) {
     if (this.#failure) throw this.#failure;
     await this.#ready; // a restart in progress: wait for the new host
     if (this.#failure) throw this.#failure;
     const id = this.#nextId++;
     const generation = this.#generation;
+    const direct = module === null ? null : this.#directTo(module);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => this.#timedOut(id, what), this.#config.callTimeoutMs);
-      this.#pending.set(id, { resolve, reject, timer });
+      this.#pending.set(id, { resolve, reject, timer, direct });
+      direct?.ids.add(id);
       let sent;
       try {
-        sent = this.#channel.send({ ...message, id });
+        sent = (direct?.channel ?? this.#channel).send({ ...message, id });
       } catch (error) {
         const cls = error instanceof RangeError ? TooLargeError : BadRequestError;
         return this.#settle(id, null, new cls(`${what}: ${error.message}`, { cause: error }));
@@ -180,6 +187,7 @@ export class EdgeBox extends EventTarget {
     if (!pending) return; // already answered, timed out or failed: never twice
     this.#pending.delete(id);
     clearTimeout(pending.timer);
+    pending.direct?.ids.delete(id);
     if (error) pending.reject(error);
     else pending.resolve(value);
   }
@@ -193,6 +201,54 @@ export class EdgeBox extends EventTarget {
     const timer = setTimeout(() => generation === this.#generation && this.#hostDied("it stopped answering"), 1000);
     this.#pending.set(ping, { resolve: () => clearTimeout(timer), reject: () => clearTimeout(timer), timer });
     this.#channel.send({ op: Op.PING, id: ping }).catch(() => {});
+  }
+
+  // The direct channel to `module`, if one is up; otherwise ask the host for
+  // one (this call and those until it is up go through the host).
+  #directTo(module) {
+    if (!this.#config.direct) return null;
+    const record = this.#direct.get(module);
+    if (record?.channel) return record;
+    if (!record) this.#connect(module);
+    return null;
+  }
+
+  async #connect(module) {
+    const record = { channel: null, ids: new Set() };
+    this.#direct.set(module, record);
+    const shared = SharedChannel.create(this.#config.sharedBytes);
+    const channel = new SharedChannel(shared, "page", { maxMessageBytes: this.#config.maxMessageBytes });
+    const id = this.#nextId++;
+    try {
+      await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => this.#settle(id, null, new TimeoutError("connect")), Math.max(this.#config.callTimeoutMs, 10_000));
+        this.#pending.set(id, { resolve, reject, timer });
+        // By postMessage: a SharedArrayBuffer cannot travel inside the ring.
+        this.#worker.postMessage({ op: Op.CONNECT, id, module, shared });
+      });
+    } catch {
+      // The module could not start (its calls go through the host, which reports why), or the host is slow.
+      if (this.#direct.get(module) === record) this.#direct.delete(module);
+      return channel.close();
+    }
+    if (this.#direct.get(module) !== record || !this.#worker) return channel.close(); // detached or restarted meanwhile
+    channel.onmessage = (data) => {
+      if (data.op !== Op.REPLY) return;
+      // Nothing but the guest's own kind of error is believed from a guest.
+      const error = data.ok ? null : EdgeBoxError.fromWire(GUEST_CODES.has(data.error?.code) ? data.error : { ...data.error, code: "E_GUEST" });
+      if (data.crashed) this.#detach(module, null); // the next call goes to the host, which replaces the instance
+      this.#settle(data.id, data.value, error);
+    };
+    record.channel = channel;
+  }
+
+  // The instance behind a direct channel is gone: its pending calls fail with `error`.
+  #detach(module, error) {
+    const record = this.#direct.get(module);
+    if (!record) return;
+    this.#direct.delete(module);
+    record.channel?.close();
+    if (error) for (const id of [...record.ids]) this.#settle(id, null, error);
   }
 
   #hostDied(reason) {
@@ -209,6 +265,7 @@ export class EdgeBox extends EventTarget {
 
   #stopWorker(error) {
     this.#generation++;
+    for (const module of [...this.#direct.keys()]) this.#detach(module, error);
     this.#channel?.close();
     this.#worker?.terminate();
     this.#worker = this.#channel = null;
@@ -263,6 +320,7 @@ export class EdgeBox extends EventTarget {
         if (data.op === Op.PROGRESS) return this.#progress(data);
         if (data.op === Op.AUDIT) return this.dispatchEvent(new CustomEvent("audit", { detail: data.event }));
         if (data.op === Op.PONG) return this.#settle(data.id, true, null);
+        if (data.op === Op.DETACH) return this.#detach(data.module, EdgeBoxError.fromWire(data.error));
         if (data.op === Op.READY) {
           booted = true;
           clearTimeout(timer);

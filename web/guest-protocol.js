@@ -1,8 +1,11 @@
 // Host worker <-> guest worker messages. The Python half is
 // app/edgebox/_guest_protocol.py; tests/app/test_protocol.py keeps them identical.
 //
-//   host -> guest  {op: "load", id, name, abi, module: WebAssembly.Module, grant}   (grant: Policy.grant())
+//   host -> guest  {op: "load", id, name, abi, module: WebAssembly.Module, grant, watch}   (grant: Policy.grant();
+//                                   watch: Int32Array [busy, calls] the host's watchdog reads, or null)
 //                  {op: "call", id, fn, args}
+//                  {op: "connect", id, shared: SharedArrayBuffer}   page <-> guest channel (channel.js); on it,
+//                                   the page sends {op: "call", id, fn, args} and gets {op: "reply", ...} back
 //                  {op: "fetched", fid, ok, status, statusText, headers, body} | {op: "fetched", fid, ok: false, error}
 //   guest -> host  {op: "reply", id, ok: true, value}      (value of a load: the exported names)
 //                  {op: "reply", id, ok: false, crashed, error: {code, message, stack}}
@@ -10,6 +13,7 @@
 //                  {op: "audit", capability, detail, code}
 //                  {op: "log", fd, text}
 //                  {op: "limit", what, detail}     (the guest went over a limit: replace it)
+//                  {op: "died", code, message}     (it exited during a call the page made directly)
 
 // The wasip1 call ABI (modules/sdk): the guest exports edgebox_alloc(size) -> ptr,
 // edgebox_free(ptr), edgebox_exports() and edgebox_call(namePtr, nameLen, inPtr, inLen),
@@ -24,9 +28,11 @@ export const GuestOp = Object.freeze({
   LOAD: "load",
   CALL: "call",
   FETCHED: "fetched",
+  CONNECT: "connect",
   REPLY: "reply",
   FETCH: "fetch",
   AUDIT: "audit",
   LOG: "log",
   LIMIT: "limit",
+  DIED: "died",
 });

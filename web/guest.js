@@ -11,6 +11,7 @@
 //    CSP forbids eval/Function, and network, storage and channel globals are
 //    deleted from this worker before guest code runs.
 import "./wasm_exec.js";
+import { SharedChannel } from "./channel.js";
 import { Envelope, GuestOp } from "./guest-protocol.js";
 import { makeWasi, WasiExit } from "./wasi.js";
 
@@ -38,9 +39,17 @@ let instance = null; // {names, invoke(fn, args), exited(), exitCode()}
 
 // ------------------------------------------------------------------ messages
 
-const reply = (id, value) => post({ op: GuestOp.REPLY, id, ok: true, value });
-const fail = (id, code, message, stack = "", crashed = false) =>
-  post({ op: GuestOp.REPLY, id, ok: false, crashed, error: { code, message, stack } });
+const atomicStore = Atomics.store;
+const atomicAdd = Atomics.add;
+// Answers go back the way the request came: to the host, or straight to the
+// page over a direct channel the host set up.
+const toHost = (message) => post(message);
+const reply = (id, value, send = toHost) => send({ op: GuestOp.REPLY, id, ok: true, value });
+const fail = (id, code, message, stack = "", crashed = false, send = toHost) =>
+  send({ op: GuestOp.REPLY, id, ok: false, crashed, error: { code, message, stack } });
+// What a guest may say about its own failure; anything else reads as E_GUEST.
+const GUEST_CODES = new Set(["E_BAD_REQUEST", "E_NOT_FOUND", "E_CONFIG", "E_GUEST"]);
+let watch = null; // Int32Array [busy, call count], shared with the host's watchdog
 const audit = (capability, detail, code = "E_DENIED") => post({ op: GuestOp.AUDIT, capability, detail, code });
 
 // ------------------------------------------------------------------ the log
@@ -476,8 +485,9 @@ async function startWasi(name, module) {
   };
 }
 
-async function load({ id, name, abi, module, grant: granted }) {
+async function load({ id, name, abi, module, grant: granted, watch: shared }) {
   grant = granted;
+  watch = shared ?? null;
   instance = await (abi === "wasip1" ? startWasi : startJs)(name, module);
   if (instance.exited()) {
     const [code, message] = exitError();
@@ -486,22 +496,48 @@ async function load({ id, name, abi, module, grant: granted }) {
   reply(id, instance.names);
 }
 
-async function call({ id, fn, args }) {
-  if (!instance.has(fn)) return fail(id, "E_NOT_FOUND", `no exported function ${fn}`);
+async function call({ id, fn, args }, send = toHost) {
+  if (instance.exited()) {
+    // Never ran: the host may give this call to a fresh instance.
+    return send({ op: GuestOp.REPLY, id, ok: false, crashed: true, stale: true, error: { code: "E_CRASHED", message: "exited", stack: "" } });
+  }
+  if (!instance.has(fn)) return fail(id, "E_NOT_FOUND", `no exported function ${fn}`, "", false, send);
   logged = 0;
   calling = true;
+  if (watch) {
+    atomicAdd(watch, 1, 1);
+    atomicStore(watch, 0, 1);
+  }
+  const died = () => {
+    const [code, message] = exitError();
+    fail(id, code, message, "", true, send);
+    if (send !== toHost) post({ op: GuestOp.DIED, code, message }); // the host still has to know
+  };
   try {
     const value = await instance.invoke(fn, args);
-    if (instance.exited()) return fail(id, ...exitError(), "", true);
-    if (value instanceof RealError) return fail(id, typeof value.code === "string" ? value.code : "E_GUEST", value.message);
-    reply(id, value);
+    if (instance.exited()) return died();
+    if (value instanceof RealError) {
+      return fail(id, GUEST_CODES.has(value.code) ? value.code : "E_GUEST", String(value.message), "", false, send);
+    }
+    reply(id, value, send);
   } catch (error) {
-    if (instance.exited()) return fail(id, ...exitError(), "", true);
-    const code = typeof error?.code === "string" && error.code.startsWith("E_") ? error.code : "E_GUEST";
-    fail(id, code, String(error?.message ?? error), String(error?.stack ?? ""));
+    if (instance.exited()) return died();
+    fail(id, GUEST_CODES.has(error?.code) ? error.code : "E_GUEST", String(error?.message ?? error), String(error?.stack ?? ""), false, send);
   } finally {
     calling = false;
+    if (watch) atomicStore(watch, 0, 0);
   }
+}
+
+// The host hands over one end of a page <-> guest channel: from now on the
+// page's calls to this module come here directly, without a hop through Python.
+function connect({ id, shared }) {
+  const channel = new SharedChannel(shared, "worker");
+  const send = (message) => { channel.send(message).catch(() => {}); };
+  channel.onmessage = (message) => {
+    if (message.op === GuestOp.CALL) call(message, send);
+  };
+  reply(id, true);
 }
 
 function fetched({ fid, ...answer }) {
@@ -510,7 +546,7 @@ function fetched({ fid, ...answer }) {
   resolve?.(answer);
 }
 
-const handlers = { [GuestOp.LOAD]: load, [GuestOp.CALL]: call, [GuestOp.FETCHED]: fetched };
+const handlers = { [GuestOp.LOAD]: load, [GuestOp.CALL]: (data) => call(data), [GuestOp.FETCHED]: fetched, [GuestOp.CONNECT]: connect };
 
 // eval and Function are refused by the worker's CSP; say so in the audit.
 listen("securitypolicyviolation", (event) => audit("eval", `${event.violatedDirective} blocked ${event.blockedURI || "code"}`));

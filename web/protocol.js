@@ -3,12 +3,16 @@
 //
 //   page -> worker  {op: "init", manifestURL, modulesJSON, warm: [module names], lockName, shared?: SharedArrayBuffer}
 //                   {op: "ping", id}                        -> {op: "pong", id}, answered by the worker's JS
+//                   {op: "connect", id, module, shared}     by postMessage: a page <-> guest channel for
+//                                                           module's calls (channel.js, guest-protocol.js)
 //                   {op: "call", id, module, fn, args}
 //                   {op: "stats", id}                       -> value: {counters, running, log, audit}
 //   worker -> page  {op: "progress", phase, loaded, total}
 //                   {op: "ready"} | {op: "reply", id: null, ok: false, error}   (boot result)
 //                   {op: "reply", id, ok: true, value} | {op: "reply", id, ok: false, error}
 //                   {op: "audit", event: {time, module, capability, detail, code}}
+//                   {op: "detach", module, error}          that module's instance is gone: its direct
+//                                                           calls fail with error; connect again
 //
 // error is always {code, message, stack} (see errors.js).
 
@@ -17,11 +21,13 @@ export const Op = Object.freeze({
   CALL: "call",
   STATS: "stats",
   PING: "ping",
+  CONNECT: "connect",
   READY: "ready",
   REPLY: "reply",
   PROGRESS: "progress",
   AUDIT: "audit",
   PONG: "pong",
+  DETACH: "detach",
 });
 
 // After init, with a SharedArrayBuffer, every message above travels through

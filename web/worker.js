@@ -96,6 +96,8 @@ self.onmessage = async ({ data: init }) => {
     const dispatch = await steps.startHost(pyodide, { ...init, manifest: await manifest });
     if (!dispatch) return; // Python reported why it could not start
     channel.onmessage = (message) => (message.op === Op.PING ? send({ op: Op.PONG, id: message.id }) : dispatch(message));
+    // What cannot ride the ring (a connect carries a SharedArrayBuffer) comes by postMessage.
+    if (init.shared) self.onmessage = ({ data }) => dispatch(data);
     send({ op: Op.READY });
   } catch (error) {
     send({ op: Op.REPLY, id: null, ok: false, error: { code: "E_BOOT", message: String(error?.message ?? error), stack: String(error?.stack ?? "") } });

@@ -140,6 +140,11 @@ class ClosedError(EdgeBoxError):
     code = "E_CLOSED"
 
 
+class GuestGone(CrashedError):
+    """Internal: the instance had already exited when a call reached it, so the
+    call never ran and may safely go to a fresh instance."""
+
+
 ERROR_CLASSES: dict[str, type[EdgeBoxError]] = {
     cls.code: cls
     for cls in (

@@ -18,12 +18,14 @@ class GuestOp:
     LOAD = "load"
     CALL = "call"
     FETCHED = "fetched"
+    CONNECT = "connect"
     # guest -> host
     REPLY = "reply"
     FETCH = "fetch"
     AUDIT = "audit"
     LOG = "log"
     LIMIT = "limit"
+    DIED = "died"
 
 
 # Codes a guest may report as its own; anything else it claims becomes E_GUEST,

@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ._errors import (
+    ClosedError,
     CrashedError,
     DeniedError,
+    EdgeBoxError,
+    GuestGone,
     ImportMismatchError,
     IntegrityError,
     LimitError,
@@ -30,6 +33,7 @@ __all__ = ["AuditEvent", "GuestServices", "Host", "verify"]
 ProgressSink = Callable[[str, int, "int | None"], None]
 AuditSink = Callable[["AuditEvent"], None]
 LogSink = Callable[[str, int, str], None]
+DetachSink = Callable[[str, "EdgeBoxError"], None]
 
 # A guest that dies takes its instance with it; these errors mean "replace it".
 _INSTANCE_FATAL = (CrashedError, PanicError, LimitError, TimeoutError)
@@ -61,9 +65,9 @@ class GuestServices:
     def log(self, fd: int, text: str) -> None:
         self._host.log(self.spec.name, fd, text)
 
-    def retire(self, guest: Guest) -> None:
+    def retire(self, guest: Guest, reason: EdgeBoxError) -> None:
         """``guest`` died on its own (panic, limit, crash): stop routing calls to it."""
-        self._host.retire(self.spec.name, guest)
+        self._host.retire(self.spec.name, guest, reason)
 
     async def fetch(self, request: HttpRequest) -> HttpResponse:
         net = self.spec.policy.net
@@ -90,6 +94,7 @@ class Host:
         on_progress: ProgressSink | None = None,
         on_audit: AuditSink | None = None,
         on_log: LogSink | None = None,
+        on_detach: DetachSink | None = None,
     ) -> None:
         self.manifest = manifest
         self.platform = platform
@@ -98,6 +103,8 @@ class Host:
         self._on_progress = on_progress or (lambda phase, loaded, total: None)
         self._on_audit = on_audit or (lambda event: None)
         self._on_log = on_log or (lambda module, fd, text: None)
+        self._on_detach = on_detach or (lambda module, error: None)
+        self._busy: dict[str, tuple[int, float]] = {}  # module -> (call number, first seen busy)
         self._guests: dict[str, asyncio.Future[Guest]] = {}
         self.counters: Counter[str] = Counter()
         self.recent_audit: deque[AuditEvent] = deque(maxlen=200)
@@ -105,10 +112,17 @@ class Host:
 
     async def call(self, module: str, fn: str, args: Any) -> Any:
         spec = self._spec(module)
+        self.counters["calls via host"] += 1
         guest = await self.guest(module)
         if fn not in guest.exports:
             raise NotFoundError(f"module {module!r} has no function {fn!r}; it exports {sorted(guest.exports)}")
-        return await self._limited(spec, guest.call(fn, args), f"{module}.{fn}")
+        try:
+            return await self._limited(spec, guest.call(fn, args), f"{module}.{fn}")
+        except GuestGone:
+            # It died (on a direct call the host has not heard of yet) before this call ran.
+            self.forget(module)
+            guest = await self.guest(module)
+            return await self._limited(spec, guest.call(fn, args), f"{module}.{fn}")
 
     async def guest(self, module: str) -> Guest:
         """The running instance of ``module``, loading it on first use.
@@ -127,24 +141,61 @@ class Host:
                 del self._guests[module]
             raise
 
-    def forget(self, module: str) -> None:
-        """Drop an instance that can no longer answer; the next call starts a fresh one."""
+    async def connect(self, module: str, shared: Any) -> None:
+        """Give the page a direct channel to ``module``'s running instance (started if need be).
+        Python leaves the call path; it keeps policy, audit, limits and the instance's life."""
+        guest = await self.guest(module)
+        await guest.connect(shared)
+
+    def forget(self, module: str, reason: EdgeBoxError | None = None) -> None:
+        """Drop an instance that can no longer answer; the next call starts a fresh one.
+        The page is told why, so that calls it made directly fail with that reason."""
         pending = self._guests.pop(module, None)
+        self._busy.pop(module, None)
         if pending is None:
             return
         if pending.done() and not pending.cancelled() and pending.exception() is None:
             self.counters["restarts"] += 1
             pending.result().close()
+            self._on_detach(module, reason or ClosedError(f"module {module!r} was unloaded"))
         else:
             pending.cancel()
 
-    def retire(self, module: str, guest: Guest) -> None:
+    async def watch(self, interval: float = 0.05) -> None:
+        """The watchdog: stops any call, however it arrived, that runs past its timeout_ms."""
+        while True:
+            await asyncio.sleep(interval)
+            self.watch_once(time.monotonic())
+
+    def watch_once(self, now: float) -> None:
+        for module, pending in list(self._guests.items()):
+            if not pending.done() or pending.cancelled() or pending.exception() is not None:
+                continue
+            call = pending.result().busy()
+            if call is None:
+                self._busy.pop(module, None)
+                continue
+            seen = self._busy.get(module)
+            if seen is None or seen[0] != call:
+                self._busy[module] = (call, now)
+                continue
+            timeout_ms = self._spec(module).policy.limits.timeout_ms
+            if (now - seen[1]) * 1000 > timeout_ms:
+                self.audit(module, "limits", f"a call ran past timeout_ms={timeout_ms}", TimeoutError.code)
+                self.forget(module, TimeoutError(
+                    f"{module}: no answer within {timeout_ms} ms (timeout_ms); the instance was replaced"))
+
+    def retire(self, module: str, guest: Guest, reason: EdgeBoxError) -> None:
         pending = self._guests.get(module)
         if pending is not None and pending.done() and not pending.cancelled() and pending.exception() is None \
                 and pending.result() is guest:
             del self._guests[module]
+            self._busy.pop(module, None)
             self.counters["restarts"] += 1
+            if isinstance(reason, (PanicError, LimitError)):
+                self.audit(module, "limits" if isinstance(reason, LimitError) else "panic", reason.message[:500], reason.code)
             asyncio.get_event_loop().call_soon(guest.close)
+            self._on_detach(module, reason)
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -180,13 +231,14 @@ class Host:
         try:
             return await asyncio.wait_for(work, timeout_ms / 1000)
         except asyncio.TimeoutError:
-            self.forget(spec.name)
+            error = TimeoutError(f"{what}: no answer within {timeout_ms} ms (timeout_ms); the instance was replaced")
             self.audit(spec.name, "limits", f"{what} ran past timeout_ms={timeout_ms}", TimeoutError.code)
-            raise TimeoutError(f"{what}: no answer within {timeout_ms} ms (timeout_ms); the instance was replaced") from None
+            self.forget(spec.name, error)
+            raise error from None
         except _INSTANCE_FATAL as error:
-            self.forget(spec.name)
-            if isinstance(error, (PanicError, LimitError)):
+            if spec.name in self._guests and isinstance(error, (PanicError, LimitError)):
                 self.audit(spec.name, "limits" if isinstance(error, LimitError) else "panic", error.message[:500], error.code)
+            self.forget(spec.name, error)
             raise
 
     async def _load(self, spec: ModuleSpec) -> Guest:

@@ -43,6 +43,12 @@ class Guest(Protocol):
 
     async def call(self, fn: str, args: Any) -> Any: ...
 
+    async def connect(self, shared: Any) -> None:
+        """Let the page call this instance directly over ``shared``."""
+
+    def busy(self) -> int | None:
+        """The number of the call running now, or None when idle (for the watchdog)."""
+
     def close(self) -> None: ...
 
 

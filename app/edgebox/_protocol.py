@@ -22,12 +22,14 @@ class Op:
     CALL = "call"
     STATS = "stats"
     PING = "ping"  # answered by worker.js itself: proof that the worker's event loop runs
+    CONNECT = "connect"  # sent by postMessage (it carries a SharedArrayBuffer), answered on the channel
     # worker -> page
     READY = "ready"
     REPLY = "reply"
     PROGRESS = "progress"
     AUDIT = "audit"
     PONG = "pong"
+    DETACH = "detach"
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class Request:
     module: str = ""
     fn: str = ""
     args: Any = None  # passed through untouched: the host never needs to look inside
+    shared: Any = None  # CONNECT: the page <-> guest region
 
 
 def parse_request(get: Callable[[str], Any]) -> Request:
@@ -47,6 +50,10 @@ def parse_request(get: Callable[[str], Any]) -> Request:
         raise BadRequestError(f"request id must be an integer, got {request_id!r}")
     if op == Op.STATS:
         return Request(id=request_id, op=op)
+    if op == Op.CONNECT:
+        if not isinstance(get("module"), str) or get("shared") is None:
+            raise BadRequestError("connect needs a module name and a shared region")
+        return Request(id=request_id, op=op, module=get("module"), shared=get("shared"))
     if op != Op.CALL:
         raise BadRequestError(f"unknown op {op!r}")
     module, fn = get("module"), get("fn")

@@ -24,6 +24,7 @@ from ._errors import (
     DeniedError,
     EdgeBoxError,
     GuestError,
+    GuestGone,
     LimitError,
     LoadError,
     NetworkError,
@@ -95,9 +96,8 @@ class BrowserPlatform:
         try:
             grant = spec.policy.grant()
             grant["files"] = {path: to_js(content) for path, content in grant["files"].items()}
-            exports = await guest.request(
-                {"op": GuestOp.LOAD, "name": spec.name, "abi": spec.abi, "module": module, "grant": grant}
-            )
+            exports = await guest.request({"op": GuestOp.LOAD, "name": spec.name, "abi": spec.abi, "module": module,
+                                           "grant": grant, "watch": guest.watch})
         except BaseException:
             guest.close()
             raise
@@ -133,11 +133,13 @@ class WorkerGuest:
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._dead: EdgeBoxError | None = None
+        # [busy, call count], written by the guest around every call, read by the host's watchdog.
+        self.watch = js.Int32Array.new(js.SharedArrayBuffer.new(8)) if hasattr(js, "SharedArrayBuffer") else None
         self._proxies = [create_proxy(self._on_message), create_proxy(self._on_error)]
         worker.onmessage, worker.onerror = self._proxies
         self._handlers = {
             GuestOp.REPLY: self._on_reply, GuestOp.FETCH: self._on_fetch, GuestOp.AUDIT: self._on_audit,
-            GuestOp.LOG: self._on_log, GuestOp.LIMIT: self._on_limit,
+            GuestOp.LOG: self._on_log, GuestOp.LIMIT: self._on_limit, GuestOp.DIED: self._on_died,
         }
 
     def request(self, message: dict[str, Any]) -> asyncio.Future[Any]:
@@ -153,6 +155,14 @@ class WorkerGuest:
     async def call(self, fn: str, args: Any) -> Any:
         return await self.request({"op": GuestOp.CALL, "fn": fn, "args": args})
 
+    async def connect(self, shared: Any) -> None:
+        await self.request({"op": GuestOp.CONNECT, "shared": shared})
+
+    def busy(self) -> int | None:
+        if self.watch is None or not js.Atomics.load(self.watch, 0):
+            return None
+        return int(js.Atomics.load(self.watch, 1))
+
     def _on_message(self, event: Any) -> None:
         data = event.data
         handler = self._handlers.get(getattr(data, "op", None))
@@ -167,6 +177,10 @@ class WorkerGuest:
             future.set_result(data.value)
             return
         wire = data.error.to_py()
+        if data.crashed and getattr(data, "stale", False):
+            future.set_exception(GuestGone(f"module {self.name!r} had already exited"))
+            self._die(CrashedError(f"module {self.name!r} exited: {wire.get('message', '')}"))
+            return
         if data.crashed:
             cls = ERROR_CLASSES.get(wire.get("code"), CrashedError)
             error = cls(f"module {self.name!r}: {wire.get('message', '')}", stack=wire.get("stack") or None)
@@ -200,6 +214,10 @@ class WorkerGuest:
     def _on_log(self, data: Any) -> None:
         self._services.log(int(data.fd), str(data.text))
 
+    def _on_died(self, data: Any) -> None:
+        cls = ERROR_CLASSES.get(str(data.code), CrashedError)
+        self._die(cls(f"module {self.name!r}: {str(data.message)[:4000]}"))
+
     def _on_limit(self, data: Any) -> None:
         self._die(LimitError(f"module {self.name!r}: {str(data.detail)[:500]} ({data.what}); the instance was replaced"))
 
@@ -212,7 +230,7 @@ class WorkerGuest:
         if self._dead is None:
             self._dead = error
             self._worker.terminate()
-            self._services.retire(self)
+            self._services.retire(self, error)
         self._fail_all(error)
 
     def _fail_all(self, error: EdgeBoxError) -> None:
@@ -253,6 +271,8 @@ class Dispatcher:
         try:
             if request.op == Op.STATS:
                 value = _js(self._host.stats())
+            elif request.op == Op.CONNECT:
+                value = await self._host.connect(request.module, request.shared)
             else:
                 value = await self._host.call(request.module, request.fn, request.args)
             reply = reply_ok(request.id, value)
@@ -286,6 +306,9 @@ async def start(init: Any, post: Any) -> Any:
     def on_log(module: str, fd: int, text: str) -> None:
         (js.console.warn if fd == 2 else js.console.log)(f"[{module}] {text}")
 
+    def on_detach(module: str, error: EdgeBoxError) -> None:
+        post(_js({"op": Op.DETACH, "module": module, "error": error.to_wire()}))
+
     host = Host(
         manifest,
         BrowserPlatform(str(init.guestURL)),
@@ -294,7 +317,9 @@ async def start(init: Any, post: Any) -> Any:
         on_progress=on_progress,
         on_audit=on_audit,
         on_log=on_log,
+        on_detach=on_detach,
     )
+    asyncio.ensure_future(host.watch())
     for name in warm:
         # Started now, answered later: the first call finds it running. A failure
         # here is forgotten and reported by that first call.

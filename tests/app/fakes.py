@@ -65,6 +65,8 @@ class FakeGuest:
         self.functions = functions
         self.exports = frozenset(functions)
         self.closed = False
+        self.running: int | None = None
+        self.connected: list = []
 
     async def call(self, fn: str, args: Any) -> Any:
         await asyncio.sleep(0)
@@ -72,6 +74,12 @@ class FakeGuest:
         if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
             result = await result
         return result
+
+    async def connect(self, shared) -> None:
+        self.connected.append(shared)
+
+    def busy(self) -> int | None:
+        return self.running
 
     def close(self) -> None:
         self.closed = True

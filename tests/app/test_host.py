@@ -167,3 +167,33 @@ def test_a_redirect_is_denied_and_audited(run, make_host, platform):
     with pytest.raises(DeniedError):
         run(platform.started[0].services.fetch(HttpRequest(url="/api/redirects")))
     assert events[-1].capability == "net"
+
+
+def test_the_watchdog_stops_a_call_that_runs_past_timeout_ms(run, make_host, platform):
+    detached = []
+    host, events = make_host(Manifest.parse(manifest_data(policy={"limits": {"timeout_ms": 100}}), url=MANIFEST_URL),
+                             on_detach=lambda module, error: detached.append((module, error.code)))
+    run(host.call("heartbeat", "echo", []))
+    guest = platform.started[0]
+    guest.running = 7
+    host.watch_once(10.0)
+    host.watch_once(10.05)
+    assert not guest.closed  # 50 ms: within the limit
+    guest.running = 8  # a new call: its own clock
+    host.watch_once(10.2)
+    host.watch_once(10.25)
+    assert not guest.closed
+    host.watch_once(10.31)
+    assert guest.closed
+    assert detached == [("heartbeat", "E_TIMEOUT")]
+    assert (events[-1].capability, events[-1].code) == ("limits", "E_TIMEOUT")
+    assert run(host.call("heartbeat", "echo", [3])) == [3]
+
+
+def test_connect_starts_the_module_and_hands_over_the_region(run, make_host, platform):
+    host, _ = make_host()
+    region = object()
+    run(host.connect("heartbeat", region))
+    assert platform.started[0].connected == [region]
+    with pytest.raises(NotFoundError):
+        run(host.connect("nope", region))

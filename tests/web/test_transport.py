@@ -58,6 +58,16 @@ def test_64_calls_in_flight_with_random_sizes_over_shared_memory(fresh):
     assert result["wrong"] == []
 
 
+def test_after_the_first_call_python_is_off_the_call_path(fresh):
+    page = fresh(warm=["echo"])
+    page.evaluate("""async () => { for (let i = 0; i < 100; i++) await box.call("echo", "echoValue", i); }""")
+    via_host = page.evaluate("box.stats()")["counters"].get("calls via host", 0)
+    assert via_host < 10, via_host  # the rest went page -> guest directly
+    direct_off = fresh(warm=["echo"], direct=False)
+    direct_off.evaluate("""async () => { for (let i = 0; i < 100; i++) await box.call("echo", "echoValue", i); }""")
+    assert direct_off.evaluate("box.stats()")["counters"]["calls via host"] == 100
+
+
 def test_values_of_every_kind_round_trip(fresh):
     page = fresh()
     values = [None, True, False, 0, -1, 2**31, 1.5, -0.25, "", "héllo ✓", [1, [2, "x"]], {"a": {"b": [None, 3]}}]
