@@ -618,8 +618,8 @@ def bench() -> int:
 def bench_table(r: dict) -> str:
     lat = r["latency"]
     lines = ["", "Start-up (ms)                              cold        warm"]
-    for key, name in [("boxReadyMs", "EdgeBox.start (Pyodide boot to ready)"), ("moduleColdStartMs", "module cold start (first call)"),
-                      ("pageToFirstAnswerMs", "page load to first answered call")]:
+    for key, name in [("boxReadyMs", "EdgeBox.start (Pyodide boot to ready)"), ("moduleColdStartMs", "module cold start (unwarmed first call)"),
+                      ("pageToFirstAnswerMs", "page load to first answered call (warm)")]:
         lines.append(f"  {name:<40} {r['boot_cold'][key]:>8.0f}  {r['boot_warm'][key]:>10.0f}")
     lines += ["", "Round trip, microseconds       " + "".join(f"{(f'{s // 1024} KiB' if s >= 1024 else f'{s} B'):>20}" for s in r["sizes"]),
               "                               " + "".join(f"{'p50':>10}{'p99':>10}" for _ in r["sizes"])]
@@ -634,8 +634,10 @@ def bench_table(r: dict) -> str:
         lines.append(f"  {BENCH_MODES[mode]:<33}" + "".join(f"{t[k]:>14.0f}" for k in t))
     memory = r.get("memory") or {}
     if "total" in memory:
-        lines += ["", f"Memory: host worker {memory['host'] / 2**20:.1f} MiB, guest workers {memory['guests'] / 2**20:.1f} MiB "
-                  f"({memory['guestCount']} instances), page {memory['page'] / 2**20:.1f} MiB, total {memory['total'] / 2**20:.1f} MiB"]
+        hosts = 3  # the page runs three boxes: sab, via-Python and message
+        lines += ["", f"Memory: {memory['host'] / hosts / 2**20:.1f} MiB per host (3 boxes), "
+                  f"{memory['guests'] / max(memory['guestCount'], 1) / 2**20:.1f} MiB per guest instance ({memory['guestCount']}), "
+                  f"page {memory['page'] / 2**20:.1f} MiB, total {memory['total'] / 2**20:.1f} MiB"]
     else:
         lines += ["", f"Memory: not measurable here ({memory.get('error', 'API unavailable')})"]
     return "\n".join(lines)
