@@ -229,8 +229,11 @@ class GoModule:
 
 
 def detect_abi(source: Path) -> str:
-    """wasip1 for modules that export through //go:wasmexport or the EdgeBox SDK, else js."""
+    """js for sources constrained to js; else wasip1 for modules that export through
+    //go:wasmexport or the EdgeBox SDK; else js (the ordinary wasm_exec way)."""
     text = "".join(f.read_text() for f in source.glob("*.go") if not f.name.endswith("_test.go"))
+    if re.search(r"^//go:build .*\bjs\b", text, re.M):
+        return "js"
     return "wasip1" if "//go:wasmexport" in text or '"edgebox.dev/modules/sdk"' in text else "js"
 
 
@@ -436,7 +439,9 @@ def build() -> None:
     write_if_changed(BOX / "runtime.json", json.dumps(runtime, indent=1).encode())
     for stale in set((BOX / "modules").glob("*.wasm")) - {m.output for m in modules}:
         stale.unlink()
-    manifest = {"format": 1, "modules": [module_entry(module) for module in modules]}
+    routes_file = ROOT / "modules" / "routes.json"
+    manifest = {"format": 1, "modules": [module_entry(module) for module in modules],
+                "routes": json.loads(routes_file.read_text()) if routes_file.exists() else []}
     write_if_changed(BOX / "manifest.json", json.dumps(manifest, indent=1).encode())
     render_pages()
     log(f"dist/ ready in {time.monotonic() - started:.2f} s")

@@ -24,6 +24,8 @@ const OPTIONS = {
   sharedBytes: "size of each shared region when transport is sab (default 8 MiB: a 2 MiB message goes in one piece)",
   maxMessageBytes: "largest call or reply, in bytes, before E_TOO_LARGE (default 64 MiB)",
   direct: "with transport sab, call each module over its own channel, without a hop through the host (default true)",
+  flags: "feature flags for gray-release rules, { name: value } (change them later with box.setFlags)",
+  userId: "a stable id for percentage rollouts, so a user keeps their version (default: one per page load)",
 };
 
 const pageURL = () => globalThis.document?.baseURI ?? globalThis.location?.href;
@@ -41,7 +43,11 @@ function validate(options) {
       throw new ConfigError(`EdgeBox.start: unknown option "${key}". Known options:\n${known}`);
     }
   }
-  const { onProgress, bootTimeoutMs, modules, warm, callTimeoutMs, sharedBytes, maxMessageBytes } = options;
+  const { onProgress, bootTimeoutMs, modules, warm, callTimeoutMs, sharedBytes, maxMessageBytes, flags, userId } = options;
+  if (flags !== undefined && (flags === null || typeof flags !== "object" || Array.isArray(flags))) {
+    throw new ConfigError("EdgeBox.start: flags must be an object of flag names to values");
+  }
+  if (userId !== undefined && typeof userId !== "string") throw new ConfigError("EdgeBox.start: userId must be a string");
   for (const [name, value, min] of [["callTimeoutMs", callTimeoutMs, 1], ["sharedBytes", sharedBytes, 16384], ["maxMessageBytes", maxMessageBytes, 1]]) {
     if (value !== undefined && !(Number.isFinite(value) && value >= min)) {
       throw new ConfigError(`EdgeBox.start: ${name} must be a number of at least ${min}`);
@@ -101,6 +107,8 @@ function validate(options) {
     sharedBytes: sharedBytes ?? 8 * 1024 * 1024,
     maxMessageBytes: maxMessageBytes ?? 64 * 1024 * 1024,
     direct: transport === "sab" && options.direct !== false,
+    flags: { ...flags },
+    userId: userId ?? crypto.randomUUID?.() ?? String(Math.random()).slice(2),
   };
 }
 
@@ -146,6 +154,38 @@ export class EdgeBox extends EventTarget {
       return Promise.reject(new BadRequestError("box.call(module, fn, ...args): module and fn must be strings"));
     }
     return this.#request({ op: Op.CALL, module, fn, args }, `box.call(${module}, ${fn})`, module);
+  }
+
+  /**
+   * Send a request to the edge handler routed for its path, as the global fetch
+   * would send it to a server: takes a URL (resolved against the page) or a
+   * Request, and init; resolves to a Response. No route gives a 404 response.
+   */
+  async fetch(input, init = {}) {
+    const request = input instanceof Request ? input : null;
+    const url = new URL(request ? request.url : String(input), pageURL()).href;
+    const method = String(init.method ?? request?.method ?? "GET").toUpperCase();
+    // A Headers object of our own: the page may set what a browser's fetch would forbid (Origin, say).
+    const headers = [...new Headers(init.headers ?? request?.headers ?? {})];
+    let body = init.body ?? (request && !["GET", "HEAD"].includes(method) ? await request.arrayBuffer() : null);
+    if (body !== null && body !== undefined && !(body instanceof Uint8Array)) {
+      body = new Uint8Array(await new Response(body).arrayBuffer());
+    }
+    const reply = await this.#request({ op: Op.FETCH, head: { method, url, headers }, body: body ?? null }, `box.fetch(${url})`);
+    const nullBody = [101, 204, 205, 304].includes(reply.status) || method === "HEAD";
+    return new Response(nullBody ? null : reply.body, { status: reply.status, headers: reply.headers });
+  }
+
+  /** The box's metrics in Prometheus text exposition format. */
+  metrics() {
+    return this.#request({ op: Op.METRICS }, "box.metrics()");
+  }
+
+  /** Replace the feature flags gray-release rules look at; the next request sees them. */
+  setFlags(flags) {
+    if (flags === null || typeof flags !== "object") return Promise.reject(new ConfigError("box.setFlags(flags): an object"));
+    this.#config.flags = { ...flags };
+    return this.#request({ op: Op.FLAGS, flags: this.#config.flags }, "box.setFlags()");
   }
 
   /** What the host keeps: counters (denials and limits by code:capability, restarts),
@@ -336,6 +376,7 @@ export class EdgeBox extends EventTarget {
       };
       worker.postMessage({
         op: Op.INIT, manifestURL: config.manifest, modulesJSON: config.modulesJSON, warm: config.warm, lockName, shared,
+        flags: config.flags, userId: config.userId, userAgent: navigator.userAgent,
       });
     });
   }

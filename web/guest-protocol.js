@@ -24,6 +24,10 @@ export const Envelope = Object.freeze({
   ERROR: 0x45, // "E": JSON {code, message}
 });
 
+// The function edgebox.Serve registers: box.fetch calls it with (head JSON,
+// body bytes) and gets {head, body} back (app/edgebox/_http.py).
+export const HTTP_EXPORT = "__edgebox_http";
+
 export const GuestOp = Object.freeze({
   LOAD: "load",
   CALL: "call",

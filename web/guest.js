@@ -12,7 +12,7 @@
 //    deleted from this worker before guest code runs.
 import "./wasm_exec.js";
 import { SharedChannel } from "./channel.js";
-import { Envelope, GuestOp } from "./guest-protocol.js";
+import { Envelope, GuestOp, HTTP_EXPORT } from "./guest-protocol.js";
 import { makeWasi, WasiExit } from "./wasi.js";
 
 // Primordials, taken before any guest code exists.
@@ -496,6 +496,25 @@ async function load({ id, name, abi, module, grant: granted, watch: shared }) {
   reply(id, instance.names);
 }
 
+// box.fetch reaches a guest as (head JSON, body bytes) and leaves it the same
+// way; in between, the SDK's net/http glue takes one envelope:
+// u32 head length, head, body (modules/sdk/http.go).
+function packHttp(head, body) {
+  const headBytes = encoder.encode(head);
+  const bytes = body instanceof RealUint8Array ? body : new RealUint8Array(0);
+  const envelope = new RealUint8Array(4 + headBytes.length + bytes.length);
+  new DataView(envelope.buffer).setUint32(0, headBytes.length, true);
+  envelope.set(headBytes, 4);
+  envelope.set(bytes, 4 + headBytes.length);
+  return envelope;
+}
+
+function unpackHttp(envelope) {
+  if (!(envelope instanceof RealUint8Array) || envelope.length < 4) throw errno("E_GUEST", "the guest's HTTP answer is not an envelope");
+  const headLength = new DataView(envelope.buffer, envelope.byteOffset, 4).getUint32(0, true);
+  return { head: decoder.decode(envelope.subarray(4, 4 + headLength)), body: envelope.slice(4 + headLength) };
+}
+
 async function call({ id, fn, args }, send = toHost) {
   if (instance.exited()) {
     // Never ran: the host may give this call to a fresh instance.
@@ -514,8 +533,10 @@ async function call({ id, fn, args }, send = toHost) {
     if (send !== toHost) post({ op: GuestOp.DIED, code, message }); // the host still has to know
   };
   try {
-    const value = await instance.invoke(fn, args);
+    const http = fn === HTTP_EXPORT;
+    let value = await instance.invoke(fn, http ? [packHttp(args[0], args[1])] : args);
     if (instance.exited()) return died();
+    if (http && !(value instanceof RealError)) value = unpackHttp(value);
     if (value instanceof RealError) {
       return fail(id, GUEST_CODES.has(value.code) ? value.code : "E_GUEST", String(value.message), "", false, send);
     }

@@ -1,12 +1,16 @@
 // Page <-> host worker messages. The Python half is app/edgebox/_protocol.py;
 // tests/app/test_protocol.py keeps the two identical.
 //
-//   page -> worker  {op: "init", manifestURL, modulesJSON, warm: [module names], lockName, shared?: SharedArrayBuffer}
+//   page -> worker  {op: "init", manifestURL, modulesJSON, warm: [module names], lockName, shared?: SharedArrayBuffer,
+//                    flags, userId, userAgent}
 //                   {op: "ping", id}                        -> {op: "pong", id}, answered by the worker's JS
 //                   {op: "connect", id, module, shared}     by postMessage: a page <-> guest channel for
 //                                                           module's calls (channel.js, guest-protocol.js)
 //                   {op: "call", id, module, fn, args}
-//                   {op: "stats", id}                       -> value: {counters, running, log, audit}
+//                   {op: "stats", id}                       -> value: {counters, running, log, audit, requests, spans}
+//                   {op: "fetch", id, head: {method, url, headers}, body}  -> value: {status, headers, body}
+//                   {op: "flags", id, flags}                -> value: the flags now in force
+//                   {op: "metrics", id}                     -> value: Prometheus text exposition
 //   worker -> page  {op: "progress", phase, loaded, total}
 //                   {op: "ready"} | {op: "reply", id: null, ok: false, error}   (boot result)
 //                   {op: "reply", id, ok: true, value} | {op: "reply", id, ok: false, error}
@@ -20,6 +24,9 @@ export const Op = Object.freeze({
   INIT: "init",
   CALL: "call",
   STATS: "stats",
+  FETCH: "fetch",
+  FLAGS: "flags",
+  METRICS: "metrics",
   PING: "ping",
   CONNECT: "connect",
   READY: "ready",

@@ -1,6 +1,7 @@
 // WASI preview1 imports for GOOS=wasip1 guests, holding only what the policy
 // grants: stdout/stderr into the log, args and environ from the policy, clocks,
-// random bytes, sleeping, and read-only virtual files under a preopened "/".
+// random bytes, sleeping, and the policy's read-only virtual files under a
+// preopened "/" (opening anything else fails, and is audited).
 // Anything else is not provided at all (the host refuses such a module with
 // E_IMPORT before it is instantiated) or answers with an errno.
 //
@@ -29,7 +30,6 @@ export function makeWasi({ args, env, files, writeLog, audit, randomFill, sleepM
   const bytes = (ptr, len) => new Uint8Array(memory.buffer, ptr, len);
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
-  const hasFiles = Object.keys(files).length > 0;
   const open = new Map(); // fd -> {data, position}
   let nextFd = PREOPEN_FD + 1;
 
@@ -106,7 +106,7 @@ export function makeWasi({ args, env, files, writeLog, audit, randomFill, sleepM
       return open.delete(fd) ? ERRNO.SUCCESS : ERRNO.BADF;
     },
     fd_fdstat_get(fd, out) {
-      const type = fd <= 2 ? FILETYPE.CHARACTER_DEVICE : fd === PREOPEN_FD && hasFiles ? FILETYPE.DIRECTORY
+      const type = fd <= 2 ? FILETYPE.CHARACTER_DEVICE : fd === PREOPEN_FD ? FILETYPE.DIRECTORY
         : open.has(fd) ? FILETYPE.REGULAR_FILE : 0;
       if (!type) return ERRNO.BADF;
       const v = view();
@@ -118,13 +118,13 @@ export function makeWasi({ args, env, files, writeLog, audit, randomFill, sleepM
     },
     fd_fdstat_set_flags: () => ERRNO.SUCCESS,
     fd_prestat_get(fd, out) {
-      if (fd !== PREOPEN_FD || !hasFiles) return ERRNO.BADF;
+      if (fd !== PREOPEN_FD) return ERRNO.BADF;
       view().setUint8(out, 0);
       view().setUint32(out + 4, 1, true);
       return ERRNO.SUCCESS;
     },
     fd_prestat_dir_name(fd, ptr, len) {
-      if (fd !== PREOPEN_FD || !hasFiles || len < 1) return ERRNO.BADF;
+      if (fd !== PREOPEN_FD || len < 1) return ERRNO.BADF;
       bytes(ptr, 1)[0] = 0x2f; // "/"
       return ERRNO.SUCCESS;
     },
@@ -215,7 +215,7 @@ export function makeWasi({ args, env, files, writeLog, audit, randomFill, sleepM
   };
 
   return {
-    imports: { wasi_snapshot_preview1: { ...base, ...(hasFiles ? fileCalls : {}) } },
+    imports: { wasi_snapshot_preview1: { ...base, ...fileCalls } },
     setMemory(m) { memory = m; },
   };
 }

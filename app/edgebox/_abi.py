@@ -1,9 +1,10 @@
 """What the host gives each kind of module to import, by policy.
 
 A GOOS=js module gets exactly wasm_exec.js's ``gojs`` functions. A GOOS=wasip1
-module gets the WASI calls the Go runtime needs, plus the file calls only when
-its policy grants files: a module that imports anything else is refused before
-it is instantiated. ``web/wasi.js`` implements these names (tests/test_parity.py).
+module gets the WASI calls the Go runtime and the standard library link (file
+calls included: they serve the policy's read-only files and refuse everything
+else, audited); a module that imports anything else is refused before it is
+instantiated. ``web/wasi.js`` implements these names (tests/test_parity.py).
 """
 
 from __future__ import annotations
@@ -25,5 +26,4 @@ def provided_imports(abi: str, policy: Policy, gojs: frozenset[str]) -> frozense
     """``module.name`` of every import the host would satisfy for this module."""
     if abi == "js":
         return frozenset(f"gojs.{name}" for name in gojs)
-    names = WASI_BASE | (WASI_FILES if policy.files else frozenset())
-    return frozenset(f"{WASI}.{name}" for name in names)
+    return frozenset(f"{WASI}.{name}" for name in WASI_BASE | WASI_FILES)

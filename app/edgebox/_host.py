@@ -25,6 +25,7 @@ from ._errors import (
 )
 from ._abi import provided_imports
 from ._manifest import Manifest, ModuleSpec
+from ._metrics import Metrics
 from ._platform import Guest, HttpRequest, HttpResponse, Platform
 from ._wasm import imports, limit_memory
 
@@ -109,6 +110,7 @@ class Host:
         self.counters: Counter[str] = Counter()
         self.recent_audit: deque[AuditEvent] = deque(maxlen=200)
         self.recent_log: deque[dict[str, Any]] = deque(maxlen=200)
+        self.metrics = Metrics()
 
     async def call(self, module: str, fn: str, args: Any) -> Any:
         spec = self._spec(module)
@@ -156,6 +158,7 @@ class Host:
             return
         if pending.done() and not pending.cancelled() and pending.exception() is None:
             self.counters["restarts"] += 1
+            self.metrics.inc("edgebox_restarts_total", module)
             pending.result().close()
             self._on_detach(module, reason or ClosedError(f"module {module!r} was unloaded"))
         else:
@@ -192,6 +195,7 @@ class Host:
             del self._guests[module]
             self._busy.pop(module, None)
             self.counters["restarts"] += 1
+            self.metrics.inc("edgebox_restarts_total", module)
             if isinstance(reason, (PanicError, LimitError)):
                 self.audit(module, "limits" if isinstance(reason, LimitError) else "panic", reason.message[:500], reason.code)
             asyncio.get_event_loop().call_soon(guest.close)
@@ -208,6 +212,12 @@ class Host:
     def audit(self, module: str, capability: str, detail: str, code: str) -> None:
         event = AuditEvent(time=time.time(), module=module, capability=capability, detail=detail, code=code)
         self.counters[f"{code}:{capability}"] += 1
+        if code == DeniedError.code:
+            self.metrics.inc("edgebox_denials_total", module, capability)
+        elif code == PanicError.code:
+            self.metrics.inc("edgebox_panics_total", module)
+        elif code == TimeoutError.code:
+            self.metrics.inc("edgebox_timeouts_total", module)
         self.recent_audit.append(event)
         self._on_audit(event)
 

@@ -14,6 +14,7 @@ from urllib.parse import urljoin
 
 from ._errors import ConfigError
 from ._policy import Policy
+from ._routes import Route, parse_routes
 
 __all__ = ["ABIS", "Manifest", "ModuleSpec"]
 
@@ -38,6 +39,7 @@ class ModuleSpec:
 class Manifest:
     url: str
     modules: Mapping[str, ModuleSpec]
+    routes: tuple[Route, ...] = ()
 
     @classmethod
     def parse(
@@ -74,7 +76,8 @@ class Manifest:
                 raise ConfigError(f"modules.{name}: expected an object with url, abi, sha256, policy")
             raw[name] = {**raw.get(name, {"abi": "js"}), **fields, "name": name}
 
-        return cls(url=url, modules={name: _module_spec(name, fields, url) for name, fields in raw.items()})
+        modules = {name: _module_spec(name, fields, url) for name, fields in raw.items()}
+        return cls(url=url, modules=modules, routes=parse_routes(data.get("routes"), set(modules)))
 
     def get(self, name: str) -> ModuleSpec | None:
         return self.modules.get(name)

@@ -21,6 +21,9 @@ class Op:
     INIT = "init"
     CALL = "call"
     STATS = "stats"
+    FETCH = "fetch"
+    FLAGS = "flags"
+    METRICS = "metrics"
     PING = "ping"  # answered by worker.js itself: proof that the worker's event loop runs
     CONNECT = "connect"  # sent by postMessage (it carries a SharedArrayBuffer), answered on the channel
     # worker -> page
@@ -40,6 +43,9 @@ class Request:
     fn: str = ""
     args: Any = None  # passed through untouched: the host never needs to look inside
     shared: Any = None  # CONNECT: the page <-> guest region
+    head: Any = None  # FETCH: {method, url, headers: [[name, value]]}
+    body: Any = None  # FETCH: bytes or None, passed through untouched
+    flags: Any = None  # FLAGS: {name: value}
 
 
 def parse_request(get: Callable[[str], Any]) -> Request:
@@ -48,8 +54,15 @@ def parse_request(get: Callable[[str], Any]) -> Request:
     op, request_id = get("op"), get("id")
     if not isinstance(request_id, int) or isinstance(request_id, bool):
         raise BadRequestError(f"request id must be an integer, got {request_id!r}")
-    if op == Op.STATS:
+    if op in (Op.STATS, Op.METRICS):
         return Request(id=request_id, op=op)
+    if op == Op.FLAGS:
+        return Request(id=request_id, op=op, flags=get("flags"))
+    if op == Op.FETCH:
+        head = get("head")
+        if head is None:
+            raise BadRequestError("fetch needs a request head")
+        return Request(id=request_id, op=op, head=head, body=get("body"))
     if op == Op.CONNECT:
         if not isinstance(get("module"), str) or get("shared") is None:
             raise BadRequestError("connect needs a module name and a shared region")

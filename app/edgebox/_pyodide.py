@@ -31,7 +31,9 @@ from ._errors import (
     NotFoundError,
 )
 from ._guest_protocol import GUEST_AUDIT_CODES, GUEST_ERROR_CODES, GuestOp
+from ._exchange import EdgeRequest
 from ._host import Host, GuestServices
+from ._http import EdgeHttp
 from ._manifest import Manifest, ModuleSpec
 from ._platform import HttpRequest, HttpResponse, Progress
 from ._protocol import Op, Request, parse_request, progress_event, reply_error, reply_ok
@@ -252,8 +254,9 @@ class WorkerGuest:
 class Dispatcher:
     """The one dispatch point for page messages; every request gets exactly one reply."""
 
-    def __init__(self, host: Host, post: Any) -> None:
+    def __init__(self, host: Host, http: EdgeHttp, post: Any) -> None:
         self._host = host
+        self._http = http
         self._post = post
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -270,7 +273,14 @@ class Dispatcher:
     async def _serve(self, request: Request) -> None:
         try:
             if request.op == Op.STATS:
-                value = _js(self._host.stats())
+                value = _js({**self._host.stats(), "requests": list(self._http.requests), "spans": list(self._http.spans)})
+            elif request.op == Op.METRICS:
+                value = self._host.metrics.render()
+            elif request.op == Op.FLAGS:
+                self._http.flags = dict(request.flags.to_py()) if request.flags else {}
+                value = _js(self._http.flags)
+            elif request.op == Op.FETCH:
+                value = await self._fetch(request)
             elif request.op == Op.CONNECT:
                 value = await self._host.connect(request.module, request.shared)
             else:
@@ -279,6 +289,14 @@ class Dispatcher:
         except BaseException as error:  # every request is answered, whatever went wrong
             reply = reply_error(request.id, _translate(error, f"{request.op} {request.module}.{request.fn}"))
         self._post(_js(reply))
+
+    async def _fetch(self, request: Request) -> Any:
+        head = request.head
+        edge = EdgeRequest(method=str(head.method).upper(), url=str(head.url),
+                           headers=[(str(k), str(v)) for k, v in head.headers.to_py()], body=request.body)
+        response = await self._http.handle(edge)
+        body = to_js(response.body) if isinstance(response.body, bytes) else response.body
+        return _js({"status": response.status, "headers": [list(h) for h in response.headers], "body": body})
 
 
 async def start(init: Any, post: Any) -> Any:
@@ -324,7 +342,9 @@ async def start(init: Any, post: Any) -> Any:
         # Started now, answered later: the first call finds it running. A failure
         # here is forgotten and reported by that first call.
         asyncio.ensure_future(host.guest(name)).add_done_callback(lambda task: task.exception())
-    return create_proxy(Dispatcher(host, post))
+    http = EdgeHttp(host, manifest.routes, user_id=str(init.userId), user_agent=str(init.userAgent),
+                    flags=init.flags.to_py() if init.flags else {}, emit=lambda line: js.console.log(f"EdgeBox request {line}"))
+    return create_proxy(Dispatcher(host, http, post))
 
 
 def _read_manifest(url: str, response: dict, overrides_json: str | None) -> Manifest:

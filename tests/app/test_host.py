@@ -115,6 +115,7 @@ def test_an_import_the_host_does_not_provide_is_refused_by_name(run, make_host, 
     data = wasm_module(imports=(("gojs", "runtime.wasmExit"), ("env", "anything"), ("wasi_snapshot_preview1", "path_open")))
     platform.files[MODULE_URL] = data
     host, events = make_host(_manifest_for(data))
+    # A js module gets gojs only: a WASI import is as foreign to it as env.anything.
     with pytest.raises(ImportMismatchError, match=r"env\.anything, wasi_snapshot_preview1\.path_open"):
         run(host.call("heartbeat", "echo", []))
     assert platform.started == []

@@ -275,10 +275,19 @@ def test_panic(hostile_page, module, where):
     assert where in got["message"], "the Go stack with file:line is in the error"
 
 
-@pytest.mark.parametrize("module, missing", [("pathopen", "wasi_snapshot_preview1.path_open"), ("envimport", "env.anything")])
+def test_path_open_without_granted_files(hostile_page):
+    case = Case(hostile_page, "wasip1 path_open, no files granted", "pathopen")
+    got = case.call("read")
+    case.record("open fails, audit fs", f"{got.get('code')} {got.get('message', '')[:40]}")
+    assert got["ok"] is False and got["code"] == "E_GUEST" and "/etc/passwd" in got["message"], got
+    assert case.audits("fs")
+    case.benign_still_works()
+
+
+@pytest.mark.parametrize("module, missing", [("envimport", "env.anything")])
 def test_imports_the_host_does_not_provide(hostile_page, module, missing):
     case = Case(hostile_page, f"wasip1 imports {missing}", module)
-    got = case.call("read" if module == "pathopen" else "reach")
+    got = case.call("reach")
     case.record(f"E_IMPORT naming {missing}", f"{got.get('code')} {missing in got.get('message', '')}")
     assert got["ok"] is False and got["code"] == "E_IMPORT" and missing in got["message"], got
     assert case.audits("import")

@@ -1,0 +1,76 @@
+"""box.fetch on the host side: route by path prefix, pick the version (gray
+release), run the route's middleware, and hand the request to the guest's
+net/http handler (modules/sdk: edgebox.Serve)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from typing import Any, Callable, Mapping
+
+from ._errors import EdgeBoxError, NotFoundError, TimeoutError
+from ._exchange import EdgeRequest, EdgeResponse
+from ._host import Host
+from ._middleware import Handler, build_middleware
+from ._routes import Route
+
+__all__ = ["HTTP_EXPORT", "EdgeHttp"]
+
+HTTP_EXPORT = "__edgebox_http"  # what edgebox.Serve registers in a guest
+
+
+def json_response(status: int, value: Any) -> EdgeResponse:
+    return EdgeResponse(status, [("content-type", "application/json")], json.dumps(value).encode())
+
+
+class EdgeHttp:
+    def __init__(self, host: Host, routes: tuple[Route, ...], *, user_id: str, user_agent: str,
+                 flags: Mapping[str, Any], emit: Callable[[str], None] = lambda line: None) -> None:
+        self.host = host
+        self.routes = routes
+        self.user_id = user_id
+        self.user_agent = user_agent
+        self.flags = dict(flags)
+        self.requests: deque[dict[str, Any]] = deque(maxlen=200)
+        self.spans: deque[dict[str, Any]] = deque(maxlen=200)
+        self._chains = {route.prefix: self._chain(route, emit) for route in routes}
+
+    def _chain(self, route: Route, emit: Callable[[str], None]) -> Handler:
+        handler: Handler = self._to_guest
+        for i, (name, options) in reversed(list(enumerate(route.middleware))):
+            middleware = build_middleware(name, options, where=f"route {route.prefix} middleware[{i}]",
+                                          lines=self.requests, spans=self.spans, emit=emit)
+            handler = (lambda mw, nxt: lambda request: mw(request, nxt))(middleware, handler)
+        return handler
+
+    def route_for(self, path: str) -> Route | None:
+        return next((route for route in self.routes if path.startswith(route.prefix)), None)
+
+    async def handle(self, request: EdgeRequest) -> EdgeResponse:
+        route = self.route_for(request.path)
+        if route is None:
+            return json_response(404, {"error": f"no route for {request.path}"})
+        version, module = route.pick(user_agent=request.header("user-agent") or self.user_agent,
+                                     flags=self.flags, user_id=self.user_id)
+        request.state.update(module=module, version=version, route=route.prefix)
+        started = time.monotonic()
+        response = await self._chains[route.prefix](request)
+        response.set_header("x-edgebox-version", version)
+        metrics = self.host.metrics
+        metrics.inc("edgebox_requests_total", module, version, route.prefix, str(response.status))
+        metrics.observe(module, version, route.prefix, time.monotonic() - started)
+        return response
+
+    async def _to_guest(self, request: EdgeRequest) -> EdgeResponse:
+        head = json.dumps({"method": request.method, "url": request.url, "headers": [list(h) for h in request.headers]})
+        module = request.state["module"]
+        try:
+            result = await self.host.call(module, HTTP_EXPORT, [head, request.body])
+        except NotFoundError as error:
+            return json_response(502, {"error": {"code": error.code, "message": f"{module} does not serve HTTP: {error.message}"}})
+        except EdgeBoxError as error:
+            return json_response(504 if isinstance(error, TimeoutError) else 502,
+                                 {"error": {"code": error.code, "message": error.message}})
+        answer = json.loads(str(result.head))
+        return EdgeResponse(int(answer["status"]), [(str(k), str(v)) for k, v in answer.get("headers") or []], result.body)
