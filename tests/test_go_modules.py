@@ -6,11 +6,22 @@ import subprocess
 import build
 
 
-def test_go_test_passes_for_every_module():
-    env = {**os.environ, "GOTOOLCHAIN": "local", "GOPROXY": "off", "GOFLAGS": "-mod=mod"}
-    result = subprocess.run(
-        [build.go_binary(), "test", "-count=1", "./..."], cwd=build.ROOT / "modules",
-        env=env, capture_output=True, text=True, timeout=600,
-    )
+def go_test(directory, tmp_path):
+    # One workspace for the modules and the test guests, as build.py compiles them.
+    (tmp_path / "go.work").write_text(f"go 1.27\n\nuse (\n\t{build.ROOT / 'modules'}\n\t{build.ROOT / 'tests' / 'guests'}\n)\n")
+    env = {**os.environ, "GOTOOLCHAIN": "local", "GOPROXY": "off", "GOWORK": str(tmp_path / "go.work")}
+    return subprocess.run([build.go_binary(), "test", "-count=1", "./..."], cwd=directory,
+                          env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_go_test_passes_for_every_module(tmp_path):
+    result = go_test(build.ROOT / "modules", tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "ok  \tedgebox.dev/modules/heartbeat" in result.stdout
+    for package in ["modules/heartbeat", "modules/sdk", "modules/riskrules/engine"]:
+        assert f"ok  \tedgebox.dev/{package}" in result.stdout
+
+
+def test_go_test_passes_for_the_test_guests(tmp_path):
+    result = go_test(build.ROOT / "tests" / "guests", tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok  \tedgebox.dev/testguests/httpecho" in result.stdout

@@ -26,9 +26,12 @@ function showError(target, error) {
 }
 
 try {
-  const box = await EdgeBox.start({ onProgress: showProgress, warm: ["heartbeat"] });
+  // ?user=... pins the id that percentage rollouts bucket on (handy for demos and tests).
+  const userId = new URLSearchParams(location.search).get("user") ?? undefined;
+  const box = await EdgeBox.start({ onProgress: showProgress, warm: ["heartbeat", "riskrules", "riskrules-v2"], userId });
   globalThis.edgebox = box; // for the console and for tests
   $("boot-phase").textContent = "ready";
+  $("boot-bytes").textContent = "";
   $("boot-bar").value = 1;
   $("transport").textContent = box.transport;
   $("hb-submit").disabled = false;
@@ -43,6 +46,62 @@ try {
       showError(out, error);
     }
   });
+  setUpOrders(box);
+  setUpLivePanel(box);
 } catch (error) {
   showError($("boot-phase"), error);
+}
+
+// The order form checks the order as the user types: each change is a
+// POST /edge/orders/check through box.fetch, answered by Go.
+function setUpOrders(box) {
+  const field = (name) => $(`order-${name}`);
+  const order = () => {
+    const qty = Number(field("qty").value);
+    const price = Number(field("price").value);
+    return {
+      user: field("user").value, region: field("region").value.trim(), currency: field("currency").value.trim(),
+      amount: Math.round(qty * price * 100) / 100, items: [{ sku: field("sku").value, qty, price }],
+    };
+  };
+  let latest = 0;
+  const check = async () => {
+    const ticket = ++latest;
+    const body = order();
+    field("amount").textContent = body.amount.toFixed(2);
+    try {
+      const response = await box.fetch("/edge/orders/check", {
+        method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+      });
+      const answer = await response.json();
+      if (ticket !== latest) return; // a newer keystroke already asked
+      field("version").textContent = response.headers.get("x-edgebox-version") ?? "-";
+      const verdict = field("verdict");
+      verdict.className = response.ok ? `verdict-${answer.verdict}` : "error";
+      verdict.textContent = response.ok ? answer.verdict : `${response.status} invalid`;
+      const reasons = response.ok ? answer.reasons : [answer.error ?? JSON.stringify(answer)];
+      field("reasons").replaceChildren(...reasons.map((reason) => Object.assign(document.createElement("li"), { textContent: reason })));
+    } catch (error) {
+      showError(field("verdict"), error);
+    }
+  };
+  let timer;
+  $("order-form").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(check, 120); });
+  $("order-form").addEventListener("submit", (event) => { event.preventDefault(); check(); });
+  $("flag-risk-v2").addEventListener("change", async (event) => {
+    await box.setFlags({ "risk-v2": event.target.checked });
+    check();
+  });
+  check();
+}
+
+function setUpLivePanel(box) {
+  const refresh = async () => {
+    const [metrics, stats] = await Promise.all([box.metrics(), box.stats()]);
+    $("metrics").textContent = metrics.split("\n").filter((line) => /^edgebox_(requests|denials|panics|timeouts|restarts)_total/.test(line)).join("\n") || "(no requests yet)";
+    $("request-log").replaceChildren(...stats.requests.slice(-8).reverse().map((line) =>
+      Object.assign(document.createElement("li"), { textContent: `${line.method} ${line.path} ${line.status} ${line.version} ${line.duration_ms} ms trace ${line.trace_id?.slice(0, 8)}` })));
+  };
+  refresh();
+  setInterval(() => refresh().catch(() => {}), 1000);
 }

@@ -26,6 +26,7 @@ const OPTIONS = {
   direct: "with transport sab, call each module over its own channel, without a hop through the host (default true)",
   flags: "feature flags for gray-release rules, { name: value } (change them later with box.setFlags)",
   userId: "a stable id for percentage rollouts, so a user keeps their version (default: one per page load)",
+  routes: "per-page routes for box.fetch: [{ prefix, module, middleware, release }], over the manifest's",
 };
 
 const pageURL = () => globalThis.document?.baseURI ?? globalThis.location?.href;
@@ -99,6 +100,7 @@ function validate(options) {
     base: base.endsWith("/") ? base : `${base}/`,
     manifest,
     modulesJSON: modules === undefined ? "" : JSON.stringify(overrides),
+    routesJSON: options.routes === undefined ? "" : JSON.stringify(options.routes),
     onProgress: onProgress ?? (() => {}),
     bootTimeoutMs: bootTimeoutMs ?? 120_000,
     warm: warm ?? [],
@@ -375,7 +377,8 @@ export class EdgeBox extends EventTarget {
         this.#settle(data.id, data.value, data.ok ? null : EdgeBoxError.fromWire(data.error));
       };
       worker.postMessage({
-        op: Op.INIT, manifestURL: config.manifest, modulesJSON: config.modulesJSON, warm: config.warm, lockName, shared,
+        op: Op.INIT, manifestURL: config.manifest, modulesJSON: config.modulesJSON, routesJSON: config.routesJSON,
+        warm: config.warm, lockName, shared,
         flags: config.flags, userId: config.userId, userAgent: navigator.userAgent,
       });
     });

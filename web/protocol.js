@@ -1,7 +1,7 @@
 // Page <-> host worker messages. The Python half is app/edgebox/_protocol.py;
 // tests/app/test_protocol.py keeps the two identical.
 //
-//   page -> worker  {op: "init", manifestURL, modulesJSON, warm: [module names], lockName, shared?: SharedArrayBuffer,
+//   page -> worker  {op: "init", manifestURL, modulesJSON, routesJSON, warm: [module names], lockName, shared?: SharedArrayBuffer,
 //                    flags, userId, userAgent}
 //                   {op: "ping", id}                        -> {op: "pong", id}, answered by the worker's JS
 //                   {op: "connect", id, module, shared}     by postMessage: a page <-> guest channel for

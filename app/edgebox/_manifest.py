@@ -48,11 +48,13 @@ class Manifest:
         *,
         url: str,
         overrides: Mapping[str, Any] | None = None,
+        routes: list[Any] | None = None,
     ) -> "Manifest":
         """Validate ``data`` (the decoded manifest.json fetched from ``url``).
 
         ``overrides`` maps a module name to fields that replace the manifest's
-        (or define a new module); their URLs are already absolute.
+        (or define a new module); their URLs are already absolute. ``routes``
+        (a page's) replace the manifest's routes with the same prefix, or add to them.
         """
         if not isinstance(data, dict):
             raise ConfigError(f"manifest {url}: expected a JSON object, got {type(data).__name__}")
@@ -77,7 +79,12 @@ class Manifest:
             raw[name] = {**raw.get(name, {"abi": "js"}), **fields, "name": name}
 
         modules = {name: _module_spec(name, fields, url) for name, fields in raw.items()}
-        return cls(url=url, modules=modules, routes=parse_routes(data.get("routes"), set(modules)))
+        page_routes = routes or []
+        if not isinstance(page_routes, list):
+            raise ConfigError("routes: expected a list of {prefix, module, middleware, release}")
+        prefixes = {route.get("prefix") for route in page_routes if isinstance(route, dict)}
+        merged = [*page_routes, *(r for r in data.get("routes") or [] if r.get("prefix") not in prefixes)]
+        return cls(url=url, modules=modules, routes=parse_routes(merged, set(modules)))
 
     def get(self, name: str) -> ModuleSpec | None:
         return self.modules.get(name)

@@ -305,7 +305,7 @@ async def start(init: Any, post: Any) -> Any:
     A failure is posted to the page as the boot reply and ``None`` returned.
     """
     try:
-        manifest = _read_manifest(str(init.manifestURL), init.manifest.to_py(), init.modulesJSON)
+        manifest = _read_manifest(str(init.manifestURL), init.manifest.to_py(), init.modulesJSON, init.routesJSON)
         warm = list(init.warm.to_py()) if init.warm else []
         unknown = [name for name in warm if manifest.get(name) is None]
         if unknown:
@@ -347,7 +347,7 @@ async def start(init: Any, post: Any) -> Any:
     return create_proxy(Dispatcher(host, http, post))
 
 
-def _read_manifest(url: str, response: dict, overrides_json: str | None) -> Manifest:
+def _read_manifest(url: str, response: dict, overrides_json: str | None, routes_json: str | None) -> Manifest:
     if response["status"] != 200:
         raise LoadError(f"manifest {url} answered {response['status']} {response['statusText']}")
     try:
@@ -355,4 +355,5 @@ def _read_manifest(url: str, response: dict, overrides_json: str | None) -> Mani
     except ValueError as error:
         raise ConfigError(f"manifest {url} is not JSON: {error}") from None
     overrides = json.loads(overrides_json) if overrides_json else None
-    return Manifest.parse(data, url=url, overrides=overrides)
+    routes = json.loads(routes_json) if routes_json else None
+    return Manifest.parse(data, url=url, overrides=overrides, routes=routes)

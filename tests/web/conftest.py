@@ -34,6 +34,8 @@ def overlay(tmp_path_factory) -> Path:
     section = b"\x06tamper" + b"!" * 8
     (root / "guests" / "canary-tampered.wasm").write_bytes(canary.read_bytes() + b"\x00" + bytes([len(section)]) + section)
     build.compile_go_module(GUESTS / "echo", root / "guests" / "echo.wasm")
+    build.compile_go_module(GUESTS / "httpjs", root / "guests" / "httpjs.wasm", "js")
+    build.compile_go_module(GUESTS / "httpwasi", root / "guests" / "httpwasi.wasm", "wasip1")
     return root
 
 
@@ -92,9 +94,15 @@ def test_modules(overlay) -> dict:
         "canary": {"url": "/guests/canary.wasm", "sha256": canary_sha, "policy": canary_policy("good")},
         # The canary's signed hash, served with different bytes.
         "tampered": {"url": "/guests/canary-tampered.wasm", "sha256": canary_sha, "policy": canary_policy("tampered")},
-        "echo": {"url": "/guests/echo.wasm", "sha256": hashlib.sha256((overlay / "guests" / "echo.wasm").read_bytes()).hexdigest(),
+        "echo": {"url": "/guests/echo.wasm", "sha256": sha256(overlay / "guests" / "echo.wasm"),
                  "policy": json.loads((GUESTS / "echo" / "policy.json").read_text())},
+        "httpjs": {"url": "/guests/httpjs.wasm", "abi": "js", "sha256": sha256(overlay / "guests" / "httpjs.wasm")},
+        "httpwasi": {"url": "/guests/httpwasi.wasm", "abi": "wasip1", "sha256": sha256(overlay / "guests" / "httpwasi.wasm")},
     }
+
+
+def sha256(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture(scope="session")

@@ -1,3 +1,5 @@
+//go:build wasip1
+
 // Imports a function from a module the host never provides.
 package main
 

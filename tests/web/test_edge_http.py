@@ -1,0 +1,219 @@
+"""Edge HTTP handlers in Chromium: box.fetch to Go net/http guests of both kinds,
+the middleware chain, gray release, metrics, and the order risk-rules case."""
+
+import json
+import os
+import random
+import subprocess
+
+import pytest
+from playwright.sync_api import expect
+from prometheus_client.parser import text_string_to_metric_families
+
+import build
+from edgebox import Manifest
+from pages import open_page
+
+INCOMING = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+ECHO_ROUTES = [{"prefix": "/js/", "module": "httpjs", "middleware": ["logger", "tracer"]},
+               {"prefix": "/wasi/", "module": "httpwasi", "middleware": ["logger", "tracer"]}]
+
+
+def manifest() -> Manifest:
+    return Manifest.parse(json.loads((build.BOX / "manifest.json").read_text()), url="http://x/edgebox/manifest.json")
+
+
+def user_with_version(version: str) -> str:
+    """A user id whose percentage bucket gives `version` for the orders route."""
+    route = next(r for r in manifest().routes if r.prefix == "/edge/orders/")
+    return next(f"user-{i}" for i in range(1000)
+                if route.pick(user_agent="Mozilla/5.0", flags={}, user_id=f"user-{i}")[0] == version)
+
+
+@pytest.fixture(scope="module")
+def edge_page(context, base_url, test_modules):
+    page = open_page(context, f"{base_url}/blank.html")
+    page.evaluate(
+        """async ([modules, routes, userId]) => {
+            globalThis.EdgeBoxModule = await import("/edgebox/edgebox.js");
+            globalThis.box = await EdgeBoxModule.EdgeBox.start({ modules, routes, userId, warm: ["riskrules"] });
+        }""",
+        [test_modules, ECHO_ROUTES, user_with_version("v1")],
+    )
+    yield page
+    page.close()
+
+
+FETCH = """async ([url, init]) => {
+    const response = await box.fetch(url, init);
+    const body = new Uint8Array(await response.arrayBuffer());
+    return { status: response.status, headers: Object.fromEntries(response.headers), body: Array.from(body) };
+}"""
+
+
+@pytest.mark.parametrize("prefix", ["/js/", "/wasi/"])
+def test_method_url_headers_status_and_binary_bodies_arrive_intact(edge_page, prefix):
+    body = list(range(256)) * 1200 + [0, 255]  # 300 KiB of every byte value
+    got = edge_page.evaluate(
+        """async ([url, body, traceparent]) => {
+            const response = await box.fetch(url, { method: "PUT", headers: { "x-thing": "yes, \\u00e9t\\u00e9", traceparent },
+                                                     body: new Uint8Array(body) });
+            const bytes = new Uint8Array(await response.arrayBuffer());
+            return { status: response.status, headers: Object.fromEntries(response.headers),
+                     same: bytes.length === body.length && bytes.every((b, i) => b === body[i]) };
+        }""",
+        [f"{prefix}a/b?q=1&status=207", body, INCOMING],
+    )
+    assert got["status"] == 207 and got["same"] is True
+    headers = got["headers"]
+    assert headers["x-echo-method"] == "PUT"
+    assert headers["x-echo-url"].endswith(f"{prefix}a/b?q=1&status=207")
+    seen = json.loads(headers["x-echo-headers"])
+    assert seen["X-Thing"] == "yes, \u00e9t\u00e9"
+    # The guest sees EdgeBox's span, in the trace the page started; so does the page.
+    assert seen["Traceparent"] == headers["traceparent"]
+    assert headers["traceparent"].startswith("00-4bf92f3577b34da6a3ce929d0e0e4736-")
+    assert headers["traceparent"] != INCOMING
+
+
+def test_a_path_with_no_route_is_a_404_response(edge_page):
+    got = edge_page.evaluate(FETCH, ["/nowhere", {}])
+    assert got["status"] == 404
+
+
+def test_traces_are_readable_and_continue_the_incoming_one(edge_page):
+    edge_page.evaluate(FETCH, ["/js/traced", {"headers": {"traceparent": INCOMING}}])
+    spans = edge_page.evaluate("box.stats()")["spans"]
+    span = next(s for s in reversed(spans) if s["name"] == "GET /js/traced")
+    assert span["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736" and span["parent_id"] == "00f067aa0ba902b7"
+
+
+def test_cors_preflight_is_answered_without_calling_the_guest(edge_page):
+    before = edge_page.evaluate("box.stats()")["counters"].get("calls via host", 0)
+    got = edge_page.evaluate(FETCH, ["/edge/orders/check", {"method": "OPTIONS", "headers": {
+        "origin": "https://shop.example", "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type"}}])
+    assert got["status"] == 204
+    assert got["headers"]["access-control-allow-origin"] == "*"
+    assert "POST" in got["headers"]["access-control-allow-methods"]
+    assert edge_page.evaluate("box.stats()")["counters"].get("calls via host", 0) == before
+
+
+def generated_orders(count: int = 200) -> list:
+    rng = random.Random(5150)
+    regions = ["US", "US", "CA", "GB", "DE", "FR", "JP", "CN", "BR", "KP", "IR", "RU"]
+    orders = []
+    for i in range(count):
+        items = []
+        for _ in range(rng.choice([1, 1, 2, 3])):
+            sku = rng.choice(["A1", "B2", "C3", "GIFT-CARD"])
+            qty = rng.choice([1, 1, 2, 3, 5, 60]) if sku != "GIFT-CARD" else rng.choice([1, 2, 3])
+            items.append({"sku": sku, "qty": qty, "price": round(rng.choice([9.99, 25, 120, 999, 2500, 4200]) * rng.random() + 1, 2)})
+        amount = round(sum(it["qty"] * it["price"] for it in items), 2)
+        order = {"user": f"gen-{rng.randrange(25)}", "region": rng.choice(regions), "amount": amount,
+                 "currency": rng.choice(["USD", "EUR", "GBP", "JPY"]), "items": items}
+        flaw = rng.random()
+        if flaw < 0.04:
+            order["region"] = "usa"
+        elif flaw < 0.07:
+            order["amount"] = round(amount + 5, 2)
+        elif flaw < 0.09:
+            order["currency"] = "DOGE"
+        orders.append(order)
+    return orders
+
+
+def test_200_generated_orders_get_the_verdicts_the_handler_gives_under_go_test(edge_page, tmp_path):
+    orders = generated_orders()
+    (tmp_path / "orders.json").write_text(json.dumps(orders))
+    env = {**os.environ, "GOTOOLCHAIN": "local", "GOPROXY": "off", "EDGEBOX_ORDERS": str(tmp_path / "orders.json"),
+           "EDGEBOX_VERDICTS": str(tmp_path / "verdicts.json")}
+    result = subprocess.run([build.go_binary(), "test", "-count=1", "-run", "TestVerdictsFor", "./riskrules/engine"],
+                            cwd=build.ROOT / "modules", env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    expected = json.loads((tmp_path / "verdicts.json").read_text())
+    got = edge_page.evaluate(
+        """async (orders) => {
+            const out = [];
+            for (const order of orders) {
+                const response = await box.fetch("/edge/orders/check", { method: "POST",
+                    headers: { "content-type": "application/json" }, body: JSON.stringify(order) });
+                out.push({ status: response.status, body: await response.json(), version: response.headers.get("x-edgebox-version") });
+            }
+            return out;
+        }""",
+        orders,
+    )
+    assert {g["version"] for g in got} == {"v1"}
+    verdicts = [e["body"].get("verdict", e["status"]) for e in expected]
+    assert {"pass", "review", "block", 400} <= set(verdicts), verdicts  # the orders exercise every outcome
+    mismatched = [(i, orders[i], e, g) for i, (e, g) in enumerate(zip(expected, got))
+                  if (e["status"], e["body"]) != (g["status"], g["body"])]
+    assert mismatched == []
+
+
+def test_metrics_parse_and_count_what_was_sent(edge_page):
+    def count(text):
+        families = {f.name: f for f in text_string_to_metric_families(text)}
+        samples = families["edgebox_requests"].samples
+        return sum(s.value for s in samples if s.name == "edgebox_requests_total" and s.labels["module"] == "httpjs"
+                   and s.labels["status"] == "200")
+
+    before = count(edge_page.evaluate("box.metrics()"))
+    for _ in range(7):
+        edge_page.evaluate(FETCH, ["/js/counted", {}])
+    text = edge_page.evaluate("box.metrics()")
+    assert count(text) == before + 7
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    assert {"edgebox_request_duration_seconds", "edgebox_denials", "edgebox_panics", "edgebox_timeouts",
+            "edgebox_restarts"} <= set(families)
+    buckets = [s for s in families["edgebox_request_duration_seconds"].samples
+               if s.name.endswith("_count") and s.labels["module"] == "httpjs"]
+    assert buckets and buckets[0].value >= 7
+
+
+def version_of(page, **init):
+    return page.evaluate(
+        """async (init) => (await box.fetch("/edge/orders/check", { method: "POST", body: "{}", ...init })).headers.get("x-edgebox-version")""",
+        init)
+
+
+def test_gray_release_by_user_agent_flag_and_percent(context, base_url, edge_page):
+    assert version_of(edge_page) == "v1"
+    assert version_of(edge_page, headers={"user-agent": "Mozilla/5.0 EdgeCanary/2.0"}) == "v2"
+    edge_page.evaluate("""box.setFlags({ "risk-v2": true })""")
+    assert version_of(edge_page) == "v2"  # switched without reloading the page
+    edge_page.evaluate("""box.setFlags({ "risk-v2": false })""")
+    assert version_of(edge_page) == "v1"
+    # Percent: a user in the rollout's bucket gets v2, on every request.
+    page = open_page(context, f"{base_url}/blank.html")
+    try:
+        page.evaluate("""async (userId) => {
+            globalThis.box = await (await import("/edgebox/edgebox.js")).EdgeBox.start({ userId }); }""", user_with_version("v2"))
+        assert [version_of(page) for _ in range(3)] == ["v2"] * 3
+    finally:
+        page.close()
+
+
+def test_the_demo_order_form_checks_orders_as_the_user_types(context, base_url):
+    page = open_page(context, f"{base_url}/?user={user_with_version('v1')}")
+    try:
+        expect(page.locator("#order-verdict")).to_have_text("pass", timeout=60_000)
+        page.fill("#order-price", "9000")
+        expect(page.locator("#order-verdict")).to_have_text("review")
+        expect(page.locator("#order-reasons")).to_contain_text("within 20% of the US limit")
+        page.fill("#order-region", "KP")
+        expect(page.locator("#order-verdict")).to_have_text("block")
+        expect(page.locator("#order-reasons")).to_contain_text("region KP is blocked")
+        page.fill("#order-region", "usa")
+        expect(page.locator("#order-verdict")).to_have_text("400 invalid")
+        page.fill("#order-region", "DE")
+        expect(page.locator("#order-verdict")).to_have_text("block")  # 9000 is over DE's 8000
+        expect(page.locator("#order-version")).to_have_text("v1")
+        page.check("#flag-risk-v2")
+        expect(page.locator("#order-version")).to_have_text("v2")
+        expect(page.locator("#metrics")).to_contain_text('edgebox_requests_total{module="riskrules"')
+        expect(page.locator("#request-log")).to_contain_text("POST /edge/orders/check 200")
+        assert page.problems == []
+    finally:
+        page.close()
