@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ._errors import LimitError, LoadError
 
-__all__ = ["Import", "imports", "limit_memory", "PAGE"]
+__all__ = ["Import", "imports", "leb128", "limit_memory", "PAGE"]
 
 PAGE = 65536
 _MAGIC = b"\0asm\x01\0\0\0"
@@ -81,7 +81,8 @@ def _sections(data: bytes):
         reader.pos = start + size
 
 
-def _leb(value: int) -> bytes:
+def leb128(value: int) -> bytes:
+    """Unsigned LEB128, as wasm encodes sizes and counts."""
     out = bytearray()
     while True:
         b = value & 0x7F
@@ -127,14 +128,14 @@ def limit_memory(data: bytes, memory_mb: int) -> bytes:
         reader = _Reader(data, start, end)
         rewritten = bytearray()
         count = reader.u32()
-        rewritten += _leb(count)
+        rewritten += leb128(count)
         for _ in range(count):
             flags, minimum, maximum = reader.limits()
             if flags & ~1:
                 raise LoadError("shared or 64-bit memories are not supported")
             if minimum > cap:
                 raise LimitError(f"the module needs {minimum * PAGE >> 20} MiB at start; its limit is {memory_mb} MiB (memory_mb)")
-            rewritten += b"\x01" + _leb(minimum) + _leb(min(cap, maximum) if maximum is not None else cap)
-        section = bytes([_MEMORY_SECTION]) + _leb(len(rewritten)) + bytes(rewritten)
+            rewritten += b"\x01" + leb128(minimum) + leb128(min(cap, maximum) if maximum is not None else cap)
+        section = bytes([_MEMORY_SECTION]) + leb128(len(rewritten)) + bytes(rewritten)
         return data[:header_start] + section + data[end:]
     return data

@@ -12,12 +12,6 @@ import (
 //go:embed rules.json
 var rulesJSON []byte
 
-func init() {
-	rules, err := engine.ParseRules(rulesJSON)
-	if err != nil {
-		panic("rules.json: " + err.Error())
-	}
-	edgebox.Serve(engine.NewHandler(rules))
-}
+func init() { engine.Serve(rulesJSON) }
 
 func main() { edgebox.Run() }

@@ -5,6 +5,7 @@ import time
 from typing import Any
 
 from edgebox import DeniedError, HttpResponse, LoadError, ModuleSpec
+from edgebox._wasm import leb128
 
 
 class _NoIOSelector:
@@ -29,30 +30,20 @@ class InlineLoop(asyncio.BaseEventLoop):
         pass
 
 
-def _leb(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = value & 0x7F
-        value >>= 7
-        out.append(b | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
 def _name(text: str) -> bytes:
-    return _leb(len(text)) + text.encode()
+    return leb128(len(text)) + text.encode()
 
 
 def _section(section_id: int, payload: bytes) -> bytes:
-    return bytes([section_id]) + _leb(len(payload)) + payload
+    return bytes([section_id]) + leb128(len(payload)) + payload
 
 
 def wasm_module(imports=(("gojs", "runtime.wasmExit"),), min_pages: int = 2, max_pages: int | None = None) -> bytes:
     """A small valid module: one function type, the given function imports, one memory."""
     types = _section(1, b"\x01\x60\x01\x7f\x00")
     entries = b"".join(_name(module) + _name(name) + b"\x00\x00" for module, name in imports)
-    imported = _section(2, _leb(len(imports)) + entries)
-    limits = (b"\x00" + _leb(min_pages)) if max_pages is None else (b"\x01" + _leb(min_pages) + _leb(max_pages))
+    imported = _section(2, leb128(len(imports)) + entries)
+    limits = (b"\x00" + leb128(min_pages)) if max_pages is None else (b"\x01" + leb128(min_pages) + leb128(max_pages))
     memory = _section(5, b"\x01" + limits)
     return b"\0asm\x01\0\0\0" + types + imported + memory
 
