@@ -27,6 +27,14 @@ def test_guest_protocol_matches():
     assert js_ops("guest-protocol.js", "GuestOp") == py_ops(GuestOp)
 
 
+def test_the_codes_a_guest_may_answer_with_match():
+    from edgebox._guest_protocol import GUEST_ERROR_CODES
+
+    page = set(re.findall(r'"(E_\w+)"', re.search(r"const GUEST_CODES = new Set\(\[(.*?)\]\)", (WEB / "edgebox.js").read_text()).group(1)))
+    # Directly, a guest may also report how it died; through the host that becomes the host's own error.
+    assert page == GUEST_ERROR_CODES | {"E_PANIC", "E_LIMIT", "E_CRASHED"}
+
+
 def test_error_classes_match():
     js = dict(re.findall(r'define\("(\w+)", "(E_\w+)"\)', (WEB / "errors.js").read_text()))
     py = {cls.__name__: code for code, cls in ERROR_CLASSES.items() if code != "E_INTERNAL"}

@@ -47,8 +47,6 @@ const toHost = (message) => post(message);
 const reply = (id, value, send = toHost) => send({ op: GuestOp.REPLY, id, ok: true, value });
 const fail = (id, code, message, stack = "", crashed = false, send = toHost) =>
   send({ op: GuestOp.REPLY, id, ok: false, crashed, error: { code, message, stack } });
-// What a guest may say about its own failure; anything else reads as E_GUEST.
-const GUEST_CODES = new Set(["E_BAD_REQUEST", "E_NOT_FOUND", "E_CONFIG", "E_GUEST"]);
 let watch = null; // Int32Array [busy, call count], shared with the host's watchdog
 const audit = (capability, detail, code = "E_DENIED") => post({ op: GuestOp.AUDIT, capability, detail, code });
 
@@ -538,12 +536,13 @@ async function call({ id, fn, args }, send = toHost) {
     if (instance.exited()) return died();
     if (http && !(value instanceof RealError)) value = unpackHttp(value);
     if (value instanceof RealError) {
-      return fail(id, GUEST_CODES.has(value.code) ? value.code : "E_GUEST", String(value.message), "", false, send);
+      // The code is the guest's claim; the host and the page believe only guest codes.
+      return fail(id, typeof value.code === "string" ? value.code : "E_GUEST", String(value.message), "", false, send);
     }
     reply(id, value, send);
   } catch (error) {
     if (instance.exited()) return died();
-    fail(id, GUEST_CODES.has(error?.code) ? error.code : "E_GUEST", String(error?.message ?? error), String(error?.stack ?? ""), false, send);
+    fail(id, typeof error?.code === "string" ? error.code : "E_GUEST", String(error?.message ?? error), String(error?.stack ?? ""), false, send);
   } finally {
     calling = false;
     if (watch) atomicStore(watch, 0, 0);

@@ -32,7 +32,7 @@ def _escape(value: str) -> str:
 
 
 def _labels(names: tuple[str, ...], values: tuple[str, ...], le: str | None = None) -> str:
-    parts = [f'{name}="{_escape(str(value))}"' for name, value in zip(names, values)]
+    parts = [f'{name}="{_escape(str(value))}"' for name, value in zip(names, values, strict=True)]
     if le is not None:
         parts.append(f'le="{le}"')
     return "{" + ",".join(parts) + "}" if parts else ""

@@ -103,7 +103,7 @@ def generated_orders(count: int = 200) -> list:
     rng = random.Random(5150)
     regions = ["US", "US", "CA", "GB", "DE", "FR", "JP", "CN", "BR", "KP", "IR", "RU"]
     orders = []
-    for i in range(count):
+    for _ in range(count):
         items = []
         for _ in range(rng.choice([1, 1, 2, 3])):
             sku = rng.choice(["A1", "B2", "C3", "GIFT-CARD"])
@@ -147,7 +147,7 @@ def test_200_generated_orders_get_the_verdicts_the_handler_gives_under_go_test(e
     assert {g["version"] for g in got} == {"v1"}
     verdicts = [e["body"].get("verdict", e["status"]) for e in expected]
     assert {"pass", "review", "block", 400} <= set(verdicts), verdicts  # the orders exercise every outcome
-    mismatched = [(i, orders[i], e, g) for i, (e, g) in enumerate(zip(expected, got))
+    mismatched = [(i, orders[i], e, g) for i, (e, g) in enumerate(zip(expected, got, strict=True))
                   if (e["status"], e["body"]) != (g["status"], g["body"])]
     assert mismatched == []
 
