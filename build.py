@@ -272,6 +272,20 @@ def compile_go_module(source: Path, output: Path, abi: str = "js") -> None:
     tmp.replace(output)
 
 
+def cap_memory(wasm: Path, policy_file: Path) -> None:
+    """Write the policy's memory_mb into the module, so that the signed bytes are
+    the bytes that run (the host only rewrites them for a stricter page policy)."""
+    sys.path.insert(0, str(ROOT / "app"))
+    from edgebox import Policy
+    from edgebox._wasm import limit_memory
+
+    policy = Policy.parse(json.loads(policy_file.read_text()) if policy_file.exists() else None, str(policy_file))
+    data = wasm.read_bytes()
+    capped = limit_memory(data, policy.limits.memory_mb)
+    if capped is not data:
+        wasm.write_bytes(capped)
+
+
 def go_modules(state: dict) -> list[GoModule]:
     """Every Go main package under modules/, and those added with `build.py module`."""
     found = [
@@ -285,7 +299,7 @@ def go_modules(state: dict) -> list[GoModule]:
 
 def build_go(state: dict) -> list[GoModule]:
     go_version = subprocess.run([go_binary(), "version"], check=True, capture_output=True, text=True).stdout
-    shared = fingerprint(ROOT / "modules", go_version, GO_BUILD_FLAGS, GO_ENV)
+    shared = fingerprint(ROOT / "modules", go_version, GO_BUILD_FLAGS, GO_ENV, "memory capped at build")
     modules = go_modules(state)
     jobs = []
     for module in modules:
@@ -298,6 +312,7 @@ def build_go(state: dict) -> list[GoModule]:
         builds = [(pool.submit(compile_go_module, m.source, m.output, m.abi), m, key) for m, key in jobs]
     for build, module, key in builds:
         build.result()  # re-raises the failing module's compiler output
+        cap_memory(module.output, module.source / "policy.json")
         log(f"go build {module.source} ({module.abi}) -> {module.output.relative_to(ROOT)}")
         state[f"go:{module.name}"] = key
     return modules
@@ -568,6 +583,7 @@ def bench() -> int:
 
     out = DIST / "bench"
     compile_go_module(ROOT / "tests" / "guests" / "echo", out / "echo.wasm")
+    cap_memory(out / "echo.wasm", ROOT / "tests" / "guests" / "echo" / "policy.json")
     for name in ["bench.js", "rpc-worker.js"]:
         copy_if_changed(ROOT / "web" / "bench" / name, out / name)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT / "web" / "templates"), autoescape=True)

@@ -26,6 +26,7 @@ for name in sorted(os.listdir("/tmp/wheels")):
 import importlib
 importlib.invalidate_caches()
 import edgebox  # and, through it, every standard module the host uses
+import edgebox._http  # box.fetch's pure half; only edgebox._pyodide (it imports js) waits for the restore
 `);
 const snapshot = pyodide.makeMemorySnapshot();
 writeFileSync(out, snapshot);

@@ -72,6 +72,26 @@ const checked = (response) => {
   return response;
 };
 
+// URL -> promise of {bytes, module}, for the warm modules the manifest lists.
+// Compiling runs nothing: Python verifies these very bytes before any instance
+// exists, and uses the compiled module only if it did not have to rewrite them.
+function prefetch(text, init) {
+  const wanted = {};
+  try {
+    for (const module of JSON.parse(text).modules ?? []) {
+      if (!init.warm?.includes(module.name)) continue;
+      const url = new URL(module.url, init.manifestURL).href;
+      wanted[url] = fetch(url)
+        .then((r) => (r.ok ? r.arrayBuffer() : null))
+        .then(async (bytes) => bytes && { bytes, module: await WebAssembly.compile(bytes) })
+        .catch(() => null);
+    }
+  } catch {
+    // An unreadable manifest is Python's to report.
+  }
+  return wanted;
+}
+
 // Held for the worker's whole life: the page learns that the worker is gone
 // (crashed, killed, closed) when it is granted the same lock.
 const holdLifeLock = (name) => new Promise((held) => {
@@ -91,9 +111,13 @@ self.onmessage = async ({ data: init }) => {
     const manifest = fetch(init.manifestURL).then(
       async (r) => ({ status: r.status, statusText: r.statusText, text: r.ok ? await r.text() : "" }),
       (error) => ({ status: 0, statusText: String(error?.message ?? error), text: "" }));
+    // So do the bytes of the modules to warm, and a guest worker loads its
+    // scripts: nothing runs until Python has checked every byte.
+    const prefetched = manifest.then(({ text }) => prefetch(text, init));
+    const spareWorker = new Worker(here("guest.js"), { type: "module", name: "edgebox-guest" });
     const [pyodide] = await Promise.all([steps.bootPython(), holdLifeLock(init.lockName)]);
     await steps.installWheels(pyodide);
-    const dispatch = await steps.startHost(pyodide, { ...init, manifest: await manifest });
+    const dispatch = await steps.startHost(pyodide, { ...init, manifest: await manifest, prefetched: await prefetched, spareWorker });
     if (!dispatch) return; // Python reported why it could not start
     channel.onmessage = (message) => (message.op === Op.PING ? send({ op: Op.PONG, id: message.id }) : dispatch(message));
     // What cannot ride the ring (a connect carries a SharedArrayBuffer) comes by postMessage.

@@ -54,11 +54,20 @@ def _translate(error: BaseException, what: str) -> EdgeBoxError:
 
 
 class BrowserPlatform:
-    def __init__(self, guest_script_url: str) -> None:
+    def __init__(self, guest_script_url: str, spare_worker: Any = None, prefetched: dict[str, Any] | None = None) -> None:
         self._guest_script_url = guest_script_url
-        self._spare = self._new_worker()
+        self._spare = spare_worker or self._new_worker()
+        # url -> promise of {bytes, module}: fetched and compiled while Python booted.
+        self._prefetched = dict(prefetched or {})
+        self._compiled: dict[str, tuple[bytes, Any]] = {}  # url -> (the bytes, their compiled module)
 
     async def fetch_bytes(self, url: str, progress: Progress) -> bytes:
+        early = self._prefetched.pop(url, None)
+        if early is not None and (found := await early) is not None:
+            data = found.bytes.to_bytes()
+            self._compiled[url] = (data, found.module)
+            progress(len(data), len(data))
+            return data
         try:
             response = await js.fetch(url)
         except JsException as error:
@@ -89,8 +98,10 @@ class BrowserPlatform:
 
     async def start_guest(self, spec: ModuleSpec, data: bytes, services: GuestServices) -> "WorkerGuest":
         worker = self._take_worker()
+        early = self._compiled.pop(spec.url, None)
         try:
-            module = await js.WebAssembly.compile(to_js(data))
+            # Compiled ahead only if these are the very bytes that were verified (nothing rewrote them).
+            module = await (early[1] if early is not None and early[0] is data else js.WebAssembly.compile(to_js(data)))
         except JsException as error:
             worker.terminate()
             raise LoadError(f"module {spec.name!r}: not a valid WebAssembly module: {error}") from None
@@ -329,7 +340,7 @@ async def start(init: Any, post: Any) -> Any:
 
     host = Host(
         manifest,
-        BrowserPlatform(str(init.guestURL)),
+        BrowserPlatform(str(init.guestURL), init.spareWorker, init.prefetched.to_py(depth=1) if init.prefetched else None),
         origin=str(js.location.origin),
         gojs_imports=frozenset(init.gojsImports.to_py()),
         on_progress=on_progress,

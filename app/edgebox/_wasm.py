@@ -120,7 +120,12 @@ def imports(data: bytes) -> list[Import]:
 
 
 def limit_memory(data: bytes, memory_mb: int) -> bytes:
-    """``data`` with every defined memory's maximum lowered to ``memory_mb``."""
+    """``data`` with every defined memory's maximum lowered to ``memory_mb``.
+
+    Bytes already within the limit come back as the same object: build.py caps
+    modules at build time, so the usual case costs no copy, and bytes compiled
+    ahead of time are still the bytes that run.
+    """
     cap = memory_mb * 1024 * 1024 // PAGE
     for section_id, header_start, start, end in _sections(data):
         if section_id != _MEMORY_SECTION:
@@ -129,13 +134,17 @@ def limit_memory(data: bytes, memory_mb: int) -> bytes:
         rewritten = bytearray()
         count = reader.u32()
         rewritten += leb128(count)
+        within = True
         for _ in range(count):
             flags, minimum, maximum = reader.limits()
+            within = within and maximum is not None and maximum <= cap
             if flags & ~1:
                 raise LoadError("shared or 64-bit memories are not supported")
             if minimum > cap:
                 raise LimitError(f"the module needs {minimum * PAGE >> 20} MiB at start; its limit is {memory_mb} MiB (memory_mb)")
             rewritten += b"\x01" + leb128(minimum) + leb128(min(cap, maximum) if maximum is not None else cap)
+        if within:
+            return data
         section = bytes([_MEMORY_SECTION]) + leb128(len(rewritten)) + bytes(rewritten)
         return data[:header_start] + section + data[end:]
     return data

@@ -198,3 +198,13 @@ def test_connect_starts_the_module_and_hands_over_the_region(run, make_host, pla
     assert platform.started[0].connected == [region]
     with pytest.raises(NotFoundError):
         run(host.connect("nope", region))
+
+
+def test_bytes_already_within_memory_mb_are_not_rewritten():
+    from edgebox._wasm import limit_memory
+
+    capped = wasm_module(min_pages=2, max_pages=100)
+    assert limit_memory(capped, 32) is capped  # 100 pages = 6.25 MiB: nothing to do, no copy
+    assert limit_memory(capped, 16) is capped
+    uncapped = wasm_module(min_pages=2)
+    assert limit_memory(uncapped, 32) != uncapped

@@ -33,7 +33,7 @@ def overlay(tmp_path_factory) -> Path:
     # Still a valid module (a trailing custom section), so only the hash check can stop it.
     section = b"\x06tamper" + b"!" * 8
     (root / "guests" / "canary-tampered.wasm").write_bytes(canary.read_bytes() + b"\x00" + bytes([len(section)]) + section)
-    build.compile_go_module(GUESTS / "echo", root / "guests" / "echo.wasm")
+    build.compile_go_module(GUESTS / "echo", root / "guests" / "echo.wasm")  # the host caps its memory at load
     build.compile_go_module(GUESTS / "httpjs", root / "guests" / "httpjs.wasm", "js")
     build.compile_go_module(GUESTS / "httpwasi", root / "guests" / "httpwasi.wasm", "wasip1")
     return root
