@@ -4,19 +4,19 @@
 // Three walls, any one of which keeps the host safe:
 // 1. The realm: this worker shares no objects with the host worker or the
 //    page; all it can do is post messages to the host, which trusts none.
-// 2. The membrane: Go's js.Global() is not this worker's global but a proxy
-//    over a fresh object holding only what the policy grants. Everything that
-//    crosses stays wrapped; constructor/__proto__/prototype never resolve.
+// 2. The membrane (membrane.js): Go's js.Global() is not this worker's global
+//    but a proxy over a fresh object holding only what the policy grants.
 // 3. The hardened realm: intrinsics are frozen (no prototype pollution), the
 //    CSP forbids eval/Function, and network, storage and channel globals are
 //    deleted from this worker before guest code runs.
 import "./wasm_exec.js";
 import { SharedChannel } from "./channel.js";
 import { Envelope, GuestOp, HTTP_EXPORT } from "./guest-protocol.js";
+import { createMembrane } from "./membrane.js";
 import { makeWasi, WasiExit } from "./wasi.js";
 
 // Primordials, taken before any guest code exists.
-const { apply, construct, get, set, has, ownKeys, getOwnPropertyDescriptor, deleteProperty, getPrototypeOf } = Reflect;
+const { apply, get, set, has, ownKeys, getOwnPropertyDescriptor, deleteProperty, getPrototypeOf } = Reflect;
 const { freeze, defineProperty, getOwnPropertyNames, create } = Object;
 const post = self.postMessage.bind(self);
 const listen = self.addEventListener.bind(self);
@@ -49,6 +49,7 @@ const fail = (id, code, message, stack = "", crashed = false, send = toHost) =>
   send({ op: GuestOp.REPLY, id, ok: false, crashed, error: { code, message, stack } });
 let watch = null; // Int32Array [busy, call count], shared with the host's watchdog
 const audit = (capability, detail, code = "E_DENIED") => post({ op: GuestOp.AUDIT, capability, detail, code });
+const { wrap, unwrap, own, guestFunction } = createMembrane(audit);
 
 // ------------------------------------------------------------------ the log
 
@@ -213,89 +214,6 @@ async function hostFetch(input, init = {}) {
     { status: answer.status, statusText: answer.statusText, headers: answer.headers });
 }
 
-// ------------------------------------------------------------------ the membrane
-
-const BLOCKED = new Set(["__proto__", "constructor", "prototype", "caller", "callee", "arguments",
-  "__defineGetter__", "__defineSetter__", "__lookupGetter__", "__lookupSetter__"]);
-const toProxy = new WeakMap(); // real -> proxy
-const toReal = new WeakMap(); // proxy -> real
-const guestFunctions = new WeakMap(); // guest function -> host-callable wrapper
-const writable = new WeakSet(); // objects the guest created or owns
-
-const blocked = (key) => typeof key === "string" && BLOCKED.has(key);
-// Typed arrays and buffers are plain data: they cross unwrapped, so bytes move
-// without a trap per element. Their graph leads only to frozen intrinsics.
-const passesRaw = (value) => value instanceof ArrayBuffer || isView(value);
-
-function wrap(value) {
-  if ((typeof value !== "object" && typeof value !== "function") || value === null || passesRaw(value)) return value;
-  if (toReal.has(value)) return value;
-  const known = toProxy.get(value);
-  if (known) return known;
-  // The proxy's target is a blank shadow, so the real object's own invariants
-  // (frozen intrinsics) never force the proxy to reveal a real value.
-  const shadow = typeof value === "function" ? function () {}.bind(null) : {};
-  const proxy = new Proxy(shadow, {
-    get: (_, key) => (blocked(key) ? denied(`read .${key}`) : wrap(get(value, key, value))),
-    set: (_, key, v) => (!blocked(key) && writable.has(value) ? set(value, key, unwrap(v), value) : denied(`write .${String(key)}`, false)),
-    has: (_, key) => !blocked(key) && has(value, key),
-    deleteProperty: (_, key) => !blocked(key) && writable.has(value) && deleteProperty(value, key),
-    ownKeys: () => [...ownKeys(value).filter((key) => !blocked(key)), ...ownKeys(shadow).filter((key) => !has(value, key) || blocked(key))],
-    getOwnPropertyDescriptor: (_, key) => {
-      if (!blocked(key)) {
-        const found = getOwnPropertyDescriptor(value, key);
-        if (found) return { value: wrap(get(value, key, value)), writable: writable.has(value), enumerable: found.enumerable, configurable: true };
-      }
-      return getOwnPropertyDescriptor(shadow, key);
-    },
-    defineProperty: () => false,
-    getPrototypeOf: () => getPrototypeOf(value), // for instanceof inside the engine; no guest reads it
-    setPrototypeOf: () => false,
-    preventExtensions: () => false,
-    isExtensible: () => true,
-    apply: (_, self, args) => guard(() => apply(value, unwrap(self), args.map(unwrap))),
-    construct: (_, args) => guard(() => {
-      const made = construct(value, args.map(unwrap));
-      writable.add(made); // the guest's own object: it may write to it
-      return made;
-    }),
-  });
-  toProxy.set(value, proxy);
-  toReal.set(proxy, value);
-  return proxy;
-}
-
-// The object graph is a capability too: a blocked step is audited, and the
-// guest sees undefined (or a failed write), as if the property were not there.
-function denied(what, result = undefined) {
-  audit("object", what);
-  return result;
-}
-
-function guard(run) {
-  try {
-    return wrap(run());
-  } catch (error) {
-    throw wrap(error);
-  }
-}
-
-function unwrap(value) {
-  if (toReal.has(value)) return toReal.get(value);
-  return typeof value === "function" ? hostCallable(value) : value;
-}
-
-// A guest function handed to the host: whatever the host calls it with
-// reaches the guest wrapped, and what it returns reaches the host unwrapped.
-function hostCallable(fn) {
-  let callable = guestFunctions.get(fn);
-  if (!callable) {
-    callable = function (...args) { return unwrap(apply(fn, wrap(this), args.map(wrap))); };
-    guestFunctions.set(fn, callable);
-  }
-  return callable;
-}
-
 // The names the policy may grant, and what each brings.
 const ALWAYS = ["Object", "Array", "Uint8Array", "Uint8ClampedArray", "Error", "TypeError", "RangeError", "Date",
   "Promise", "JSON", "Math", "Number", "String", "Boolean", "ArrayBuffer", "DataView", "TextEncoder", "TextDecoder"];
@@ -312,9 +230,7 @@ function makeSandboxGlobal() {
     sandbox.fetch = hostFetch;
   }
   if (grant.cryptoRandom || grant.cryptoSubtle.length) sandbox.crypto = makeCrypto();
-  writable.add(sandbox);
-  const proxy = wrap(sandbox);
-  return { sandbox, proxy };
+  return { sandbox, proxy: own(sandbox) };
 }
 
 // What the guest reads but was not granted: audited once the program is running
@@ -387,12 +303,7 @@ async function startJs(name, module) {
   }
   // Go's own functions (js.FuncOf) are wrapped too, so their .constructor is blocked as well.
   const makeFuncWrapper = go._makeFuncWrapper.bind(go);
-  go._makeFuncWrapper = (id) => {
-    const raw = makeFuncWrapper(id);
-    const proxy = wrap(raw);
-    toReal.set(proxy, hostCallable(raw)); // handed to the host, it wraps what it is called with
-    return proxy;
-  };
+  go._makeFuncWrapper = (id) => guestFunction(makeFuncWrapper(id));
   const wasm = await WebAssembly.instantiate(module, go.importObject);
   hardenRealm();
   go.run(wasm).catch(() => {});

@@ -1,0 +1,110 @@
+// The membrane between a GOOS=js guest and the JavaScript it may reach.
+//
+// Go's js.Global() is a proxy made here, and so is every object or function
+// that crosses to the guest: properties, call results, thrown errors, promise
+// values, callback arguments, Go's own js.FuncOf functions. constructor,
+// __proto__, prototype and friends read as undefined (audited); writes reach
+// only objects the guest created. Each proxy's target is a blank shadow, so the
+// real object's invariants (frozen intrinsics) never force a real value out.
+// Typed arrays and buffers cross unwrapped: plain data, moved without a trap
+// per element, whose graph leads only to frozen intrinsics.
+
+// Primordials, taken at import, before any guest code exists.
+const { apply, construct, get, set, has, ownKeys, getOwnPropertyDescriptor, deleteProperty, getPrototypeOf } = Reflect;
+const isView = ArrayBuffer.isView;
+
+const BLOCKED = new Set(["__proto__", "constructor", "prototype", "caller", "callee", "arguments",
+  "__defineGetter__", "__defineSetter__", "__lookupGetter__", "__lookupSetter__"]);
+const blocked = (key) => typeof key === "string" && BLOCKED.has(key);
+const passesRaw = (value) => value instanceof ArrayBuffer || isView(value);
+
+/** audit(capability, detail) is told of every blocked step. */
+export function createMembrane(audit) {
+  const toProxy = new WeakMap(); // real -> proxy
+  const toReal = new WeakMap(); // proxy -> real (or, for a guest function, its host-callable form)
+  const guestFunctions = new WeakMap(); // guest function -> host-callable wrapper
+  const writable = new WeakSet(); // objects the guest created or owns
+
+  function wrap(value) {
+    if ((typeof value !== "object" && typeof value !== "function") || value === null || passesRaw(value)) return value;
+    if (toReal.has(value)) return value;
+    const known = toProxy.get(value);
+    if (known) return known;
+    const shadow = typeof value === "function" ? function () {}.bind(null) : {};
+    const proxy = new Proxy(shadow, {
+      get: (_, key) => (blocked(key) ? denied(`read .${key}`) : wrap(get(value, key, value))),
+      set: (_, key, v) => (!blocked(key) && writable.has(value) ? set(value, key, unwrap(v), value) : denied(`write .${String(key)}`, false)),
+      has: (_, key) => !blocked(key) && has(value, key),
+      deleteProperty: (_, key) => !blocked(key) && writable.has(value) && deleteProperty(value, key),
+      ownKeys: () => [...ownKeys(value).filter((key) => !blocked(key)), ...ownKeys(shadow).filter((key) => !has(value, key) || blocked(key))],
+      getOwnPropertyDescriptor: (_, key) => {
+        if (!blocked(key)) {
+          const found = getOwnPropertyDescriptor(value, key);
+          if (found) return { value: wrap(get(value, key, value)), writable: writable.has(value), enumerable: found.enumerable, configurable: true };
+        }
+        return getOwnPropertyDescriptor(shadow, key);
+      },
+      defineProperty: () => false,
+      getPrototypeOf: () => getPrototypeOf(value), // for instanceof inside the engine; no guest reads it
+      setPrototypeOf: () => false,
+      preventExtensions: () => false,
+      isExtensible: () => true,
+      apply: (_, self, args) => guard(() => apply(value, unwrap(self), args.map(unwrap))),
+      construct: (_, args) => guard(() => {
+        const made = construct(value, args.map(unwrap));
+        writable.add(made); // the guest's own object: it may write to it
+        return made;
+      }),
+    });
+    toProxy.set(value, proxy);
+    toReal.set(proxy, value);
+    return proxy;
+  }
+
+  // The object graph is a capability too: a blocked step is audited, and the
+  // guest sees undefined (or a failed write), as if the property were not there.
+  function denied(what, result = undefined) {
+    audit("object", what);
+    return result;
+  }
+
+  function guard(run) {
+    try {
+      return wrap(run());
+    } catch (error) {
+      throw wrap(error);
+    }
+  }
+
+  function unwrap(value) {
+    if (toReal.has(value)) return toReal.get(value);
+    return typeof value === "function" ? hostCallable(value) : value;
+  }
+
+  // A guest function handed to the host: whatever the host calls it with
+  // reaches the guest wrapped, and what it returns reaches the host unwrapped.
+  function hostCallable(fn) {
+    let callable = guestFunctions.get(fn);
+    if (!callable) {
+      callable = function (...args) { return unwrap(apply(fn, wrap(this), args.map(wrap))); };
+      guestFunctions.set(fn, callable);
+    }
+    return callable;
+  }
+
+  return {
+    wrap,
+    unwrap,
+    /** The guest's view of an object it owns (and may write to), like its global. */
+    own(value) {
+      writable.add(value);
+      return wrap(value);
+    },
+    /** Go's own function (js.FuncOf): wrapped for the guest, host-callable when handed over. */
+    guestFunction(raw) {
+      const proxy = wrap(raw);
+      toReal.set(proxy, hostCallable(raw));
+      return proxy;
+    },
+  };
+}
