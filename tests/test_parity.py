@@ -28,11 +28,11 @@ def test_guest_protocol_matches():
 
 
 def test_the_codes_a_guest_may_answer_with_match():
-    from edgebox._guest_protocol import GUEST_ERROR_CODES
+    from edgebox._guest_protocol import GUEST_DEATH_CODES, GUEST_ERROR_CODES
 
     page = set(re.findall(r'"(E_\w+)"', re.search(r"const GUEST_CODES = new Set\(\[(.*?)\]\)", (WEB / "edgebox.js").read_text()).group(1)))
     # Directly, a guest may also report how it died; through the host that becomes the host's own error.
-    assert page == GUEST_ERROR_CODES | {"E_PANIC", "E_LIMIT", "E_CRASHED"}
+    assert page == GUEST_ERROR_CODES | GUEST_DEATH_CODES
 
 
 def test_error_classes_match():

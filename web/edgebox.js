@@ -30,6 +30,7 @@ const OPTIONS = {
 };
 
 const pageURL = () => globalThis.document?.baseURI ?? globalThis.location?.href;
+const randomId = () => crypto.randomUUID?.() ?? Math.random().toString(36).slice(2);
 let warnedNotIsolated = false;
 // Codes a guest may answer with over a direct channel: its own, and how it died.
 const GUEST_CODES = new Set(["E_BAD_REQUEST", "E_NOT_FOUND", "E_CONFIG", "E_GUEST", "E_PANIC", "E_LIMIT", "E_CRASHED"]);
@@ -110,7 +111,7 @@ function validate(options) {
     maxMessageBytes: maxMessageBytes ?? 64 * 1024 * 1024,
     direct: transport === "sab" && options.direct !== false,
     flags: { ...flags },
-    userId: userId ?? crypto.randomUUID?.() ?? String(Math.random()).slice(2),
+    userId: userId ?? randomId(),
   };
 }
 
@@ -241,7 +242,7 @@ export class EdgeBox extends EventTarget {
     const generation = this.#generation;
     const ping = this.#nextId++;
     const timer = setTimeout(() => generation === this.#generation && this.#hostDied("it stopped answering"), 1000);
-    this.#pending.set(ping, { resolve: () => clearTimeout(timer), reject: () => clearTimeout(timer), timer });
+    this.#pending.set(ping, { resolve() {}, reject() {}, timer }); // settling clears the timer
     this.#channel.send({ op: Op.PING, id: ping }).catch(() => {});
   }
 
@@ -326,7 +327,7 @@ export class EdgeBox extends EventTarget {
     const config = this.#config;
     const generation = ++this.#generation;
     const workerURL = `${config.base}worker.js`;
-    const lockName = `edgebox-host-${crypto.randomUUID?.() ?? Math.random().toString(36).slice(2)}`;
+    const lockName = `edgebox-host-${randomId()}`;
     const current = () => generation === this.#generation;
     return new Promise((resolve, reject) => {
       let booted = false;

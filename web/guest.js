@@ -49,7 +49,7 @@ const fail = (id, code, message, stack = "", crashed = false, send = toHost) =>
   send({ op: GuestOp.REPLY, id, ok: false, crashed, error: { code, message, stack } });
 let watch = null; // Int32Array [busy, call count], shared with the host's watchdog
 const audit = (capability, detail, code = "E_DENIED") => post({ op: GuestOp.AUDIT, capability, detail, code });
-const { wrap, unwrap, own, guestFunction } = createMembrane(audit);
+const { own, guestFunction } = createMembrane(audit);
 
 // ------------------------------------------------------------------ the log
 
@@ -90,8 +90,8 @@ const openFiles = new Map();
 let nextFd = 10;
 
 function makeFs() {
-  const deny = (what, path) => (...args) => {
-    audit("fs", `${what}${path ? ` ${args[0]}` : ""}`);
+  const deny = (what) => (...args) => {
+    audit("fs", `${what} ${args[0]}`);
     args[args.length - 1](errno("EACCES", `${what}: permission denied`));
   };
   const statOf = (data) => ({
@@ -144,7 +144,7 @@ function makeFs() {
   fs.lstat = fs.stat;
   for (const name of ["chmod", "chown", "fchmod", "fchown", "ftruncate", "lchown", "link", "mkdir", "readdir",
     "readlink", "rename", "rmdir", "symlink", "truncate", "unlink", "utimes"]) {
-    fs[name] = deny(name, true);
+    fs[name] = deny(name);
   }
   freeze(fs.constants);
   return freeze(fs);
@@ -214,7 +214,7 @@ async function hostFetch(input, init = {}) {
     { status: answer.status, statusText: answer.statusText, headers: answer.headers });
 }
 
-// The names the policy may grant, and what each brings.
+// What every guest's global holds, and what a network grant adds.
 const ALWAYS = ["Object", "Array", "Uint8Array", "Uint8ClampedArray", "Error", "TypeError", "RangeError", "Date",
   "Promise", "JSON", "Math", "Number", "String", "Boolean", "ArrayBuffer", "DataView", "TextEncoder", "TextDecoder"];
 const NET = ["Headers", "AbortController", "AbortSignal", "Response", "Request", "ReadableStream"];
@@ -306,17 +306,20 @@ async function startJs(name, module) {
   go._makeFuncWrapper = (id) => guestFunction(makeFuncWrapper(id));
   const wasm = await WebAssembly.instantiate(module, go.importObject);
   hardenRealm();
+  // What Go main sets on its global while it runs to its first block is what it
+  // exports (a granted name it replaces included); nothing else is callable by name.
+  const granted = new Map(ownKeys(sandbox).map((key) => [key, sandbox[key]]));
   go.run(wasm).catch(() => {});
   const exported = new Map();
   for (const key of ownKeys(sandbox)) {
-    if (typeof key === "string" && typeof sandbox[key] === "function" && !ALWAYS.includes(key) && !NET.includes(key) && key !== "fetch") {
-      exported.set(key, sandbox[key]);
+    if (typeof key === "string" && typeof sandbox[key] === "function" && granted.get(key) !== sandbox[key]) {
+      exported.set(key, sandbox[key]); // set through the membrane: already host-callable
     }
   }
   return {
     names: [...exported.keys()],
     has: (fn) => exported.has(fn),
-    invoke: async (fn, args) => unwrap(await apply(exported.get(fn), undefined, args.map(wrap))),
+    invoke: (fn, args) => apply(exported.get(fn), undefined, args),
     exited: () => go.exited,
     exitCode: () => go.exitCode,
   };

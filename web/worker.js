@@ -5,7 +5,7 @@ import { Op } from "./protocol.js";
 import runtime from "./runtime.json" with { type: "json" };
 
 const here = (path) => new URL(path, import.meta.url).href;
-let post = (message) => self.postMessage(message); // until the channel is up
+let post = null; // the channel to the page, set up by the init message
 const progress = (phase, loaded, total) => post({ op: Op.PROGRESS, phase, loaded, total });
 
 // Reports the bytes of every fetch made while `run` runs. It reads a clone,

@@ -10,7 +10,7 @@ guest asks the host for network requests (``fetch``, answered by
 
 from __future__ import annotations
 
-__all__ = ["GuestOp", "GUEST_ERROR_CODES", "GUEST_AUDIT_CODES"]
+__all__ = ["GuestOp", "GUEST_ERROR_CODES", "GUEST_DEATH_CODES", "GUEST_AUDIT_CODES"]
 
 
 class GuestOp:
@@ -31,5 +31,7 @@ class GuestOp:
 # Codes a guest may report as its own; anything else it claims becomes E_GUEST,
 # so a guest cannot pose as the host (say, by answering E_INTEGRITY).
 GUEST_ERROR_CODES = frozenset({"E_BAD_REQUEST", "E_NOT_FOUND", "E_CONFIG", "E_GUEST"})
+# How a guest worker may say its instance died (a crashed reply, or "died").
+GUEST_DEATH_CODES = frozenset({"E_PANIC", "E_LIMIT", "E_CRASHED"})
 # Codes a guest worker's own enforcement may put on an audit event.
 GUEST_AUDIT_CODES = frozenset({"E_DENIED", "E_LIMIT"})

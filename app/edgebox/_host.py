@@ -38,6 +38,15 @@ DetachSink = Callable[[str, "EdgeBoxError"], None]
 
 # A guest that dies takes its instance with it; these errors mean "replace it".
 _INSTANCE_FATAL = (CrashedError, PanicError, LimitError, TimeoutError)
+# How an instance's death is audited (a crash is not the guest's doing: not audited).
+_DEATH_AUDIT = {PanicError: "panic", LimitError: "limits", TimeoutError: "limits"}
+
+
+def _started(pending: "asyncio.Future[Guest] | None") -> "Guest | None":
+    """The instance a load produced, or None while it loads or if it failed."""
+    if pending is None or not pending.done() or pending.cancelled() or pending.exception() is not None:
+        return None
+    return pending.result()
 
 
 @dataclass(frozen=True)
@@ -150,19 +159,24 @@ class Host:
         await guest.connect(shared)
 
     def forget(self, module: str, reason: EdgeBoxError | None = None) -> None:
-        """Drop an instance that can no longer answer; the next call starts a fresh one.
-        The page is told why, so that calls it made directly fail with that reason."""
+        """Drop an instance (or its load) that can no longer answer; the next call
+        starts a fresh one. Every death goes through here: it is audited, counted,
+        and the page is told why, so that calls it made directly fail with that reason."""
         pending = self._guests.pop(module, None)
         self._busy.pop(module, None)
         if pending is None:
             return
-        if pending.done() and not pending.cancelled() and pending.exception() is None:
-            self.counters["restarts"] += 1
-            self.metrics.inc("edgebox_restarts_total", module)
-            pending.result().close()
-            self._on_detach(module, reason or ClosedError(f"module {module!r} was unloaded"))
-        else:
+        capability = _DEATH_AUDIT.get(type(reason))
+        if capability:
+            self.audit(module, capability, reason.message[:500], reason.code)
+        guest = _started(pending)
+        if guest is None:
             pending.cancel()
+            return
+        self.counters["restarts"] += 1
+        self.metrics.inc("edgebox_restarts_total", module)
+        guest.close()
+        self._on_detach(module, reason or ClosedError(f"module {module!r} was unloaded"))
 
     async def watch(self, interval: float = 0.05) -> None:
         """The watchdog: stops any call, however it arrived, that runs past its timeout_ms."""
@@ -172,9 +186,8 @@ class Host:
 
     def watch_once(self, now: float) -> None:
         for module, pending in list(self._guests.items()):
-            if not pending.done() or pending.cancelled() or pending.exception() is not None:
-                continue
-            call = pending.result().busy()
+            guest = _started(pending)
+            call = guest.busy() if guest else None
             if call is None:
                 self._busy.pop(module, None)
                 continue
@@ -184,27 +197,18 @@ class Host:
                 continue
             timeout_ms = self._spec(module).policy.limits.timeout_ms
             if (now - seen[1]) * 1000 > timeout_ms:
-                self.audit(module, "limits", f"a call ran past timeout_ms={timeout_ms}", TimeoutError.code)
                 self.forget(module, TimeoutError(
                     f"{module}: no answer within {timeout_ms} ms (timeout_ms); the instance was replaced"))
 
     def retire(self, module: str, guest: Guest, reason: EdgeBoxError) -> None:
-        pending = self._guests.get(module)
-        if pending is not None and pending.done() and not pending.cancelled() and pending.exception() is None \
-                and pending.result() is guest:
-            del self._guests[module]
-            self._busy.pop(module, None)
-            self.counters["restarts"] += 1
-            self.metrics.inc("edgebox_restarts_total", module)
-            if isinstance(reason, (PanicError, LimitError)):
-                self.audit(module, "limits" if isinstance(reason, LimitError) else "panic", reason.message[:500], reason.code)
-            asyncio.get_event_loop().call_soon(guest.close)
-            self._on_detach(module, reason)
+        """``guest`` died on its own; forget it unless it was already replaced."""
+        if _started(self._guests.get(module)) is guest:
+            self.forget(module, reason)
 
     def stats(self) -> dict[str, Any]:
         return {
             "counters": dict(self.counters),
-            "running": sorted(m for m, f in self._guests.items() if f.done()),
+            "running": sorted(m for m, f in self._guests.items() if _started(f)),
             "log": list(self.recent_log),
             "audit": [event.to_wire() for event in self.recent_audit],
         }
@@ -242,13 +246,10 @@ class Host:
             return await asyncio.wait_for(work, timeout_ms / 1000)
         except asyncio.TimeoutError:
             error = TimeoutError(f"{what}: no answer within {timeout_ms} ms (timeout_ms); the instance was replaced")
-            self.audit(spec.name, "limits", f"{what} ran past timeout_ms={timeout_ms}", TimeoutError.code)
             self.forget(spec.name, error)
             raise error from None
         except _INSTANCE_FATAL as error:
-            if spec.name in self._guests and isinstance(error, (PanicError, LimitError)):
-                self.audit(spec.name, "limits" if isinstance(error, LimitError) else "panic", error.message[:500], error.code)
-            self.forget(spec.name, error)
+            self.forget(spec.name, error)  # a no-op if the instance already reported its own death
             raise
 
     async def _load(self, spec: ModuleSpec) -> Guest:

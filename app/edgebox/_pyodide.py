@@ -30,7 +30,7 @@ from ._errors import (
     NetworkError,
     NotFoundError,
 )
-from ._guest_protocol import GUEST_AUDIT_CODES, GUEST_ERROR_CODES, GuestOp
+from ._guest_protocol import GUEST_AUDIT_CODES, GUEST_DEATH_CODES, GUEST_ERROR_CODES, GuestOp
 from ._exchange import EdgeRequest
 from ._host import Host, GuestServices
 from ._http import EdgeHttp
@@ -195,8 +195,7 @@ class WorkerGuest:
             self._die(CrashedError(f"module {self.name!r} exited: {wire.get('message', '')}"))
             return
         if data.crashed:
-            cls = ERROR_CLASSES.get(wire.get("code"), CrashedError)
-            error = cls(f"module {self.name!r}: {wire.get('message', '')}", stack=wire.get("stack") or None)
+            error = self._death(wire.get("code"), wire.get("message", ""), wire.get("stack"))
             self._die(error)
             future.set_exception(error)
             return
@@ -228,8 +227,12 @@ class WorkerGuest:
         self._services.log(int(data.fd), str(data.text))
 
     def _on_died(self, data: Any) -> None:
-        cls = ERROR_CLASSES.get(str(data.code), CrashedError)
-        self._die(cls(f"module {self.name!r}: {str(data.message)[:4000]}"))
+        self._die(self._death(str(data.code), str(data.message)))
+
+    def _death(self, code: Any, message: str, stack: Any = None) -> EdgeBoxError:
+        """The error for this instance's death, as the guest reported it (only a death's codes are believed)."""
+        cls = ERROR_CLASSES[code] if code in GUEST_DEATH_CODES else CrashedError
+        return cls(f"module {self.name!r}: {str(message)[:4000]}", stack=str(stack) if stack else None)
 
     def _on_limit(self, data: Any) -> None:
         self._die(LimitError(f"module {self.name!r}: {str(data.detail)[:500]} ({data.what}); the instance was replaced"))
@@ -257,9 +260,9 @@ class WorkerGuest:
             self._dead = ClosedError(f"module {self.name!r} was unloaded")
             self._worker.terminate()
         self._fail_all(self._dead)
-        for proxy in self._proxies:
-            proxy.destroy()
-        self._proxies = []
+        # Later, not now: close may run inside this guest's own message handler.
+        proxies, self._proxies = self._proxies, []
+        asyncio.get_event_loop().call_soon(lambda: [proxy.destroy() for proxy in proxies])
 
 
 class Dispatcher:
