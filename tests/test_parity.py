@@ -27,15 +27,47 @@ def test_guest_protocol_matches():
     assert js_ops("guest-protocol.js", "GuestOp") == py_ops(GuestOp)
 
 
-def test_the_codes_a_guest_may_answer_with_match():
-    from edgebox._guest_protocol import GUEST_DEATH_CODES, GUEST_ERROR_CODES
+def js_list(file: str, name: str) -> list[str]:
+    source = (WEB / file).read_text()
+    body = re.search(rf"export const {name} = Object\.freeze\(\[(.*?)\]", source, re.S).group(1)
+    items = re.findall(r'"([\w.-]+)"', body)
+    spread = re.findall(r"\.\.\.(\w+)", body)
+    return sorted(items + [item for other in spread for item in js_list(file, other)])
 
-    page = set(re.findall(r'"(E_\w+)"', re.search(r"const GUEST_CODES = new Set\(\[(.*?)\]\)", (WEB / "edgebox.js").read_text()).group(1)))
-    # Directly, a guest may also report how it died; through the host that becomes the host's own error.
-    assert page == GUEST_ERROR_CODES | GUEST_DEATH_CODES
+
+def js_numbers(file: str, name: str) -> dict[str, int]:
+    body = re.search(rf"export const {name} = Object\.freeze\(\{{(.*?)\}}\)", (WEB / file).read_text(), re.S).group(1)
+    return {key: int(value) for key, value in re.findall(r"(\w+):\s*(\d+)", body)}
+
+
+def test_the_codes_a_guest_may_answer_with_match():
+    from edgebox._guest_protocol import AUDIT_CODES, GUEST_CODES, REPLY_CODES
+
+    assert js_list("guest-protocol.js", "GUEST_CODES") == sorted(GUEST_CODES)
+    assert js_list("guest-protocol.js", "REPLY_CODES") == sorted(REPLY_CODES)
+    assert js_list("guest-protocol.js", "AUDIT_CODES") == sorted(AUDIT_CODES)
+    # A guest's codes are never the codes of a death, which only the host gives.
+    from edgebox._errors import FATAL_CODES
+
+    assert not (REPLY_CODES & FATAL_CODES)
+
+
+def test_the_watch_layout_matches():
+    from edgebox._guest_protocol import MAX_DEPTH, Via, Watch
+
+    assert js_numbers("guest-protocol.js", "Watch") == py_ops(Watch)
+    assert js_numbers("guest-protocol.js", "Via") == py_ops(Via)
+    assert int(re.search(r"export const MAX_DEPTH = (\d+);", (WEB / "guest-protocol.js").read_text()).group(1)) == MAX_DEPTH
+
+
+def test_the_fatal_classes_match():
+    from edgebox._errors import FATAL_CODES
+
+    js = re.findall(r'define\("\w+", "(E_\w+)", \{ fatal: true \}\)', (WEB / "errors.js").read_text())
+    assert sorted(js) == sorted(FATAL_CODES)
 
 
 def test_error_classes_match():
-    js = dict(re.findall(r'define\("(\w+)", "(E_\w+)"\)', (WEB / "errors.js").read_text()))
+    js = dict(re.findall(r'define\("(\w+)", "(E_\w+)"', (WEB / "errors.js").read_text()))
     py = {cls.__name__: code for code, cls in ERROR_CLASSES.items() if code != "E_INTERNAL"}
     assert js == py

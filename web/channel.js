@@ -19,13 +19,20 @@ const { load, store, add, notify, waitAsync } = Atomics;
 // ------------------------------------------------------------------ codec
 
 class Writer {
-  constructor(size = 256) {
+  constructor(size = 256, max = Infinity) {
     this.bytes = new Uint8Array(size);
     this.view = new DataView(this.bytes.buffer);
     this.length = 0;
+    this.max = max;
+  }
+  // Refused as soon as it is known to be too large: a sparse array of 2^32-1
+  // holes is not walked to find that out.
+  over(n) {
+    if (this.length + n > this.max) throw new RangeError(`message is over maxMessageBytes (${this.max})`);
   }
   reserve(n) {
     if (this.length + n <= this.bytes.length) return;
+    this.over(n);
     let size = this.bytes.length * 2;
     while (size < this.length + n) size *= 2;
     const bytes = new Uint8Array(size);
@@ -55,7 +62,7 @@ class Writer {
       this.u8(Tag.BYTES);
       return this.raw(v instanceof ArrayBuffer ? new Uint8Array(v) : new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
     }
-    if (Array.isArray(v)) { this.u8(Tag.ARRAY); this.u32(v.length); for (const item of v) this.value(item); return; }
+    if (Array.isArray(v)) { this.over(v.length); this.u8(Tag.ARRAY); this.u32(v.length); for (const item of v) this.value(item); return; }
     if (typeof v === "object") {
       const keys = Object.keys(v);
       this.u8(Tag.OBJECT); this.u32(keys.length);
@@ -71,14 +78,16 @@ class Writer {
 function binaryBytes(v, depth = 0) {
   if (v === null || typeof v !== "object" || depth > 4) return 0;
   if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return v.byteLength;
+  if (Array.isArray(v) && v.length > 1024) return 0; // a sizing hint only: never walk a huge array for it
   let n = 0;
   for (const item of Array.isArray(v) ? v : Object.values(v)) n += binaryBytes(item, depth + 1);
   return n;
 }
 
-export function encode(message) {
-  const writer = new Writer(256 + binaryBytes(message));
+export function encode(message, maxBytes = Infinity) {
+  const writer = new Writer(Math.min(256 + binaryBytes(message), maxBytes + 1), maxBytes);
   writer.value(message);
+  if (writer.length > maxBytes) writer.over(0);
   return writer.bytes.subarray(0, writer.length);
 }
 
@@ -103,7 +112,12 @@ export function decode(bytes) {
       case Tag.OBJECT: {
         const n = u32();
         const out = {};
-        for (let i = 0; i < n; i++) { const key = decoder.decode(raw()); out[key] = value(); }
+        for (let i = 0; i < n; i++) {
+          const key = decoder.decode(raw());
+          // A key named "__proto__" stays a key: plain assignment would set the prototype.
+          if (key === "__proto__") Object.defineProperty(out, key, { value: value(), writable: true, enumerable: true, configurable: true });
+          else out[key] = value();
+        }
         return out;
       }
       default: throw new TypeError(`bad tag ${tag} at ${at - 1}`);
@@ -164,10 +178,7 @@ export class SharedChannel {
 
   /** Queue a message; resolves when its last byte is in the ring. Throws RangeError above maxMessageBytes. */
   send(message) {
-    const bytes = encode(message);
-    if (bytes.length > this.maxMessageBytes) {
-      throw new RangeError(`message of ${bytes.length} bytes is over maxMessageBytes (${this.maxMessageBytes})`);
-    }
+    const bytes = encode(message, this.maxMessageBytes);
     return new Promise((resolve, reject) => {
       this.queue.push({ bytes, resolve, reject });
       if (!this.pumping) this.#pump();

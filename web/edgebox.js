@@ -6,8 +6,9 @@
 //   await box.close();
 import { MessagePortChannel, SharedChannel } from "./channel.js";
 import { Op } from "./protocol.js";
+import { REPLY_CODES } from "./guest-protocol.js";
 import {
-  BadRequestError, BootError, ClosedError, ConfigError, CrashedError, EdgeBoxError, TimeoutError, TooLargeError,
+  BadRequestError, BootError, ClosedError, ConfigError, CrashedError, EdgeBoxError, GuestError, TimeoutError, TooLargeError,
 } from "./errors.js";
 
 export * from "./errors.js";
@@ -32,8 +33,11 @@ const OPTIONS = {
 const pageURL = () => globalThis.document?.baseURI ?? globalThis.location?.href;
 const randomId = () => crypto.randomUUID?.() ?? Math.random().toString(36).slice(2);
 let warnedNotIsolated = false;
-// Codes a guest may answer with over a direct channel: its own, and how it died.
-const GUEST_CODES = new Set(["E_BAD_REQUEST", "E_NOT_FOUND", "E_CONFIG", "E_GUEST", "E_PANIC", "E_LIMIT", "E_CRASHED"]);
+// Codes a guest worker may answer with over a direct channel; how an instance
+// died only the host says (detach).
+const REPLY_CODE_SET = new Set(REPLY_CODES);
+const fromGuest = (wire) => EdgeBoxError.fromWire(REPLY_CODE_SET.has(wire?.code) ? wire
+  : { ...wire, code: "E_GUEST", message: `(claimed ${String(wire?.code).slice(0, 40)}) ${wire?.message}` });
 
 function validate(options) {
   if (options === null || typeof options !== "object" || Array.isArray(options)) {
@@ -165,18 +169,30 @@ export class EdgeBox extends EventTarget {
    * Request, and init; resolves to a Response. No route gives a 404 response.
    */
   async fetch(input, init = {}) {
-    const request = input instanceof Request ? input : null;
-    const url = new URL(request ? request.url : String(input), pageURL()).href;
-    const method = String(init.method ?? request?.method ?? "GET").toUpperCase();
-    // A Headers object of our own: the page may set what a browser's fetch would forbid (Origin, say).
-    const headers = [...new Headers(init.headers ?? request?.headers ?? {})];
-    let body = init.body ?? (request && !["GET", "HEAD"].includes(method) ? await request.arrayBuffer() : null);
-    if (body !== null && body !== undefined && !(body instanceof Uint8Array)) {
-      body = new Uint8Array(await new Response(body).arrayBuffer());
+    let head;
+    let body;
+    try {
+      const request = input instanceof Request ? input : null;
+      const url = new URL(request ? request.url : String(input), pageURL()).href;
+      const method = String(init?.method ?? request?.method ?? "GET").toUpperCase();
+      // A Headers object of our own: the page may set what a browser's fetch would forbid (Origin, say).
+      const headers = [...new Headers(init?.headers ?? request?.headers ?? {})];
+      body = init?.body ?? (request && !["GET", "HEAD"].includes(method) ? await request.arrayBuffer() : null);
+      if (body !== null && body !== undefined && !(body instanceof Uint8Array)) {
+        body = new Uint8Array(await new Response(body).arrayBuffer());
+      }
+      head = { method, url, headers };
+    } catch (error) {
+      throw new BadRequestError(`box.fetch(input, init): ${error.message}`, { cause: error });
     }
-    const reply = await this.#request({ op: Op.FETCH, head: { method, url, headers }, body: body ?? null }, `box.fetch(${url})`);
-    const nullBody = [101, 204, 205, 304].includes(reply.status) || method === "HEAD";
-    return new Response(nullBody ? null : reply.body, { status: reply.status, headers: reply.headers });
+    const reply = await this.#request({ op: Op.FETCH, head, body: body ?? null }, `box.fetch(${head.url})`);
+    const nullBody = [101, 204, 205, 304].includes(reply.status) || head.method === "HEAD";
+    try {
+      return new Response(nullBody ? null : reply.body, { status: reply.status, headers: reply.headers });
+    } catch (error) {
+      // The host validates every answer; this is the last line, never a foreign exception.
+      throw new GuestError(`box.fetch(${head.url}): the answer is not a valid HTTP response: ${error.message}`, { cause: error });
+    }
   }
 
   /** The box's metrics in Prometheus text exposition format. */
@@ -212,7 +228,7 @@ export class EdgeBox extends EventTarget {
     const direct = module === null ? null : this.#directTo(module);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => this.#timedOut(id, what), this.#config.callTimeoutMs);
-      this.#pending.set(id, { resolve, reject, timer, direct });
+      this.#pending.set(id, { resolve, reject, timer, direct, message, what });
       direct?.ids.add(id);
       let sent;
       try {
@@ -239,6 +255,11 @@ export class EdgeBox extends EventTarget {
   // runs its event loop; one that does not answer a ping is replaced.
   #timedOut(id, what) {
     this.#settle(id, null, new TimeoutError(`${what}: no answer within ${this.#config.callTimeoutMs} ms (callTimeoutMs)`));
+    this.#ping();
+  }
+
+  #ping() {
+    if (!this.#channel) return;
     const generation = this.#generation;
     const ping = this.#nextId++;
     const timer = setTimeout(() => generation === this.#generation && this.#hostDied("it stopped answering"), 1000);
@@ -277,21 +298,41 @@ export class EdgeBox extends EventTarget {
     if (this.#direct.get(module) !== record || !this.#worker) return channel.close(); // detached or restarted meanwhile
     channel.onmessage = (data) => {
       if (data.op !== Op.REPLY) return;
+      if (data.gone) {
+        // The instance has ended: later calls go through the host (which starts a
+        // fresh one); this one, never run, is delivered again once the host says so.
+        if (this.#direct.get(module) === record) record.channel = null;
+        return;
+      }
       // Nothing but the guest's own kind of error is believed from a guest.
-      const error = data.ok ? null : EdgeBoxError.fromWire(GUEST_CODES.has(data.error?.code) ? data.error : { ...data.error, code: "E_GUEST" });
-      if (data.crashed) this.#detach(module, null); // the next call goes to the host, which replaces the instance
-      this.#settle(data.id, data.value, error);
+      this.#settle(data.id, data.value, data.ok ? null : fromGuest(data.error));
     };
     record.channel = channel;
   }
 
-  // The instance behind a direct channel is gone: its pending calls fail with `error`.
-  #detach(module, error) {
+  // The instance behind a direct channel is gone (the host's word, detach): the
+  // call that killed it gets the death's error, the others it had started
+  // E_CRASHED naming that cause, and those it never started go again, through
+  // the host (app/edgebox/_lifecycle.py Death.fate decides the same for the host's calls).
+  #detach(module, death) {
     const record = this.#direct.get(module);
     if (!record) return;
     this.#direct.delete(module);
     record.channel?.close();
-    if (error) for (const id of [...record.ids]) this.#settle(id, null, error);
+    if (!death) return; // the box stops: every pending call is failed by #stopWorker
+    const error = EdgeBoxError.fromWire(death.error);
+    for (const id of [...record.ids]) {
+      const pending = this.#pending.get(id);
+      if (!pending) continue;
+      if (id === death.culprit) this.#settle(id, null, error);
+      else if (id <= death.taken) {
+        this.#settle(id, null, new CrashedError(`${pending.what}: the instance died while this call was running, because of another call: [${error.code}] ${error.message}`));
+      } else {
+        record.ids.delete(id);
+        pending.direct = null;
+        this.#channel.send({ ...pending.message, id }).catch(() => {});
+      }
+    }
   }
 
   #hostDied(reason) {
@@ -308,7 +349,7 @@ export class EdgeBox extends EventTarget {
 
   #stopWorker(error) {
     this.#generation++;
-    for (const module of [...this.#direct.keys()]) this.#detach(module, error);
+    for (const module of [...this.#direct.keys()]) this.#detach(module, null);
     this.#channel?.close();
     this.#worker?.terminate();
     this.#worker = this.#channel = null;
@@ -349,7 +390,9 @@ export class EdgeBox extends EventTarget {
         event.preventDefault?.();
         const detail = event.message || `the host worker ${workerURL} failed to load (check that base points at an EdgeBox build served with its headers)`;
         if (booted) {
-          if (current()) this.#hostDied(`uncaught error: ${detail}`);
+          // An uncaught error is not a death: the life lock and the ping tell that.
+          console.error(`EdgeBox host worker: ${detail}`);
+          if (current()) this.#ping();
         } else {
           failBoot(detail);
         }
@@ -363,7 +406,7 @@ export class EdgeBox extends EventTarget {
         if (data.op === Op.PROGRESS) return this.#progress(data);
         if (data.op === Op.AUDIT) return this.dispatchEvent(new CustomEvent("audit", { detail: data.event }));
         if (data.op === Op.PONG) return this.#settle(data.id, true, null);
-        if (data.op === Op.DETACH) return this.#detach(data.module, EdgeBoxError.fromWire(data.error));
+        if (data.op === Op.DETACH) return this.#detach(data.module, data);
         if (data.op === Op.READY) {
           booted = true;
           clearTimeout(timer);
@@ -379,7 +422,7 @@ export class EdgeBox extends EventTarget {
       };
       worker.postMessage({
         op: Op.INIT, manifestURL: config.manifest, modulesJSON: config.modulesJSON, routesJSON: config.routesJSON,
-        warm: config.warm, lockName, shared,
+        warm: config.warm, lockName, shared, maxMessageBytes: config.maxMessageBytes,
         flags: config.flags, userId: config.userId, userAgent: navigator.userAgent,
       });
     });

@@ -4,6 +4,7 @@
 
 export class EdgeBoxError extends Error {
   static code = "E_INTERNAL";
+  static fatal = false;
 
   constructor(message, { code, stack, cause } = {}) {
     super(message, cause === undefined ? undefined : { cause });
@@ -22,8 +23,9 @@ export class EdgeBoxError extends Error {
   }
 }
 
-const define = (name, code) =>
-  ({ [name]: class extends EdgeBoxError { static code = code; } })[name];
+// fatal: the instance is gone (only the host gives a call such an error; app/edgebox/_lifecycle.py).
+const define = (name, code, { fatal = false } = {}) =>
+  ({ [name]: class extends EdgeBoxError { static code = code; static fatal = fatal; } })[name];
 
 export const ConfigError = define("ConfigError", "E_CONFIG");
 export const BootError = define("BootError", "E_BOOT");
@@ -34,12 +36,12 @@ export const BadRequestError = define("BadRequestError", "E_BAD_REQUEST");
 export const GuestError = define("GuestError", "E_GUEST");
 export const DeniedError = define("DeniedError", "E_DENIED");
 export const ImportMismatchError = define("ImportMismatchError", "E_IMPORT");
-export const PanicError = define("PanicError", "E_PANIC");
-export const LimitError = define("LimitError", "E_LIMIT");
+export const PanicError = define("PanicError", "E_PANIC", { fatal: true });
+export const LimitError = define("LimitError", "E_LIMIT", { fatal: true });
 export const NetworkError = define("NetworkError", "E_NETWORK");
 export const TooLargeError = define("TooLargeError", "E_TOO_LARGE");
-export const TimeoutError = define("TimeoutError", "E_TIMEOUT");
-export const CrashedError = define("CrashedError", "E_CRASHED");
+export const TimeoutError = define("TimeoutError", "E_TIMEOUT", { fatal: true });
+export const CrashedError = define("CrashedError", "E_CRASHED", { fatal: true });
 export const ClosedError = define("ClosedError", "E_CLOSED");
 
 export const ERROR_CLASSES = Object.freeze(Object.fromEntries(

@@ -1,19 +1,43 @@
 // Host worker <-> guest worker messages. The Python half is
-// app/edgebox/_guest_protocol.py; tests/app/test_protocol.py keeps them identical.
+// app/edgebox/_guest_protocol.py; tests/test_parity.py keeps them identical.
 //
-//   host -> guest  {op: "load", id, name, abi, module: WebAssembly.Module, grant, watch}   (grant: Policy.grant();
-//                                   watch: Int32Array [busy, calls] the host's watchdog reads, or null)
+//   host -> guest  {op: "load", id, name, abi, module: WebAssembly.Module, grant, watch, maxMessageBytes}
+//                                   grant: Policy.grant(); watch: the Watch region (below), or null
 //                  {op: "call", id, fn, args}
 //                  {op: "connect", id, shared: SharedArrayBuffer}   page <-> guest channel (channel.js); on it,
 //                                   the page sends {op: "call", id, fn, args} and gets {op: "reply", ...} back
 //                  {op: "fetched", fid, ok, status, statusText, headers, body} | {op: "fetched", fid, ok: false, error}
 //   guest -> host  {op: "reply", id, ok: true, value}      (value of a load: the exported names)
-//                  {op: "reply", id, ok: false, crashed, error: {code, message, stack}}
+//                  {op: "reply", id, ok: false, error: {code, message, stack}}   code: one of REPLY_CODES
+//                  {op: "reply", id, ok: false, gone: true}   the instance had exited before the call
+//                                   reached it: the call never ran (also on a direct channel)
 //                  {op: "fetch", fid, url, method, headers: [[name, value]], body: Uint8Array | null}
-//                  {op: "audit", capability, detail, code}
-//                  {op: "log", fd, text}
-//                  {op: "limit", what, detail}     (the guest went over a limit: replace it)
-//                  {op: "died", code, message}     (it exited during a call the page made directly)
+//                  {op: "audit", events: [{capability, detail, code, count}]}   batched, floods summarised
+//                  {op: "log", lines: [[fd, text]], dropped}                    batched, floods summarised
+//                  {op: "died", kind, detail, exitCode, culprit, watch}
+//                                   the instance ended itself (kind "exit": detail is the tail of stderr,
+//                                   which the host reads as a panic, out of memory or exit) or went over
+//                                   a limit (kind "limit", what in detail); culprit: {via, id} of the call
+//                                   running at that moment, or null; watch: the Watch slots then
+//                  {op: "beat", watch}   without shared memory only: the Watch slots, every BEAT_MS
+//
+// The host alone decides what a death is and which call it costs (app/edgebox/_lifecycle.py).
+
+// The Watch region: Int32 slots the guest writes and the host's watchdog reads
+// (a SharedArrayBuffer when the page is cross-origin isolated; else posted in "beat").
+export const Watch = Object.freeze({
+  BEAT: 0, // bumped by the guest's event loop every BEAT_MS and on every message: it still turns
+  RUNNING: 1, // calls running in the guest now
+  OLDEST: 2, // the guest's own number of the oldest running call (0: none)
+  OLDEST_ID: 3, // that call's id
+  OLDEST_VIA: 4, // and where it came from (Via)
+  TAKEN_HOST: 5, // highest id of a host call the guest has started (ids rise; later ones never ran)
+  TAKEN_PAGE: 6, // the same for calls over the direct channel
+  LENGTH: 8,
+  BEAT_MS: 25,
+});
+
+export const Via = Object.freeze({ HOST: 1, PAGE: 2 });
 
 // The wasip1 call ABI (modules/sdk): the guest exports edgebox_alloc(size) -> ptr,
 // edgebox_free(ptr), edgebox_exports() and edgebox_call(namePtr, nameLen, inPtr, inLen),
@@ -28,6 +52,18 @@ export const Envelope = Object.freeze({
 // body bytes) and gets {head, body} back (app/edgebox/_http.py).
 export const HTTP_EXPORT = "__edgebox_http";
 
+// Codes a guest may give its own failures; anything else it claims becomes
+// E_GUEST (the claim kept in the message), so it cannot pose as the host.
+export const GUEST_CODES = Object.freeze(["E_BAD_REQUEST", "E_CONFIG", "E_GUEST", "E_NOT_FOUND"]);
+// What a guest worker's reply may carry: the guest's codes, and the worker's own
+// refusal of a value too large for the wire.
+export const REPLY_CODES = Object.freeze([...GUEST_CODES, "E_TOO_LARGE"]);
+// Codes the guest worker's own enforcement may put on an audit event.
+export const AUDIT_CODES = Object.freeze(["E_DENIED", "E_LIMIT"]);
+
+// Values that cross from a guest are plain data (web/data.js): at most this deep.
+export const MAX_DEPTH = 64;
+
 export const GuestOp = Object.freeze({
   LOAD: "load",
   CALL: "call",
@@ -37,6 +73,6 @@ export const GuestOp = Object.freeze({
   FETCH: "fetch",
   AUDIT: "audit",
   LOG: "log",
-  LIMIT: "limit",
   DIED: "died",
+  BEAT: "beat",
 });

@@ -5,7 +5,8 @@
 // Anything else is not provided at all (the host refuses such a module with
 // E_IMPORT before it is instantiated) or answers with an errno.
 //
-// The names here are mirrored by app/edgebox/_wasi.py (tests/test_parity.py).
+// files: a Map of path -> Uint8Array (own entries only: "constructor" is not a file).
+// The names here are mirrored by app/edgebox/_abi.py (tests/test_parity.py).
 
 export const WASI_BASE = [
   "args_get", "args_sizes_get", "environ_get", "environ_sizes_get", "clock_time_get", "random_get",
@@ -161,7 +162,7 @@ export function makeWasi({ args, env, files, writeLog, audit, randomFill, sleepM
     path_open(dirfd, _dirflags, pathPtr, pathLen, oflags, rightsBase, _inheriting, fdflags, fdPtr) {
       if (dirfd !== PREOPEN_FD) return ERRNO.BADF;
       const path = pathAt(pathPtr, pathLen);
-      const data = files[path];
+      const data = files.get(path);
       if (data === undefined) {
         audit("fs", `open ${path}`);
         return ERRNO.NOENT;
@@ -185,7 +186,7 @@ export function makeWasi({ args, env, files, writeLog, audit, randomFill, sleepM
     path_filestat_get(dirfd, _flags, pathPtr, pathLen, out) {
       const path = pathAt(pathPtr, pathLen);
       if (path === "/") return filestat(out, FILETYPE.DIRECTORY, 0), ERRNO.SUCCESS;
-      const data = files[path];
+      const data = files.get(path);
       if (dirfd !== PREOPEN_FD || data === undefined) return ERRNO.NOENT;
       filestat(out, FILETYPE.REGULAR_FILE, data.length);
       return ERRNO.SUCCESS;

@@ -102,9 +102,19 @@ const holdLifeLock = (name) => new Promise((held) => {
 self.onmessage = async ({ data: init }) => {
   self.onmessage = null;
   const channel = init.shared
-    ? new SharedChannel(init.shared, "worker")
+    ? new SharedChannel(init.shared, "worker", { maxMessageBytes: init.maxMessageBytes })
     : new MessagePortChannel(self);
-  const send = (message) => { channel.send(message).catch((error) => console.error("EdgeBox: reply lost", error)); };
+  // Every request gets exactly one reply: one the channel refuses (over
+  // maxMessageBytes, or not data) is answered with why.
+  const send = (message) => {
+    try {
+      channel.send(message).catch((error) => console.error("EdgeBox: reply lost", error));
+    } catch (error) {
+      if (message.op !== Op.REPLY) return console.error("EdgeBox: message not sent", error);
+      const code = error instanceof RangeError ? "E_TOO_LARGE" : "E_GUEST";
+      send({ op: Op.REPLY, id: message.id, ok: false, error: { code, message: `the reply cannot be sent: ${error.message}`, stack: "" } });
+    }
+  };
   post = send;
   try {
     // The manifest's bytes travel while Python boots; Python reads and judges them.

@@ -22,7 +22,9 @@ Every failure a caller can see is an ``EdgeBoxError`` with a stable ``code``::
 
 Errors cross every boundary as ``{code, message, stack}`` (``to_wire``) and are
 rebuilt as the same class on the other side (``from_wire``); the JavaScript
-side mirrors this table in ``web/errors.js``.
+side mirrors this table in ``web/errors.js``. A class whose ``fatal`` is true
+means the instance is gone (``FATAL_CODES``): only the host, which saw the
+death, gives a call one of those (``_lifecycle.py``).
 """
 
 from __future__ import annotations
@@ -48,11 +50,13 @@ __all__ = [
     "CrashedError",
     "ClosedError",
     "ERROR_CLASSES",
+    "FATAL_CODES",
 ]
 
 
 class EdgeBoxError(Exception):
     code = "E_INTERNAL"
+    fatal = False  # the instance that raised it is gone
 
     def __init__(self, message: str, *, stack: str | None = None) -> None:
         super().__init__(message)
@@ -114,10 +118,12 @@ class ImportMismatchError(EdgeBoxError):
 
 class PanicError(EdgeBoxError):
     code = "E_PANIC"
+    fatal = True
 
 
 class LimitError(EdgeBoxError):
     code = "E_LIMIT"
+    fatal = True
 
 
 class NetworkError(EdgeBoxError):
@@ -130,10 +136,12 @@ class TooLargeError(EdgeBoxError):
 
 class TimeoutError(EdgeBoxError):  # noqa: A001 - the name callers expect, scoped to this package
     code = "E_TIMEOUT"
+    fatal = True
 
 
 class CrashedError(EdgeBoxError):
     code = "E_CRASHED"
+    fatal = True
 
 
 class ClosedError(EdgeBoxError):
@@ -167,3 +175,14 @@ ERROR_CLASSES: dict[str, type[EdgeBoxError]] = {
         ClosedError,
     )
 }
+FATAL_CODES = frozenset(code for code, cls in ERROR_CLASSES.items() if cls.fatal)
+
+
+def claimed(wire: dict[str, Any], allowed: frozenset[str]) -> EdgeBoxError:
+    """The error a peer that may only speak for itself reported: a code outside
+    ``allowed`` becomes ``GuestError``, the claimed code kept in the message."""
+    code = str(wire.get("code") or GuestError.code)
+    message = str(wire.get("message", ""))[:8000]
+    if code not in allowed:
+        message, code = f"(claimed {code[:40]}) {message}", GuestError.code
+    return ERROR_CLASSES.get(code, GuestError)(message, stack=str(wire.get("stack") or "")[:8000] or None)

@@ -1,16 +1,20 @@
 """Host worker <-> guest worker messages, as the Python host sees them.
 
-The guest half is ``web/guest-protocol.js`` (kept identical by
-``tests/app/test_protocol.py``). The host sends one ``load`` with the compiled
-module and what its policy grants; the guest replies with the names it
-exported. Then ``call``s, each answered by a ``reply`` with the same id. The
-guest asks the host for network requests (``fetch``, answered by
-``fetched``), and reports ``audit`` events, ``log`` lines and ``limit``s.
+The guest half is ``web/guest-protocol.js``, which lists every message; the two
+are kept identical by ``tests/test_parity.py``. The host sends one ``load``
+with the compiled module and what its policy grants; the guest replies with
+the names it exported. Then ``call``s, each answered by a ``reply`` with the
+same id. The guest asks the host for network requests (``fetch``, answered by
+``fetched``), reports ``audit`` events and ``log`` lines in batches, says when
+it ``died``, and keeps the ``Watch`` slots current for the host's watchdog.
 """
 
 from __future__ import annotations
 
-__all__ = ["GuestOp", "GUEST_ERROR_CODES", "GUEST_DEATH_CODES", "GUEST_AUDIT_CODES"]
+from dataclasses import dataclass
+from typing import Sequence
+
+__all__ = ["AUDIT_CODES", "GUEST_CODES", "MAX_DEPTH", "REPLY_CODES", "GuestOp", "Via", "Watch", "WatchReading"]
 
 
 class GuestOp:
@@ -24,14 +28,47 @@ class GuestOp:
     FETCH = "fetch"
     AUDIT = "audit"
     LOG = "log"
-    LIMIT = "limit"
     DIED = "died"
+    BEAT = "beat"
 
 
-# Codes a guest may report as its own; anything else it claims becomes E_GUEST,
-# so a guest cannot pose as the host (say, by answering E_INTEGRITY).
-GUEST_ERROR_CODES = frozenset({"E_BAD_REQUEST", "E_NOT_FOUND", "E_CONFIG", "E_GUEST"})
-# How a guest worker may say its instance died (a crashed reply, or "died").
-GUEST_DEATH_CODES = frozenset({"E_PANIC", "E_LIMIT", "E_CRASHED"})
-# Codes a guest worker's own enforcement may put on an audit event.
-GUEST_AUDIT_CODES = frozenset({"E_DENIED", "E_LIMIT"})
+class Watch:
+    """Slots of the Int32 watch region the guest writes and the watchdog reads."""
+
+    BEAT = 0
+    RUNNING = 1
+    OLDEST = 2
+    OLDEST_ID = 3
+    OLDEST_VIA = 4
+    TAKEN_HOST = 5
+    TAKEN_PAGE = 6
+    LENGTH = 8
+    BEAT_MS = 25
+
+
+class Via:
+    HOST = 1
+    PAGE = 2
+
+
+@dataclass(frozen=True)
+class WatchReading:
+    """One reading of a guest's watch slots."""
+
+    beat: int = 0
+    running: int = 0
+    oldest: int = 0
+    oldest_id: int = 0
+    oldest_via: int = 0
+    taken_host: int = 0
+    taken_page: int = 0
+
+    @classmethod
+    def of(cls, slots: Sequence[int]) -> "WatchReading":
+        return cls(*(int(slots[i]) for i in range(Watch.TAKEN_PAGE + 1)))
+
+
+GUEST_CODES = frozenset({"E_BAD_REQUEST", "E_CONFIG", "E_GUEST", "E_NOT_FOUND"})
+REPLY_CODES = GUEST_CODES | {"E_TOO_LARGE"}
+AUDIT_CODES = frozenset({"E_DENIED", "E_LIMIT"})
+MAX_DEPTH = 64

@@ -24,6 +24,7 @@ from ._errors import (
     TimeoutError,
 )
 from ._abi import provided_imports
+from ._lifecycle import Death, Watchdog
 from ._manifest import Manifest, ModuleSpec
 from ._metrics import Metrics
 from ._platform import Guest, HttpRequest, HttpResponse, Platform
@@ -34,12 +35,12 @@ __all__ = ["AuditEvent", "GuestServices", "Host", "verify"]
 ProgressSink = Callable[[str, int, "int | None"], None]
 AuditSink = Callable[["AuditEvent"], None]
 LogSink = Callable[[str, int, str], None]
-DetachSink = Callable[[str, "EdgeBoxError"], None]
+DetachSink = Callable[[str, Death], None]
 
-# A guest that dies takes its instance with it; these errors mean "replace it".
-_INSTANCE_FATAL = (CrashedError, PanicError, LimitError, TimeoutError)
 # How an instance's death is audited (a crash is not the guest's doing: not audited).
 _DEATH_AUDIT = {PanicError: "panic", LimitError: "limits", TimeoutError: "limits"}
+# A call that reaches only instances that die before they start it is given up after this many.
+_DELIVERIES = 3
 
 
 def _started(pending: "asyncio.Future[Guest] | None") -> "Guest | None":
@@ -56,10 +57,11 @@ class AuditEvent:
     capability: str
     detail: str
     code: str
+    count: int = 1  # more than 1: a flood, summarised
 
     def to_wire(self) -> dict[str, Any]:
         return {"time": self.time, "module": self.module, "capability": self.capability,
-                "detail": self.detail, "code": self.code}
+                "detail": self.detail, "code": self.code, "count": self.count}
 
 
 class GuestServices:
@@ -69,23 +71,24 @@ class GuestServices:
         self._host = host
         self.spec = spec
 
-    def audit(self, capability: str, detail: str, code: str = DeniedError.code) -> None:
-        self._host.audit(self.spec.name, capability, detail, code)
+    def audit(self, capability: str, detail: str, code: str = DeniedError.code, count: int = 1) -> None:
+        self._host.audit(self.spec.name, capability, detail, code, count)
 
     def log(self, fd: int, text: str) -> None:
         self._host.log(self.spec.name, fd, text)
 
-    def retire(self, guest: Guest, reason: EdgeBoxError) -> None:
-        """``guest`` died on its own (panic, limit, crash): stop routing calls to it."""
-        self._host.retire(self.spec.name, guest, reason)
+    def died(self, guest: Guest, death: Death) -> None:
+        """``guest`` ended on its own (panic, exit, limit, crash): replace it."""
+        self._host.retire(self.spec.name, guest, death)
 
     async def fetch(self, request: HttpRequest) -> HttpResponse:
         net = self.spec.policy.net
         try:
             url = net.check(request.url, request.method, self._host.origin)
+            # Bounded like a call: a request left behind by a call cannot outlive the limit.
             response = await self._host.platform.http(
                 HttpRequest(url=url, method=request.method.upper(), headers=request.headers, body=request.body),
-                credentials=net.credentials,
+                credentials=net.credentials, timeout_ms=self.spec.policy.limits.timeout_ms,
             )
         except DeniedError as error:
             self.audit("net", error.message)
@@ -114,26 +117,29 @@ class Host:
         self._on_audit = on_audit or (lambda event: None)
         self._on_log = on_log or (lambda module, fd, text: None)
         self._on_detach = on_detach or (lambda module, error: None)
-        self._busy: dict[str, tuple[int, float]] = {}  # module -> (call number, first seen busy)
         self._guests: dict[str, asyncio.Future[Guest]] = {}
+        self._dogs: dict[str, Watchdog] = {}  # module -> the watchdog of its running instance
         self.counters: Counter[str] = Counter()
         self.recent_audit: deque[AuditEvent] = deque(maxlen=200)
         self.recent_log: deque[dict[str, Any]] = deque(maxlen=200)
         self.metrics = Metrics()
 
     async def call(self, module: str, fn: str, args: Any) -> Any:
-        spec = self._spec(module)
+        """Call ``fn`` on ``module``'s instance (started if need be). It ends
+        within the module's timeout_ms (the watchdog's), plus startup_ms when
+        an instance has to start; a call its instance never started is
+        delivered again to a fresh one."""
+        self._spec(module)
         self.counters["calls via host"] += 1
-        guest = await self.guest(module)
-        if fn not in guest.exports:
-            raise NotFoundError(f"module {module!r} has no function {fn!r}; it exports {sorted(guest.exports)}")
-        try:
-            return await self._limited(spec, guest.call(fn, args), f"{module}.{fn}")
-        except GuestGone:
-            # It died (on a direct call the host has not heard of yet) before this call ran.
-            self.forget(module)
+        for _ in range(_DELIVERIES):
             guest = await self.guest(module)
-            return await self._limited(spec, guest.call(fn, args), f"{module}.{fn}")
+            if fn not in guest.exports:
+                raise NotFoundError(f"module {module!r} has no function {fn!r}; it exports {sorted(guest.exports)}")
+            try:
+                return await guest.call(fn, args)
+            except GuestGone as gone:
+                self.retire(module, guest, Death(CrashedError(gone.message)))
+        raise CrashedError(f"{module}.{fn}: {_DELIVERIES} instances in a row ended before this call reached one")
 
     async def guest(self, module: str) -> Guest:
         """The running instance of ``module``, loading it on first use.
@@ -144,7 +150,7 @@ class Host:
         spec = self._spec(module)
         pending = self._guests.get(module)
         if pending is None:
-            pending = self._guests[module] = asyncio.ensure_future(self._limited(spec, self._load(spec), f"{module} start-up"))
+            pending = self._guests[module] = asyncio.ensure_future(self._start(spec))
         try:
             return await asyncio.shield(pending)
         except BaseException:
@@ -158,28 +164,31 @@ class Host:
         guest = await self.guest(module)
         await guest.connect(shared)
 
-    def forget(self, module: str, reason: EdgeBoxError | None = None) -> None:
+    def forget(self, module: str, death: Death | None = None) -> None:
         """Drop an instance (or its load) that can no longer answer; the next call
         starts a fresh one. Every death goes through here: it is audited, counted,
-        and the page is told why, so that calls it made directly fail with that reason."""
+        the calls waiting on the instance are settled by ``Death.fate``, and the
+        page is told, so that it settles the calls it made directly the same way."""
         pending = self._guests.pop(module, None)
-        self._busy.pop(module, None)
+        self._dogs.pop(module, None)
         if pending is None:
             return
-        capability = _DEATH_AUDIT.get(type(reason))
+        capability = _DEATH_AUDIT.get(type(death.error)) if death else None
         if capability:
-            self.audit(module, capability, reason.message[:500], reason.code)
+            self.audit(module, capability, death.error.message[:500], death.error.code)
         guest = _started(pending)
         if guest is None:
             pending.cancel()
             return
         self.counters["restarts"] += 1
         self.metrics.inc("edgebox_restarts_total", module)
-        guest.close()
-        self._on_detach(module, reason or ClosedError(f"module {module!r} was unloaded"))
+        death = death or Death(ClosedError(f"module {module!r} was unloaded"))
+        guest.close(death)
+        self._on_detach(module, death)
 
-    async def watch(self, interval: float = 0.05) -> None:
-        """The watchdog: stops any call, however it arrived, that runs past its timeout_ms."""
+    async def watch(self, interval: float = 0.025) -> None:
+        """The watchdog: ends any call, however it arrived, that runs past its
+        timeout_ms, and any instance whose event loop stops for as long."""
         while True:
             await asyncio.sleep(interval)
             self.watch_once(time.monotonic())
@@ -187,23 +196,22 @@ class Host:
     def watch_once(self, now: float) -> None:
         for module, pending in list(self._guests.items()):
             guest = _started(pending)
-            call = guest.busy() if guest else None
-            if call is None:
-                self._busy.pop(module, None)
+            reading = guest.watch() if guest else None
+            if reading is None:
                 continue
-            seen = self._busy.get(module)
-            if seen is None or seen[0] != call:
-                self._busy[module] = (call, now)
-                continue
-            timeout_ms = self._spec(module).policy.limits.timeout_ms
-            if (now - seen[1]) * 1000 > timeout_ms:
-                self.forget(module, TimeoutError(
-                    f"{module}: no answer within {timeout_ms} ms (timeout_ms); the instance was replaced"))
+            dog = self._dogs.get(module)
+            if dog is None:
+                dog = self._dogs[module] = Watchdog(module, self._spec(module).policy.limits.timeout_ms, now)
+            death = dog.check(reading, now)
+            if death is not None:
+                self.forget(module, death)
 
-    def retire(self, module: str, guest: Guest, reason: EdgeBoxError) -> None:
+    def retire(self, module: str, guest: Guest, death: Death) -> None:
         """``guest`` died on its own; forget it unless it was already replaced."""
         if _started(self._guests.get(module)) is guest:
-            self.forget(module, reason)
+            self.forget(module, death)
+        else:
+            guest.close(death)
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -213,11 +221,12 @@ class Host:
             "audit": [event.to_wire() for event in self.recent_audit],
         }
 
-    def audit(self, module: str, capability: str, detail: str, code: str) -> None:
-        event = AuditEvent(time=time.time(), module=module, capability=capability, detail=detail, code=code)
-        self.counters[f"{code}:{capability}"] += 1
+    def audit(self, module: str, capability: str, detail: str, code: str, count: int = 1) -> None:
+        """Record a denial or a limit; ``count`` > 1 is a flood the guest worker summarised."""
+        event = AuditEvent(time=time.time(), module=module, capability=capability, detail=detail, code=code, count=count)
+        self.counters[f"{code}:{capability}"] += count
         if code == DeniedError.code:
-            self.metrics.inc("edgebox_denials_total", module, capability)
+            self.metrics.inc("edgebox_denials_total", module, capability, amount=count)
         elif code == PanicError.code:
             self.metrics.inc("edgebox_panics_total", module)
         elif code == TimeoutError.code:
@@ -239,18 +248,12 @@ class Host:
             raise NotFoundError(f"no module {module!r}; the manifest has {sorted(self.manifest.modules)}")
         return spec
 
-    async def _limited(self, spec: ModuleSpec, work, what: str) -> Any:
-        """Run ``work`` within the module's time limit; an instance that fails fatally is replaced."""
-        timeout_ms = spec.policy.limits.timeout_ms
+    async def _start(self, spec: ModuleSpec) -> Guest:
+        startup_ms = spec.policy.limits.startup_ms
         try:
-            return await asyncio.wait_for(work, timeout_ms / 1000)
+            return await asyncio.wait_for(self._load(spec), startup_ms / 1000)
         except asyncio.TimeoutError:
-            error = TimeoutError(f"{what}: no answer within {timeout_ms} ms (timeout_ms); the instance was replaced")
-            self.forget(spec.name, error)
-            raise error from None
-        except _INSTANCE_FATAL as error:
-            self.forget(spec.name, error)  # a no-op if the instance already reported its own death
-            raise
+            raise TimeoutError(f"module {spec.name!r} did not start within {startup_ms} ms (startup_ms)") from None
 
     async def _load(self, spec: ModuleSpec) -> Guest:
         phase = f"module:{spec.name}"

@@ -9,9 +9,10 @@ import time
 from collections import deque
 from typing import Any, Callable, Mapping
 
-from ._errors import EdgeBoxError, NotFoundError, TimeoutError
+from ._errors import EdgeBoxError, GuestError, NotFoundError, TimeoutError
 from ._exchange import EdgeRequest, EdgeResponse
 from ._host import Host
+from ._http_answer import parse_answer
 from ._middleware import Handler, build_middleware
 from ._routes import Route
 
@@ -72,5 +73,10 @@ class EdgeHttp:
         except EdgeBoxError as error:
             return json_response(504 if isinstance(error, TimeoutError) else 502,
                                  {"error": {"code": error.code, "message": error.message}})
-        answer = json.loads(str(result.head))
-        return EdgeResponse(int(answer["status"]), [(str(k), str(v)) for k, v in answer.get("headers") or []], result.body)
+        try:
+            return parse_answer(getattr(result, "head", None), getattr(result, "body", None))
+        except GuestError as error:
+            # A handler's answer the page's Response could not take (or must not): refused, audited, 502.
+            message = f"{module}: {error.message}"
+            self.host.audit(module, "http", message[:500], error.code)
+            return json_response(502, {"error": {"code": error.code, "message": message}})

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol
 from ._manifest import ModuleSpec
 
 if TYPE_CHECKING:
+    from ._guest_protocol import WatchReading
     from ._host import GuestServices
+    from ._lifecycle import Death
 
 __all__ = ["Guest", "HttpRequest", "HttpResponse", "Platform", "Progress"]
 
@@ -46,10 +48,11 @@ class Guest(Protocol):
     async def connect(self, shared: Any) -> None:
         """Let the page call this instance directly over ``shared``."""
 
-    def busy(self) -> int | None:
-        """The number of the call running now, or None when idle (for the watchdog)."""
+    def watch(self) -> "WatchReading | None":
+        """The guest's watch slots now (for the watchdog), or None if it keeps none."""
 
-    def close(self) -> None: ...
+    def close(self, death: "Death") -> None:
+        """End the instance; settle every call waiting on it by ``death.fate``."""
 
 
 class Platform(Protocol):
@@ -62,6 +65,7 @@ class Platform(Protocol):
     async def start_guest(self, spec: ModuleSpec, data: bytes, services: "GuestServices") -> Guest:
         """Compile and run verified, prepared bytes in their own realm."""
 
-    async def http(self, request: HttpRequest, *, credentials: str) -> HttpResponse:
+    async def http(self, request: HttpRequest, *, credentials: str, timeout_ms: int) -> HttpResponse:
         """Perform a request the policy granted; a redirect raises ``DeniedError``
-        (its target cannot be re-checked before it is followed)."""
+        (its target cannot be re-checked before it is followed); no answer
+        within ``timeout_ms`` raises ``NetworkError``."""

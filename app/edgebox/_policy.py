@@ -10,7 +10,7 @@ page's ``EdgeBox.start({modules})`` override::
       "fs":     {"files": {"/etc/rules.json": "{...}", "/data/blob": {"base64": "AAEC"}}},
       "env":    {"KEY": "value"},
       "args":   ["--verbose"],
-      "limits": {"timeout_ms": 5000, "memory_mb": 256, "log_kb": 64}
+      "limits": {"timeout_ms": 5000, "memory_mb": 256, "log_kb": 64, "startup_ms": 10000}
     }
 
 Network prefixes are resolved against the page origin and compared with the
@@ -90,6 +90,7 @@ class Limits:
     timeout_ms: int = 5000
     memory_mb: int = 256
     log_kb: int = 64
+    startup_ms: int = 10_000  # starting an instance: its own bound, apart from any call's timeout_ms
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,7 @@ class Policy:
             "env": dict(self.env),
             "args": list(self.args),
             "logBytes": self.limits.log_kb * 1024,
+            "memoryBytes": self.limits.memory_mb * 1024 * 1024,
         }
 
 
@@ -212,8 +214,8 @@ def _files(data: Any, where: str) -> dict[str, bytes]:
 def _limits(data: Any, where: str) -> Limits:
     data = data or {}
     _expect(isinstance(data, dict), where, "expected an object")
-    _no_unknown(data, {"timeout_ms", "memory_mb", "log_kb"}, where)
-    bounds = {"timeout_ms": (1, 600_000), "memory_mb": (16, 4096), "log_kb": (0, 65_536)}
+    bounds = {"timeout_ms": (1, 600_000), "memory_mb": (16, 4096), "log_kb": (0, 65_536), "startup_ms": (100, 600_000)}
+    _no_unknown(data, set(bounds), where)
     values = {}
     for name, (low, high) in bounds.items():
         if name in data:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import struct
 import traceback
 from itertools import count
 from typing import Any
@@ -17,22 +18,22 @@ import js
 from pyodide.ffi import JsException, create_proxy, to_js
 
 from ._errors import (
-    ERROR_CLASSES,
     ClosedError,
     ConfigError,
     CrashedError,
     DeniedError,
     EdgeBoxError,
-    GuestError,
     GuestGone,
     LimitError,
     LoadError,
     NetworkError,
     NotFoundError,
+    claimed,
 )
-from ._guest_protocol import GUEST_AUDIT_CODES, GUEST_DEATH_CODES, GUEST_ERROR_CODES, GuestOp
+from ._guest_protocol import AUDIT_CODES, REPLY_CODES, GuestOp, Via, Watch, WatchReading
 from ._exchange import EdgeRequest
 from ._host import Host, GuestServices
+from ._lifecycle import Death, classify_exit
 from ._http import EdgeHttp
 from ._manifest import Manifest, ModuleSpec
 from ._platform import HttpRequest, HttpResponse, Progress
@@ -54,8 +55,10 @@ def _translate(error: BaseException, what: str) -> EdgeBoxError:
 
 
 class BrowserPlatform:
-    def __init__(self, guest_script_url: str, spare_worker: Any = None, prefetched: dict[str, Any] | None = None) -> None:
+    def __init__(self, guest_script_url: str, spare_worker: Any = None, prefetched: dict[str, Any] | None = None,
+                 max_message_bytes: int = 64 * 1024 * 1024) -> None:
         self._guest_script_url = guest_script_url
+        self._max_message_bytes = max_message_bytes
         self._spare = spare_worker or self._new_worker()
         # url -> promise of {bytes, module}: fetched and compiled while Python booted.
         self._prefetched = dict(prefetched or {})
@@ -101,7 +104,7 @@ class BrowserPlatform:
         early = self._compiled.pop(spec.url, None)
         try:
             # Compiled ahead only if these are the very bytes that were verified (nothing rewrote them).
-            module = await (early[1] if early is not None and early[0] is data else js.WebAssembly.compile(to_js(data)))
+            module = early[1] if early is not None and early[0] is data else await js.WebAssembly.compile(to_js(data))
         except JsException as error:
             worker.terminate()
             raise LoadError(f"module {spec.name!r}: not a valid WebAssembly module: {error}") from None
@@ -110,16 +113,17 @@ class BrowserPlatform:
             grant = spec.policy.grant()
             grant["files"] = {path: to_js(content) for path, content in grant["files"].items()}
             exports = await guest.request({"op": GuestOp.LOAD, "name": spec.name, "abi": spec.abi, "module": module,
-                                           "grant": grant, "watch": guest.watch})
-        except BaseException:
-            guest.close()
+                                           "grant": grant, "watch": guest.slots, "maxMessageBytes": self._max_message_bytes})
+        except BaseException as error:
+            guest.close(Death(error if isinstance(error, EdgeBoxError) else ClosedError(f"module {spec.name!r}: start-up cancelled")))
             raise
         guest.exports = frozenset(str(name) for name in exports)
+        guest.started = True
         return guest
 
-    async def http(self, request: HttpRequest, *, credentials: str) -> HttpResponse:
+    async def http(self, request: HttpRequest, *, credentials: str, timeout_ms: int) -> HttpResponse:
         init = {"method": request.method, "headers": [list(pair) for pair in request.headers],
-                "redirect": "manual", "credentials": credentials}
+                "redirect": "manual", "credentials": credentials, "signal": js.AbortSignal.timeout(timeout_ms)}
         if request.body is not None:
             init["body"] = request.body
         try:
@@ -135,30 +139,36 @@ class BrowserPlatform:
 
 
 class WorkerGuest:
-    """One guest instance in its own worker (its own realm), replies matched by id."""
+    """One guest instance in its own worker (its own realm), replies matched by id.
+
+    It carries messages and reports facts; what a death is and what it costs
+    each call is decided by the host (``_lifecycle.py``)."""
 
     def __init__(self, name: str, worker: Any, services: GuestServices) -> None:
         self.name = name
         self.exports: frozenset[str] = frozenset()
+        self.started = False  # start-up done: from now on the guest reaches out only during calls
         self._worker = worker
         self._services = services
         self._ids = count(1)
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._dead: EdgeBoxError | None = None
-        # [busy, call count], written by the guest around every call, read by the host's watchdog.
-        self.watch = js.Int32Array.new(js.SharedArrayBuffer.new(8)) if hasattr(js, "SharedArrayBuffer") else None
+        self._dead: Death | None = None
+        # The watch slots (guest-protocol.js Watch), shared with the guest when the
+        # page is cross-origin isolated; otherwise the guest posts them (beat).
+        self.slots = js.Int32Array.new(js.SharedArrayBuffer.new(4 * Watch.LENGTH)) if hasattr(js, "SharedArrayBuffer") else None
+        self._beat: WatchReading | None = None
         self._proxies = [create_proxy(self._on_message), create_proxy(self._on_error)]
         worker.onmessage, worker.onerror = self._proxies
         self._handlers = {
             GuestOp.REPLY: self._on_reply, GuestOp.FETCH: self._on_fetch, GuestOp.AUDIT: self._on_audit,
-            GuestOp.LOG: self._on_log, GuestOp.LIMIT: self._on_limit, GuestOp.DIED: self._on_died,
+            GuestOp.LOG: self._on_log, GuestOp.DIED: self._on_died, GuestOp.BEAT: self._on_beat,
         }
 
     def request(self, message: dict[str, Any]) -> asyncio.Future[Any]:
         future = asyncio.get_event_loop().create_future()
         if self._dead is not None:
-            future.set_exception(self._dead)
+            future.set_exception(GuestGone(f"module {self.name!r} had already ended"))
             return future
         request_id = next(self._ids)
         self._pending[request_id] = future
@@ -171,16 +181,20 @@ class WorkerGuest:
     async def connect(self, shared: Any) -> None:
         await self.request({"op": GuestOp.CONNECT, "shared": shared})
 
-    def busy(self) -> int | None:
-        if self.watch is None or not js.Atomics.load(self.watch, 0):
-            return None
-        return int(js.Atomics.load(self.watch, 1))
+    def watch(self) -> WatchReading | None:
+        if self.slots is None:
+            return self._beat
+        return WatchReading.of(struct.unpack(f"<{Watch.LENGTH}i", self.slots.slice().to_bytes()))
 
     def _on_message(self, event: Any) -> None:
-        data = event.data
-        handler = self._handlers.get(getattr(data, "op", None))
-        if handler is not None:
-            handler(data)
+        # Called from JavaScript: nothing may escape into the host worker's event loop.
+        try:
+            data = event.data
+            handler = self._handlers.get(getattr(data, "op", None))
+            if handler is not None and self._dead is None:
+                handler(data)
+        except Exception as error:  # noqa: BLE001 - a malformed message costs only this guest
+            self._die(Death(CrashedError(f"module {self.name!r} sent what the host cannot read: {error}")))
 
     def _on_reply(self, data: Any) -> None:
         future = self._pending.pop(data.id, None)
@@ -188,23 +202,19 @@ class WorkerGuest:
             return
         if data.ok:
             future.set_result(data.value)
-            return
-        wire = data.error.to_py()
-        if data.crashed and getattr(data, "stale", False):
-            future.set_exception(GuestGone(f"module {self.name!r} had already exited"))
-            self._die(CrashedError(f"module {self.name!r} exited: {wire.get('message', '')}"))
-            return
-        if data.crashed:
-            error = self._death(wire.get("code"), wire.get("message", ""), wire.get("stack"))
-            self._die(error)
-            future.set_exception(error)
-            return
-        code = wire.get("code") if wire.get("code") in GUEST_ERROR_CODES else GuestError.code
-        future.set_exception(EdgeBoxError.from_wire({**wire, "code": code}))
+        elif getattr(data, "gone", False):
+            future.set_exception(GuestGone(f"module {self.name!r} had ended before the call reached it"))
+        else:
+            future.set_exception(claimed(data.error.to_py(), REPLY_CODES))
 
     def _on_fetch(self, data: Any) -> None:
-        request = HttpRequest(url=str(data.url), method=str(data.method), headers=[tuple(h) for h in data.headers.to_py()],
+        request = HttpRequest(url=str(data.url), method=str(data.method), headers=[(str(k), str(v)) for k, v in data.headers.to_py()],
                               body=data.body)
+        reading = self.watch()
+        if self.started and reading is not None and self.slots is not None and reading.running == 0:
+            self._services.audit("net", f"{request.method} {request.url} outside any call")
+            self._answer(int(data.fid), {"ok": False, "error": DeniedError("the network is granted only while a call runs").to_wire()})
+            return
         task = asyncio.ensure_future(self._answer_fetch(int(data.fid), request))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -216,53 +226,65 @@ class WorkerGuest:
                       "headers": [list(pair) for pair in response.headers], "body": response.body}
         except BaseException as error:
             answer = {"ok": False, "error": _translate(error, f"fetch {request.url}").to_wire()}
+        self._answer(fid, answer)
+
+    def _answer(self, fid: int, answer: dict[str, Any]) -> None:
         if self._dead is None:
             self._worker.postMessage(_js({"op": GuestOp.FETCHED, "fid": fid, **answer}))
 
     def _on_audit(self, data: Any) -> None:
-        code = str(data.code) if data.code in GUEST_AUDIT_CODES else DeniedError.code
-        self._services.audit(str(data.capability)[:100], str(data.detail)[:500], code)
+        for event in data.events.to_py()[:200]:
+            code = str(event.get("code")) if event.get("code") in AUDIT_CODES else DeniedError.code
+            count = event.get("count", 1)
+            self._services.audit(str(event.get("capability"))[:100], str(event.get("detail"))[:500], code,
+                                 count if isinstance(count, int) and count > 0 else 1)
 
     def _on_log(self, data: Any) -> None:
-        self._services.log(int(data.fd), str(data.text))
+        for fd, text in data.lines.to_py()[:200]:
+            self._services.log(2 if fd == 2 else 1, str(text))
+        if data.dropped:
+            self._services.log(2, f"... {int(data.dropped)} more lines not kept (log flood)")
+
+    def _on_beat(self, data: Any) -> None:
+        self._beat = WatchReading.of(data.watch.to_py())
 
     def _on_died(self, data: Any) -> None:
-        self._die(self._death(str(data.code), str(data.message)))
-
-    def _death(self, code: Any, message: str, stack: Any = None) -> EdgeBoxError:
-        """The error for this instance's death, as the guest reported it (only a death's codes are believed)."""
-        cls = ERROR_CLASSES[code] if code in GUEST_DEATH_CODES else CrashedError
-        return cls(f"module {self.name!r}: {str(message)[:4000]}", stack=str(stack) if stack else None)
-
-    def _on_limit(self, data: Any) -> None:
-        self._die(LimitError(f"module {self.name!r}: {str(data.detail)[:500]} ({data.what}); the instance was replaced"))
+        detail = str(data.detail or "")
+        if data.kind == "limit":
+            error: EdgeBoxError = LimitError(f"module {self.name!r}: {detail[:500]}; the instance was replaced")
+        else:
+            error = classify_exit(self.name, detail, None if data.exitCode is None else str(data.exitCode))
+        culprit = data.culprit.to_py() if data.culprit else None
+        reading = WatchReading.of(data.watch.to_py()) if data.watch else self.watch()
+        self._die(Death.of(error, (int(culprit["via"]), int(culprit["id"])) if culprit else None, reading))
 
     def _on_error(self, event: Any) -> None:
-        event.preventDefault()
-        self._die(CrashedError(f"module {self.name!r} crashed: {getattr(event, 'message', 'worker error')}"))
+        try:
+            event.preventDefault()
+            self._die(Death.of(CrashedError(f"module {self.name!r} crashed: {getattr(event, 'message', 'worker error')}"),
+                               None, self.watch()))
+        except Exception:  # noqa: BLE001 - never into the host's event loop
+            pass
 
-    def _die(self, error: EdgeBoxError) -> None:
-        """This instance can answer no more: fail what waits, and have the host replace it."""
+    def _die(self, death: Death) -> None:
+        """This instance can answer no more: the host settles what waits and replaces it."""
         if self._dead is None:
-            self._dead = error
-            self._worker.terminate()
-            self._services.retire(self, error)
-        self._fail_all(error)
+            self._services.died(self, death)
+            self.close(death)
 
-    def _fail_all(self, error: EdgeBoxError) -> None:
+    def close(self, death: Death) -> None:
+        if self._dead is None:
+            self._dead = death
+            self._worker.terminate()
+            # Late messages of a terminated worker must not reach destroyed proxies.
+            self._worker.onmessage = self._worker.onerror = None
+            proxies, self._proxies = self._proxies, []
+            asyncio.get_event_loop().call_soon(lambda: [proxy.destroy() for proxy in proxies])
         pending, self._pending = self._pending, {}
-        for future in pending.values():
+        for call_id, future in pending.items():
             if not future.done():
-                future.set_exception(error)
-
-    def close(self) -> None:
-        if self._dead is None:
-            self._dead = ClosedError(f"module {self.name!r} was unloaded")
-            self._worker.terminate()
-        self._fail_all(self._dead)
-        # Later, not now: close may run inside this guest's own message handler.
-        proxies, self._proxies = self._proxies, []
-        asyncio.get_event_loop().call_soon(lambda: [proxy.destroy() for proxy in proxies])
+                future.set_exception(self._dead.fate(Via.HOST, call_id)
+                                     or GuestGone(f"module {self.name!r} ended before the call reached it"))
 
 
 class Dispatcher:
@@ -338,12 +360,13 @@ async def start(init: Any, post: Any) -> Any:
     def on_log(module: str, fd: int, text: str) -> None:
         (js.console.warn if fd == 2 else js.console.log)(f"[{module}] {text}")
 
-    def on_detach(module: str, error: EdgeBoxError) -> None:
-        post(_js({"op": Op.DETACH, "module": module, "error": error.to_wire()}))
+    def on_detach(module: str, death: Death) -> None:
+        post(_js({"op": Op.DETACH, "module": module, **death.to_wire()}))
 
     host = Host(
         manifest,
-        BrowserPlatform(str(init.guestURL), init.spareWorker, init.prefetched.to_py(depth=1) if init.prefetched else None),
+        BrowserPlatform(str(init.guestURL), init.spareWorker, init.prefetched.to_py(depth=1) if init.prefetched else None,
+                        max_message_bytes=int(init.maxMessageBytes or 64 * 1024 * 1024)),
         origin=str(js.location.origin),
         gojs_imports=frozenset(init.gojsImports.to_py()),
         on_progress=on_progress,

@@ -5,6 +5,8 @@ import time
 from typing import Any
 
 from edgebox import DeniedError, HttpResponse, LoadError, ModuleSpec
+from edgebox._errors import GuestGone
+from edgebox._guest_protocol import Via, WatchReading
 from edgebox._wasm import leb128
 
 
@@ -49,6 +51,9 @@ def wasm_module(imports=(("gojs", "runtime.wasmExit"),), min_pages: int = 2, max
 
 
 class FakeGuest:
+    """A guest whose functions are Python callables. Calls get rising ids, as
+    a worker guest's do; ``reading`` is what the watchdog sees."""
+
     def __init__(self, spec: ModuleSpec, data: bytes, services, functions: dict[str, Any]) -> None:
         self.spec = spec
         self.data = data
@@ -56,24 +61,57 @@ class FakeGuest:
         self.functions = functions
         self.exports = frozenset(functions)
         self.closed = False
-        self.running: int | None = None
+        self.death = None
+        self.reading = None  # a test's own reading; otherwise one made from the calls in flight
+        self._beat = 0
         self.connected: list = []
+        self._ids = 0
+        self._waiting: dict[int, asyncio.Future] = {}
 
     async def call(self, fn: str, args: Any) -> Any:
-        await asyncio.sleep(0)
-        result = self.functions[fn](*args)
-        if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
-            result = await result
-        return result
+        if self.closed:
+            raise GuestGone("ended")
+        self._ids += 1
+        call_id = self._ids
+        future = asyncio.get_event_loop().create_future()
+        self._waiting[call_id] = future
+
+        async def work():
+            await asyncio.sleep(0)
+            result = self.functions[fn](*args)
+            if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
+                result = await result
+            return result
+
+        task = asyncio.ensure_future(work())
+        task.add_done_callback(lambda t: future.done() or (future.set_exception(t.exception()) if t.exception()
+                                                             else future.set_result(t.result())))
+        try:
+            return await future
+        finally:
+            self._waiting.pop(call_id, None)
 
     async def connect(self, shared) -> None:
         self.connected.append(shared)
 
-    def busy(self) -> int | None:
-        return self.running
+    def watch(self):
+        if self.reading is not None:
+            return self.reading
+        self._beat += 1  # this fake's event loop always turns
+        oldest = min(self._waiting, default=0)
+        return WatchReading(beat=self._beat, running=len(self._waiting), oldest=oldest, oldest_id=oldest,
+                            oldest_via=Via.HOST if oldest else 0, taken_host=self._ids)
 
-    def close(self) -> None:
+    def close(self, death) -> None:
         self.closed = True
+        self.death = self.death or death
+        for call_id, future in list(self._waiting.items()):
+            if not future.done():
+                future.set_exception(death.fate(Via.HOST, call_id) or GuestGone("never started"))
+
+    def die(self, death) -> None:
+        """The guest reports its own end, as a worker guest does."""
+        self.services.died(self, death)
 
 
 class FakePlatform:
@@ -106,7 +144,7 @@ class FakePlatform:
         self.started.append(guest)
         return guest
 
-    async def http(self, request, *, credentials):
+    async def http(self, request, *, credentials, timeout_ms):
         self.http_requests.append((request, credentials))
         response = self.responses.get(request.url)
         if response is None:

@@ -17,6 +17,8 @@ from edgebox import (
     TimeoutError,
 )
 from edgebox._wasm import PAGE
+from edgebox._guest_protocol import Via, WatchReading
+from edgebox._lifecycle import Death, classify_exit
 from fakes import MANIFEST_URL, MODULE_BYTES, MODULE_URL, manifest_data, wasm_module
 
 
@@ -74,7 +76,9 @@ def test_a_failed_load_is_retried_on_the_next_call(run, make_host, platform):
 @pytest.mark.parametrize("error", [CrashedError("exited"), PanicError("panic: boom"), LimitError("log_kb")])
 def test_a_guest_that_dies_is_replaced(run, make_host, platform, error):
     def die():
-        raise error
+        guest = platform.started[-1]
+        guest.die(Death(error, culprit=(Via.HOST, guest._ids), taken_host=guest._ids))
+        return asyncio.get_event_loop().create_future()  # the call itself never answers
 
     platform.functions["die"] = die
     host, events = make_host()
@@ -91,11 +95,30 @@ def test_a_guest_that_dies_is_replaced(run, make_host, platform, error):
 def test_a_call_past_timeout_ms_is_stopped_and_the_instance_replaced(run, make_host, platform):
     platform.functions["hang"] = lambda: asyncio.get_event_loop().create_future()
     host, events = make_host(Manifest.parse(manifest_data(policy={"limits": {"timeout_ms": 30}}), url=MANIFEST_URL))
+
+    async def with_watchdog():
+        dog = asyncio.ensure_future(host.watch(interval=0.005))
+        try:
+            return await host.call("heartbeat", "hang", [])
+        finally:
+            dog.cancel()
+
     with pytest.raises(TimeoutError, match="30 ms"):
-        run(host.call("heartbeat", "hang", []))
+        run(with_watchdog())
     assert platform.started[0].closed
     assert (events[-1].capability, events[-1].code) == ("limits", "E_TIMEOUT")
     assert run(host.call("heartbeat", "echo", [2])) == [2]
+
+
+def test_a_guest_may_claim_only_its_own_codes():
+    from edgebox._errors import claimed
+    from edgebox._guest_protocol import REPLY_CODES
+
+    for code in ("E_PANIC", "E_LIMIT", "E_CRASHED", "E_TIMEOUT", "E_INTEGRITY", "E_DENIED"):
+        error = claimed({"code": code, "message": "fake"}, REPLY_CODES)
+        assert (error.code, error.message) == ("E_GUEST", f"(claimed {code}) fake")
+    for code in ("E_GUEST", "E_BAD_REQUEST", "E_NOT_FOUND", "E_CONFIG", "E_TOO_LARGE"):
+        assert claimed({"code": code, "message": "m"}, REPLY_CODES).code == code
 
 
 def test_progress_reports_module_bytes(run, make_host):
@@ -173,22 +196,103 @@ def test_a_redirect_is_denied_and_audited(run, make_host, platform):
 def test_the_watchdog_stops_a_call_that_runs_past_timeout_ms(run, make_host, platform):
     detached = []
     host, events = make_host(Manifest.parse(manifest_data(policy={"limits": {"timeout_ms": 100}}), url=MANIFEST_URL),
-                             on_detach=lambda module, error: detached.append((module, error.code)))
+                             on_detach=lambda module, death: detached.append((module, death.to_wire())))
     run(host.call("heartbeat", "echo", []))
     guest = platform.started[0]
-    guest.running = 7
+    guest.reading = WatchReading(beat=1, running=1, oldest=7, oldest_id=40, oldest_via=Via.PAGE, taken_page=41)
     host.watch_once(10.0)
+    guest.reading = WatchReading(beat=2, running=1, oldest=7, oldest_id=40, oldest_via=Via.PAGE, taken_page=41)
     host.watch_once(10.05)
     assert not guest.closed  # 50 ms: within the limit
-    guest.running = 8  # a new call: its own clock
+    guest.reading = WatchReading(beat=3, running=1, oldest=8, oldest_id=41, oldest_via=Via.PAGE, taken_page=41)  # its own clock
     host.watch_once(10.2)
+    guest.reading = WatchReading(beat=4, running=1, oldest=8, oldest_id=41, oldest_via=Via.PAGE, taken_page=41)
     host.watch_once(10.25)
     assert not guest.closed
     host.watch_once(10.31)
     assert guest.closed
-    assert detached == [("heartbeat", "E_TIMEOUT")]
+    [(module, wire)] = detached
+    assert (module, wire["error"]["code"], wire["culprit"], wire["taken"]) == ("heartbeat", "E_TIMEOUT", 41, 41)
     assert (events[-1].capability, events[-1].code) == ("limits", "E_TIMEOUT")
     assert run(host.call("heartbeat", "echo", [3])) == [3]
+
+
+def test_an_event_loop_that_stops_between_calls_is_replaced(run, make_host, platform):
+    host, events = make_host(Manifest.parse(manifest_data(policy={"limits": {"timeout_ms": 100}}), url=MANIFEST_URL))
+    run(host.call("heartbeat", "echo", []))
+    guest = platform.started[0]
+    guest.reading = WatchReading(beat=5)  # no call runs, and the beat no longer moves
+    host.watch_once(1.0)
+    host.watch_once(1.09)
+    assert not guest.closed
+    host.watch_once(1.11)
+    assert guest.closed and guest.death.error.code == "E_TIMEOUT" and guest.death.culprit is None
+    assert "event loop" in guest.death.error.message
+
+
+def test_a_death_costs_only_its_own_call(run, make_host, platform):
+    """The culprit gets the death, calls that ran with it E_CRASHED naming it,
+    and a call the instance never started is answered by a fresh instance."""
+    gate = {}
+    host, _ = make_host()
+
+    def hang(*_):
+        if len(platform.started) > 1:
+            return "answered by the fresh instance"
+        gate.setdefault("futures", []).append(asyncio.get_event_loop().create_future())
+        return gate["futures"][-1]
+
+    platform.functions["hang"] = hang
+
+    async def scenario():
+        await host.call("heartbeat", "echo", [])  # call 1
+        calls = [asyncio.ensure_future(host.call("heartbeat", "hang", [])) for _ in range(3)]  # calls 2, 3, 4
+        await asyncio.sleep(0.01)
+        first = platform.started[0]
+        first.die(Death(PanicError("panic: boom"), culprit=(Via.HOST, 2), taken_host=3))
+        return await asyncio.gather(*calls, return_exceptions=True), first
+
+    results, first = run(scenario())
+    assert isinstance(results[0], PanicError) and "boom" in results[0].message
+    assert isinstance(results[1], CrashedError) and "E_PANIC" in results[1].message and "another call" in results[1].message
+    assert results[2] == "answered by the fresh instance"  # call 4 was never started by the dead instance
+    assert len(platform.started) == 2 and first.closed and not platform.started[1].closed
+
+
+def test_death_fate_and_exit_classification():
+    death = Death(TimeoutError("late"), culprit=(Via.PAGE, 9), taken_host=4, taken_page=10)
+    assert death.fate(Via.PAGE, 9) is death.error
+    assert isinstance(death.fate(Via.PAGE, 10), CrashedError) and "[E_TIMEOUT] late" in death.fate(Via.PAGE, 10).message
+    assert death.fate(Via.PAGE, 11) is None
+    assert isinstance(death.fate(Via.HOST, 4), CrashedError) and death.fate(Via.HOST, 5) is None
+    assert death.to_wire() == {"error": death.error.to_wire(), "culprit": 9, "taken": 10}
+    assert Death(TimeoutError("x"), culprit=(Via.HOST, 3)).to_wire()["culprit"] is None
+    stack = "panic: boom\n\ngoroutine 1 [running]:\nmain.main()\n\t/src/main.go:12 +0x3"
+    assert isinstance(classify_exit("m", "log line\n" + stack, "2"), PanicError)
+    assert classify_exit("m", "log line\n" + stack, "2").message == "module 'm': " + stack
+    assert isinstance(classify_exit("m", "fatal error: out of memory", "2"), LimitError)
+    exited = classify_exit("m", "", "3")
+    assert isinstance(exited, CrashedError) and "code 3" in exited.message
+
+
+def test_startup_has_its_own_bound(run, make_host, platform):
+    host, _ = make_host(Manifest.parse(manifest_data(policy={"limits": {"timeout_ms": 5, "startup_ms": 100}}), url=MANIFEST_URL))
+    original = platform.start_guest
+
+    async def slow_start(spec, data, services):
+        await asyncio.sleep(0.05)  # longer than timeout_ms, shorter than startup_ms
+        return await original(spec, data, services)
+
+    platform.start_guest = slow_start
+    assert run(host.call("heartbeat", "echo", [1])) == [1]
+
+    async def never(spec, data, services):
+        await asyncio.sleep(10)
+
+    host.forget("heartbeat")
+    platform.start_guest = never
+    with pytest.raises(TimeoutError, match="startup_ms"):
+        run(host.call("heartbeat", "echo", [1]))
 
 
 def test_connect_starts_the_module_and_hands_over_the_region(run, make_host, platform):

@@ -1,3 +1,4 @@
+import asyncio
 """box.fetch's host side: routing, middleware (logger, tracer, CORS), versions, metrics."""
 
 import json
@@ -90,8 +91,12 @@ def test_cors_preflight_is_answered_without_the_guest(run, edge):
 def test_a_guest_failure_is_a_5xx_response_with_its_code(run, edge):
     def panic(head, body):
         from edgebox import PanicError
+        from edgebox._guest_protocol import Via
+        from edgebox._lifecycle import Death
 
-        raise PanicError("panic: boom")
+        guest = edge.platform.started[-1]
+        guest.die(Death(PanicError("panic: boom"), culprit=(Via.HOST, guest._ids), taken_host=guest._ids))
+        return asyncio.get_event_loop().create_future()
 
     edge.platform.functions[HTTP_EXPORT] = panic
     response = run(edge.http.handle(request()))
@@ -106,3 +111,120 @@ def test_metrics_render_as_prometheus_text(run, edge):
     assert '# TYPE edgebox_request_duration_seconds histogram' in text
     assert 'edgebox_requests_total{module="heartbeat",version="heartbeat",route="/edge/orders/",status="200"} 1' in text
     assert 'edgebox_request_duration_seconds_bucket{module="heartbeat",version="heartbeat",route="/edge/orders/",le="+Inf"} 1' in text
+
+
+def answer_with(head, body=b"ok"):
+    return lambda request_head, request_body: SimpleNamespace(head=head, body=body)
+
+
+def answer(status=200, headers=()):
+    return answer_with(json.dumps({"status": status, "headers": [list(h) for h in headers]}))
+
+
+def counted(edge, status):
+    return edge.host.metrics.value("edgebox_requests_total", "heartbeat", "heartbeat", "/edge/orders/", status)
+
+
+@pytest.mark.parametrize("guest, problem", [
+    (answer_with("not json"), "the head is not JSON"),
+    (answer_with("[200]"), "the head is a JSON list, not an object"),
+    (answer(True), "status true is not an integer"),
+    (answer("200"), 'status "200" is not an integer'),
+    (answer(999), "status 999 is outside 200..599"),
+    (answer(101), "status 101 is outside 200..599"),
+    (answer_with(json.dumps({"status": 200, "headers": {"x-a": "1"}})), "headers is a JSON dict, not a list of [name, value] pairs"),
+    (answer_with(json.dumps({"status": 200, "headers": [["x-a", 1]]})), "headers[0] is [\"x-a\", 1], not a [name, value] pair of strings"),
+    (answer(headers=[("bad name", "v")]), "header name 'bad name' (headers[0]) is not an RFC 9110 token"),
+    (answer(headers=[("x-a", "1\r\nset-cookie: a=b")]), "header 'x-a' (headers[0]) has a value with NUL, CR or LF"),
+    (answer(headers=[("x-a", "a\x00b")]), "header 'x-a' (headers[0]) has a value with NUL, CR or LF"),
+    (answer(headers=[("x-a", "\u20ac")]), "header 'x-a' (headers[0]) has a value with a character above U+00FF"),
+    (answer(headers=[("Set-Cookie", "session=stolen")]), "header 'Set-Cookie' (headers[0]) is a forbidden response header"),
+    (answer(headers=[("set-cookie2", "a=b")]), "header 'set-cookie2' (headers[0]) is a forbidden response header"),
+    (answer(headers=[("X-EdgeBox-Version", "forged")]), "header 'X-EdgeBox-Version' (headers[0]) is set by EdgeBox"),
+    (answer(headers=[("traceparent", "00-" + "1" * 32 + "-" + "2" * 16 + "-01")]), "header 'traceparent' (headers[0]) is set by EdgeBox"),
+    (answer(headers=[("x-a", "v")] * 101), "101 headers, more than the 100 EdgeBox takes"),
+    (answer_with(json.dumps({"status": 200, "headers": [["x-a", "v" * 70_000]]})), "the head is over 65536 bytes (64 KiB)"),
+    (lambda request_head, request_body: SimpleNamespace(body=b"no head"), "the head is a NoneType, not a JSON string"),
+])
+def test_a_bad_answer_is_a_502_guest_error_through_the_middleware_counted_and_audited_once(run, edge, guest, problem):
+    edge.platform.functions[HTTP_EXPORT] = guest
+    response = run(edge.http.handle(request(headers=[("origin", "https://shop.example")])))
+    assert response.status == 502 and response.header("content-type") == "application/json"
+    error = json.loads(response.body)["error"]
+    assert error["code"] == "E_GUEST"
+    assert error["message"].startswith("heartbeat: bad HTTP answer: ")
+    assert problem in error["message"]
+    # Counted once, as a 502, and nothing else.
+    assert counted(edge, "502") == 1 and counted(edge, "200") == 0
+    assert 'status="502"} 1' in edge.host.metrics.render()
+    # Audited once, under "http", with the message the page got.
+    [event] = [e for e in edge.host.recent_audit if e.capability == "http"]
+    assert (event.module, event.code, event.detail) == ("heartbeat", "E_GUEST", error["message"][:500])
+    assert edge.host.counters["E_GUEST:http"] == 1
+    # It went back out through the route's middleware: logged, traced, CORS, versioned by EdgeBox alone.
+    [line] = edge.http.requests
+    assert line["status"] == 502 and edge.http.spans[0]["status"] == 502
+    assert response.header("traceparent").startswith("00-")
+    assert response.header("access-control-allow-origin") == "https://shop.example"
+    assert response.header("x-edgebox-version") == "heartbeat"
+    assert response.header("set-cookie") is None
+    # The instance is fine: a bad answer is the handler's fault, not a death.
+    assert edge.host.counters["restarts"] == 0
+
+
+def test_a_good_answer_passes_with_its_headers_trimmed_and_edgebox_headers_added(run, edge):
+    seen = []
+
+    def guest(head, body):
+        seen.append(json.loads(head))
+        return SimpleNamespace(head=json.dumps({"status": 201, "headers": [
+            ["Content-Type", "application/json"], ["X-Rule", "  amount-limit\t"], ["x-rule", "velocity"],
+            ["Cache-Control", "no-store"], ["X-Empty", " "]]}), body=b'{"verdict": "review"}')
+
+    edge.platform.functions[HTTP_EXPORT] = guest
+    response = run(edge.http.handle(request(headers=[("traceparent", INCOMING)])))
+    assert response.status == 201 and response.body == b'{"verdict": "review"}'
+    assert response.headers[:5] == [("Content-Type", "application/json"), ("X-Rule", "amount-limit"), ("x-rule", "velocity"),
+                                    ("Cache-Control", "no-store"), ("X-Empty", "")]
+    # EdgeBox's own headers come from EdgeBox: the release and the tracer (the traceparent the guest was sent).
+    assert response.header("x-edgebox-version") == "heartbeat"
+    assert response.header("traceparent") == dict(seen[0]["headers"])["traceparent"]
+    assert counted(edge, "201") == 1 and counted(edge, "502") == 0
+    assert edge.host.counters["E_GUEST:http"] == 0
+
+
+@pytest.mark.parametrize("name", ["x-edgebox-version", "Traceparent"])
+def test_a_guest_cannot_forge_edgebox_headers(run, edge, name):
+    edge.platform.functions[HTTP_EXPORT] = answer(headers=[(name, "00-" + "f" * 32 + "-" + "f" * 16 + "-01")])
+    response = run(edge.http.handle(request(headers=[("traceparent", INCOMING)])))
+    assert response.status == 502 and json.loads(response.body)["error"]["code"] == "E_GUEST"
+    assert "is set by EdgeBox" in json.loads(response.body)["error"]["message"]
+    assert response.header("x-edgebox-version") == "heartbeat"
+    assert response.header("traceparent").startswith("00-0af7651916cd43dd8448eb211c80319c-")
+    assert "f" * 16 not in response.header("traceparent")
+    assert counted(edge, "502") == 1
+
+
+def test_a_failed_call_is_still_answered_as_before_and_not_audited_as_a_bad_answer(run, edge):
+    def reported(head, body):
+        from edgebox import GuestError
+
+        raise GuestError("handler said no")
+
+    edge.platform.functions[HTTP_EXPORT] = reported
+    response = run(edge.http.handle(request()))
+    assert response.status == 502
+    assert json.loads(response.body) == {"error": {"code": "E_GUEST", "message": "handler said no"}}
+    assert counted(edge, "502") == 1 and edge.host.counters["E_GUEST:http"] == 0
+
+
+def test_a_timed_out_call_is_a_504(run, edge):
+    def slow(head, body):
+        from edgebox import TimeoutError
+
+        raise TimeoutError("no answer within 10 ms")
+
+    edge.platform.functions[HTTP_EXPORT] = slow
+    response = run(edge.http.handle(request()))
+    assert response.status == 504 and json.loads(response.body)["error"]["code"] == "E_TIMEOUT"
+    assert counted(edge, "504") == 1

@@ -10,7 +10,7 @@ def test_default_policy_grants_nothing():
     policy = Policy.parse(None, "p")
     grant = policy.grant()
     assert grant == {"net": False, "cryptoRandom": False, "cryptoSubtle": [], "files": {}, "env": {}, "args": [],
-                     "logBytes": 64 * 1024}
+                     "logBytes": 64 * 1024, "memoryBytes": 256 * 1024 * 1024}
     with pytest.raises(DeniedError, match="no network access"):
         policy.net.check("/api/", "GET", ORIGIN)
 

@@ -36,6 +36,7 @@ def overlay(tmp_path_factory) -> Path:
     build.compile_go_module(GUESTS / "echo", root / "guests" / "echo.wasm")  # the host caps its memory at load
     build.compile_go_module(GUESTS / "httpjs", root / "guests" / "httpjs.wasm", "js")
     build.compile_go_module(GUESTS / "httpwasi", root / "guests" / "httpwasi.wasm", "wasip1")
+    build.compile_go_module(GUESTS / "faults", root / "guests" / "faults.wasm", "js")
     return root
 
 
@@ -98,6 +99,8 @@ def test_modules(overlay) -> dict:
                  "policy": json.loads((GUESTS / "echo" / "policy.json").read_text())},
         "httpjs": {"url": "/guests/httpjs.wasm", "abi": "js", "sha256": sha256(overlay / "guests" / "httpjs.wasm")},
         "httpwasi": {"url": "/guests/httpwasi.wasm", "abi": "wasip1", "sha256": sha256(overlay / "guests" / "httpwasi.wasm")},
+        "faults": {"url": "/guests/faults.wasm", "abi": "js", "sha256": sha256(overlay / "guests" / "faults.wasm"),
+                   "policy": json.loads((GUESTS / "faults" / "policy.json").read_text())},
     }
 
 

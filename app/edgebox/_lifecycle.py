@@ -1,0 +1,120 @@
+"""The one owner of an instance's life: when it is over, why, and what that
+costs each call that was waiting on it.
+
+Every limit on every path, and who enforces it::
+
+    limit        enforced by                                  the caller sees
+    timeout_ms   Watchdog: the oldest running call is older    E_TIMEOUT (that call); the instance is replaced
+                 than timeout_ms, or the guest's event loop
+                 has not turned for timeout_ms (in a call or
+                 between calls)
+    startup_ms   Host.guest: a load that takes longer          E_TIMEOUT (the calls waiting for it)
+    memory_mb    the module's memory maximum (rewritten at     E_LIMIT; the instance is replaced
+                 load) and the guest worker's count of the
+                 JavaScript values the instance holds
+    log_kb       the guest worker counts output per call       E_LIMIT; the instance is replaced
+    exit, panic  the guest worker reports the end of the       E_PANIC (a Go panic, with its stack),
+                 program with its stderr tail: classify_exit   E_LIMIT (out of memory), E_CRASHED (exit)
+
+When an instance dies, the call that killed it gets the death's error; the
+other calls it had started get ``E_CRASHED`` naming that cause; calls it never
+started are delivered again to a fresh instance (``Death.fate``). The guest
+reports facts (its watch slots, its stderr tail); the codes are decided here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ._errors import CrashedError, EdgeBoxError, LimitError, PanicError, TimeoutError
+from ._guest_protocol import Via, WatchReading
+
+__all__ = ["Death", "Watchdog", "classify_exit"]
+
+_OUT_OF_MEMORY = re.compile(r"fatal error: out of memory|runtime: out of memory|out of memory \(memory_mb\)")
+_PANIC = re.compile(r"(?:^|\n)(panic: |fatal error: )")
+
+
+@dataclass(frozen=True)
+class Death:
+    """Why an instance ended, and which calls it had started when it did.
+
+    ``culprit`` is ``(via, id)`` of the call running when it died (``Via.HOST``
+    or ``Via.PAGE``), or None; ``taken_host``/``taken_page`` are the highest
+    ids of calls it had started on each path (ids rise, so every later one
+    never ran)."""
+
+    error: EdgeBoxError
+    culprit: tuple[int, int] | None = None
+    taken_host: int = 0
+    taken_page: int = 0
+
+    @classmethod
+    def of(cls, error: EdgeBoxError, culprit: tuple[int, int] | None, reading: WatchReading | None) -> "Death":
+        reading = reading or WatchReading()
+        return cls(error, culprit, reading.taken_host, reading.taken_page)
+
+    def fate(self, via: int, call_id: int) -> EdgeBoxError | None:
+        """What a call still waiting on the dead instance gets: the death's own
+        error if it caused it, ``CrashedError`` naming the cause if it was
+        running too, None if the instance never started it (deliver it again)."""
+        if self.culprit == (via, call_id):
+            return self.error
+        taken = self.taken_host if via == Via.HOST else self.taken_page
+        if call_id > taken:
+            return None
+        return CrashedError(f"the instance died while this call was running, because of another call: "
+                            f"[{self.error.code}] {self.error.message[:2000]}")
+
+    def to_wire(self) -> dict:
+        """What the page needs to settle its own direct calls the same way."""
+        culprit = self.culprit[1] if self.culprit and self.culprit[0] == Via.PAGE else None
+        return {"error": self.error.to_wire(), "culprit": culprit, "taken": self.taken_page}
+
+
+def classify_exit(module: str, tail: str, exit_code: str | None) -> EdgeBoxError:
+    """The error for a Go program that ended, from the tail of its stderr.
+
+    Go prints ``panic: ...`` and the goroutine stacks (file:line) before it
+    exits with code 2; ``fatal error: out of memory`` when an allocation fails
+    at the module's memory maximum; a plain ``os.Exit`` prints nothing."""
+    tail = (tail or "").strip()
+    if _OUT_OF_MEMORY.search(tail):
+        return LimitError(f"module {module!r} ran out of memory (memory_mb): {tail[-2000:]}")
+    found = _PANIC.search(tail)
+    if found:
+        return PanicError(f"module {module!r}: {tail[found.start(1):][:8000]}")
+    detail = f": {tail[-2000:]}" if tail else ""
+    return CrashedError(f"module {module!r}: the Go program exited (code {exit_code if exit_code is not None else '?'}){detail}")
+
+
+class Watchdog:
+    """Watches one instance through its watch readings and says when it has
+    run out of time. ``check`` is called every few tens of milliseconds with
+    the host's monotonic clock in seconds; a call ends within ``timeout_ms``
+    plus that interval."""
+
+    def __init__(self, module: str, timeout_ms: int, now: float) -> None:
+        self.module = module
+        self.timeout = timeout_ms / 1000
+        self.timeout_ms = timeout_ms
+        self._beat: tuple[int, float] | None = None  # (beat, first seen)
+        self._oldest: tuple[int, float] = (0, now)  # (call number, first seen running)
+        self._started = now
+
+    def check(self, reading: WatchReading, now: float) -> Death | None:
+        if self._beat is None or self._beat[0] != reading.beat:
+            self._beat = (reading.beat, now)
+        if reading.oldest != self._oldest[0]:
+            self._oldest = (reading.oldest, now)
+        culprit = (reading.oldest_via, reading.oldest_id) if reading.oldest else None
+        if reading.oldest and now - self._oldest[1] > self.timeout:
+            return Death.of(TimeoutError(
+                f"module {self.module!r}: no answer within {self.timeout_ms} ms (timeout_ms); the instance was replaced"),
+                culprit, reading)
+        if now - self._beat[1] > self.timeout:
+            return Death.of(TimeoutError(
+                f"module {self.module!r}: its event loop stopped answering for more than {self.timeout_ms} ms "
+                "(timeout_ms), as a goroutine that never yields does; the instance was replaced"), culprit, reading)
+        return None

@@ -1,0 +1,104 @@
+// What may cross from a guest to the host or the page: plain data, and nothing
+// that could carry behaviour or a prototype with it.
+//
+// toData(value, maxBytes) returns a fresh copy made of null, undefined,
+// booleans, numbers, strings, Uint8Arrays (any binary view or ArrayBuffer,
+// copied as bytes), dense arrays and plain objects whose keys are own data
+// properties (a key named "__proto__" stays a key). It throws DataError for a
+// BigInt, Symbol or function, a cycle, nesting deeper than MAX_DEPTH, an
+// accessor property, an object that is not plain (Map, Date, a class
+// instance), and TooLargeError when the value would occupy more than maxBytes
+// on the wire, counted before anything is copied (a sparse array of 2^32-1
+// holes costs 2^32-1 bytes, not nothing).
+import { MAX_DEPTH } from "./guest-protocol.js";
+
+// Primordials: taken at import, before any guest code exists.
+const { getPrototypeOf, ownKeys, getOwnPropertyDescriptor, defineProperty } = Reflect;
+const isArray = Array.isArray;
+const isView = ArrayBuffer.isView;
+const ObjectPrototype = Object.prototype;
+const ArrayPrototype = Array.prototype;
+const RealUint8Array = Uint8Array;
+const RealArrayBuffer = ArrayBuffer;
+const RealError = Error;
+
+export class DataError extends RealError {
+  constructor(message) {
+    super(message);
+    this.code = "E_GUEST";
+  }
+}
+
+export class TooLargeError extends RealError {
+  constructor(message) {
+    super(message);
+    this.code = "E_TOO_LARGE";
+  }
+}
+
+export function toData(value, maxBytes = Infinity) {
+  let bytes = 0;
+  const ancestors = new Set();
+  const spend = (n, where) => {
+    bytes += n;
+    if (bytes > maxBytes) throw new TooLargeError(`the value is over maxMessageBytes (${maxBytes} bytes) at ${where}`);
+  };
+
+  function copy(v, depth, where) {
+    spend(5, where); // a tag and a length or a small number
+    switch (typeof v) {
+      case "undefined": case "boolean": return v;
+      case "number": spend(4, where); return v;
+      case "string": spend(v.length, where); return v;
+      case "bigint": throw new DataError(`a BigInt cannot be sent (at ${where}); convert it to a string or a number`);
+      case "symbol": throw new DataError(`a Symbol cannot be sent (at ${where})`);
+      case "function": throw new DataError(`a function cannot be sent (at ${where})`);
+      default: break;
+    }
+    if (v === null) return null;
+    if (v instanceof RealArrayBuffer || isView(v)) {
+      spend(v.byteLength, where);
+      const view = v instanceof RealArrayBuffer ? new RealUint8Array(v) : new RealUint8Array(v.buffer, v.byteOffset, v.byteLength);
+      return view.slice();
+    }
+    if (depth >= MAX_DEPTH) throw new DataError(`the value is nested deeper than ${MAX_DEPTH} levels (at ${where})`);
+    if (ancestors.has(v)) throw new DataError(`the value contains a cycle (at ${where})`);
+    const proto = getPrototypeOf(v);
+    ancestors.add(v);
+    try {
+      if (isArray(v)) {
+        if (proto !== ArrayPrototype) throw new DataError(`an array with a foreign prototype cannot be sent (at ${where})`);
+        const length = v.length;
+        spend(length, where); // every element is at least a tag, holes included
+        const out = new Array(length);
+        for (let i = 0; i < length; i++) out[i] = copy(own(v, String(i), where), depth + 1, `${where}[${i}]`);
+        return out;
+      }
+      if (proto !== ObjectPrototype && proto !== null) {
+        throw new DataError(`only plain objects and arrays can be sent, not a Map, Date, class instance or other exotic object (at ${where})`);
+      }
+      const out = {};
+      for (const key of ownKeys(v)) {
+        if (typeof key !== "string") continue; // symbol keys are not data
+        const found = getOwnPropertyDescriptor(v, key);
+        if (!found.enumerable) continue;
+        spend(key.length, where);
+        defineProperty(out, key, { value: copy(own(v, key, where), depth + 1, `${where}.${key}`), writable: true, enumerable: true, configurable: true });
+      }
+      return out;
+    } finally {
+      ancestors.delete(v);
+    }
+  }
+
+  return copy(value, 0, "the value");
+}
+
+// An own data property's value (a hole reads as undefined); a getter is refused,
+// so nothing runs while a value is copied.
+function own(object, key, where) {
+  const found = getOwnPropertyDescriptor(object, key);
+  if (found === undefined) return undefined;
+  if (!("value" in found)) throw new DataError(`a getter cannot be sent (at ${where}.${key})`);
+  return found.value;
+}

@@ -1,0 +1,122 @@
+// One GOOS=js instance: wasm_exec.js's Go class, with the membrane as its
+// js.Global(), and the JavaScript it makes through that global charged to its
+// memory_mb.
+import "./wasm_exec.js";
+import { createMembrane } from "./membrane.js";
+import { makeGlobal } from "./gojs.js";
+import { hardenRealm } from "./harden.js";
+
+const { apply, get, set, has, ownKeys, getOwnPropertyDescriptor, deleteProperty } = Reflect;
+const { defineProperty, create } = Object;
+const isView = ArrayBuffer.isView;
+const RealMap = Map;
+const RealArrayBuffer = ArrayBuffer;
+const RealRangeError = RangeError;
+const Go = globalThis.Go;
+
+// What one value in Go's value table holds (strings at two bytes a character, V8's worst case).
+const held = (value) => (typeof value === "string" ? 2 * value.length
+  : value instanceof RealArrayBuffer || isView(value) ? value.byteLength : 0);
+
+/**
+ * env: what makeGlobal needs, plus audit, memoryBytes (the memory_mb cap),
+ * overLimit(what, detail) and onExit(code), told once when the program ends.
+ * Resolves to {names, has(fn), invoke(fn, args), exited()}.
+ */
+export async function startJs(name, module, env) {
+  const { own, guestFunction } = createMembrane(env.audit);
+  const sandbox = makeGlobal(env);
+  const visible = auditMisses(sandbox, own(sandbox), env);
+  globalThis.fs = sandbox.fs; // the runtime's own writes (panics, println) go through fs.writeSync
+  const go = new Go();
+  go.env = env.grant.env;
+  go.argv = [name, ...env.grant.args];
+  let exitCode = null;
+  go.exit = (code) => {
+    exitCode = code;
+    env.onExit(code);
+  };
+  let wasm = null;
+  let live = 0;
+  // Every JavaScript value Go holds sits in its value table (wasm_exec's _ids)
+  // until Go lets go of it: charge strings and buffers there to memory_mb.
+  class Accounted extends RealMap {
+    set(value, id) {
+      live += held(value);
+      const linear = wasm ? wasm.exports.mem.buffer.byteLength : 0;
+      if (live + linear > env.memoryBytes) {
+        live -= held(value);
+        env.overLimit("memory_mb", `the instance holds more than ${env.memoryBytes} bytes (linear memory and JavaScript values)`);
+        throw new RealRangeError("out of memory (memory_mb)");
+      }
+      return super.set(value, id);
+    }
+    delete(value) {
+      if (super.has(value)) live -= held(value);
+      return super.delete(value);
+    }
+  }
+  // wasm_exec puts the real global at value id 5; the guest gets the membrane instead.
+  const patches = [
+    ["_values", (values) => { values[5] = visible; return values; }],
+    ["_ids", (ids) => { const accounted = new Accounted(ids); accounted.delete(globalThis); accounted.set(visible, 5); return accounted; }],
+  ];
+  for (const [field, patch] of patches) {
+    defineProperty(go, field, {
+      configurable: true,
+      set(v) { defineProperty(this, field, { value: patch(v), writable: true, configurable: true }); },
+    });
+  }
+  // Go's own functions (js.FuncOf) are wrapped too, so their .constructor is blocked as well.
+  const makeFuncWrapper = go._makeFuncWrapper.bind(go);
+  go._makeFuncWrapper = (id) => guestFunction(makeFuncWrapper(id));
+  wasm = await WebAssembly.instantiate(module, go.importObject);
+  hardenRealm();
+  // What Go main sets on its global while it runs to its first block is what it
+  // exports (a granted name it replaces included); nothing else is callable by name.
+  const granted = new RealMap(ownKeys(sandbox).map((key) => [key, sandbox[key]]));
+  go.run(wasm).catch(() => {});
+  const exported = new RealMap();
+  for (const key of ownKeys(sandbox)) {
+    if (typeof key === "string" && typeof sandbox[key] === "function" && granted.get(key) !== sandbox[key]) {
+      exported.set(key, sandbox[key]); // set through the membrane: already host-callable
+    }
+  }
+  return {
+    names: [...exported.keys()],
+    has: (fn) => exported.has(fn),
+    invoke(fn, args) {
+      try {
+        return apply(exported.get(fn), undefined, args);
+      } catch (error) {
+        // Anything thrown out of Go's resume leaves its runtime half-way: the instance is done.
+        if (exitCode === null) {
+          exitCode = "trap";
+          env.onExit(`trap: ${String(error?.message ?? error)}`);
+        }
+        throw error;
+      }
+    },
+    exited: () => exitCode !== null,
+  };
+}
+
+// What the guest reads but was not granted: audited once the program is running
+// (package initialisers probe globals such as fetch; that is not an attempt).
+function auditMisses(sandbox, proxy, env) {
+  return new Proxy(create(null), {
+    get: (_, key) => {
+      if (typeof key === "string" && !(key in sandbox) && env.inCall()) env.audit("global", key);
+      return get(proxy, key);
+    },
+    set: (_, key, v) => set(proxy, key, v),
+    has: (_, key) => has(proxy, key),
+    ownKeys: () => ownKeys(proxy),
+    getOwnPropertyDescriptor: (_, key) => {
+      const found = getOwnPropertyDescriptor(proxy, key);
+      return found && { ...found, configurable: true };
+    },
+    deleteProperty: (_, key) => deleteProperty(proxy, key),
+    defineProperty: () => false,
+  });
+}

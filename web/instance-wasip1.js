@@ -1,0 +1,95 @@
+// One GOOS=wasip1 instance built with modules/sdk: WASI imports from the
+// policy (wasi.js), calls through the edgebox_* exports and byte envelopes.
+import { Envelope } from "./guest-protocol.js";
+import { hardenRealm } from "./harden.js";
+import { makeWasi, WasiExit } from "./wasi.js";
+import { errno } from "./gojs.js";
+
+const RealUint8Array = Uint8Array;
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+// A private cell to block on: how a wasip1 guest sleeps in this worker.
+const sleepCell = typeof SharedArrayBuffer === "function" ? new Int32Array(new SharedArrayBuffer(4)) : null;
+const atomicsWait = typeof Atomics === "object" ? Atomics.wait : null;
+const getRandomValues = crypto.getRandomValues.bind(crypto);
+const SDK_EXPORTS = ["edgebox_alloc", "edgebox_free", "edgebox_call", "edgebox_exports"];
+
+/**
+ * env: {grant, files: Map, writeLog, audit, onExit(code)}.
+ * Resolves to {names, has(fn), invoke(fn, args), exited()}; invoke returns the
+ * guest's value, or throws an error whose code the guest chose.
+ */
+export async function startWasi(name, module, env) {
+  let exitCode = null;
+  const wasi = makeWasi({
+    args: [name, ...env.grant.args], env: env.grant.env, files: env.files, writeLog: env.writeLog, audit: env.audit,
+    randomFill: getRandomValues,
+    sleepMs: (ms) => {
+      if (sleepCell && atomicsWait) atomicsWait(sleepCell, 0, 0, ms);
+      else for (const until = performance.now() + ms; performance.now() < until;);
+    },
+  });
+  const wasm = await WebAssembly.instantiate(module, wasi.imports);
+  hardenRealm();
+  const ex = wasm.exports;
+  wasi.setMemory(ex.memory);
+  // Whatever leaves the module by a throw (proc_exit, a trap, a stack overflow)
+  // leaves the Go runtime half-way: the instance is done.
+  const run = (work) => {
+    if (exitCode !== null) throw errno("EXIT", `exited (${exitCode})`);
+    try {
+      return work();
+    } catch (error) {
+      exitCode = error instanceof WasiExit ? error.code : `trap: ${String(error?.message ?? error)}`;
+      env.onExit(exitCode);
+      throw errno("EXIT", `exit ${exitCode}`);
+    }
+  };
+  const put = (bytes) => {
+    const ptr = run(() => ex.edgebox_alloc(bytes.length));
+    new RealUint8Array(ex.memory.buffer, ptr, bytes.length).set(bytes);
+    return ptr;
+  };
+  const take = (packed) => {
+    const ptr = Number(packed >> 32n);
+    const out = new RealUint8Array(ex.memory.buffer, ptr, Number(packed & 0xffffffffn)).slice();
+    run(() => ex.edgebox_free(ptr));
+    return out;
+  };
+  try {
+    if (typeof ex._initialize === "function") run(() => ex._initialize());
+  } catch (error) {
+    if (exitCode === null) throw error;
+  }
+  const hasSdk = SDK_EXPORTS.every((f) => typeof ex[f] === "function");
+  if (exitCode === null && !hasSdk) throw errno("E_LOAD", `module ${name} does not use the EdgeBox SDK (edgebox_* exports missing)`);
+  const names = exitCode === null ? JSON.parse(decoder.decode(take(run(() => ex.edgebox_exports())))) : [];
+  return {
+    names,
+    has: (fn) => names.includes(fn),
+    invoke(fn, args) {
+      const nameBytes = encoder.encode(fn);
+      const bytesIn = args.length === 1 && args[0] instanceof RealUint8Array;
+      const payload = bytesIn ? args[0] : encoder.encode(JSON.stringify(args));
+      const envelope = new RealUint8Array(payload.length + 1);
+      envelope[0] = bytesIn ? Envelope.BYTES : Envelope.JSON;
+      envelope.set(payload, 1);
+      const namePtr = put(nameBytes);
+      const inPtr = put(envelope);
+      const out = take(run(() => ex.edgebox_call(namePtr, nameBytes.length, inPtr, envelope.length)));
+      run(() => { ex.edgebox_free(namePtr); ex.edgebox_free(inPtr); });
+      const body = out.subarray(1);
+      if (out[0] === Envelope.BYTES) return body;
+      let value = null;
+      try {
+        value = body.length ? JSON.parse(decoder.decode(body)) : null;
+      } catch {
+        throw errno("E_GUEST", "the guest's answer is not the SDK's envelope");
+      }
+      if (out[0] === Envelope.ERROR) throw errno(String(value?.code ?? "E_GUEST"), String(value?.message ?? ""));
+      if (out[0] !== Envelope.JSON) throw errno("E_GUEST", "the guest's answer is not the SDK's envelope");
+      return value;
+    },
+    exited: () => exitCode !== null,
+  };
+}
