@@ -232,24 +232,34 @@ export class SharedChannel {
 
   async #listen() {
     const ring = this.in;
-    const header = new Uint8Array(Frame.HEADER);
-    const headerView = new DataView(header.buffer);
     while (!this.closed) {
       const seq = load(ring.control, Channel.SEQ);
-      let moved = false;
-      while (ring.used() >= Frame.HEADER) {
-        let at = ring.copyOut(ring.tail, header);
-        const length = headerView.getUint32(0, true);
-        const piece = new Uint8Array(length);
-        at = ring.copyOut(at, piece);
-        store(ring.control, Channel.TAIL, at);
-        moved = true;
-        this.#receive(header[4], piece);
-      }
-      if (moved) notify(ring.control, Channel.TAIL);
+      this.#readAvailable();
       const wait = waitAsync(ring.control, Channel.SEQ, seq);
       if (wait.async) await wait.value;
     }
+  }
+
+  /** Deliver, now, every message already in the ring (the writer may be gone). */
+  drain() {
+    if (!this.closed) this.#readAvailable();
+  }
+
+  #readAvailable() {
+    const ring = this.in;
+    const header = new Uint8Array(Frame.HEADER);
+    const headerView = new DataView(header.buffer);
+    let moved = false;
+    while (ring.used() >= Frame.HEADER) {
+      let at = ring.copyOut(ring.tail, header);
+      const length = headerView.getUint32(0, true);
+      const piece = new Uint8Array(length);
+      at = ring.copyOut(at, piece);
+      store(ring.control, Channel.TAIL, at);
+      moved = true;
+      this.#receive(header[4], piece);
+    }
+    if (moved) notify(ring.control, Channel.TAIL);
   }
 
   #receive(kind, piece) {

@@ -272,13 +272,13 @@ export class EdgeBox extends EventTarget {
   #directTo(module) {
     if (!this.#config.direct) return null;
     const record = this.#direct.get(module);
-    if (record?.channel) return record;
+    if (record?.channel && !record.ended) return record;
     if (!record) this.#connect(module);
     return null;
   }
 
   async #connect(module) {
-    const record = { channel: null, ids: new Set() };
+    const record = { channel: null, ids: new Set(), ended: false }; // ended: the instance said it has exited
     this.#direct.set(module, record);
     const shared = SharedChannel.create(this.#config.sharedBytes);
     const channel = new SharedChannel(shared, "page", { maxMessageBytes: this.#config.maxMessageBytes });
@@ -301,7 +301,7 @@ export class EdgeBox extends EventTarget {
       if (data.gone) {
         // The instance has ended: later calls go through the host (which starts a
         // fresh one); this one, never run, is delivered again once the host says so.
-        if (this.#direct.get(module) === record) record.channel = null;
+        record.ended = true;
         return;
       }
       // Nothing but the guest's own kind of error is believed from a guest.
@@ -318,6 +318,8 @@ export class EdgeBox extends EventTarget {
     const record = this.#direct.get(module);
     if (!record) return;
     this.#direct.delete(module);
+    // Answers the instance wrote before it died are in the ring already: take them first.
+    if (death) record.channel?.drain();
     record.channel?.close();
     if (!death) return; // the box stops: every pending call is failed by #stopWorker
     const error = EdgeBoxError.fromWire(death.error);

@@ -27,6 +27,7 @@ const { store, add } = Atomics;
 const RealError = Error;
 const RealUint8Array = Uint8Array;
 const RealMap = Map;
+const RealPromise = Promise;
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 const later = setTimeout;
@@ -61,17 +62,16 @@ function publish() {
   store(slots, Watch.OLDEST, oldest ? oldest[0] : 0);
 }
 
-function began(via, id) {
-  const number = ++callNumber;
+// A call the instance has taken up (Go read it; a wasip1 export was entered):
+// from now on its id counts as started, and it may be the watchdog's culprit.
+function taken(number, via, id) {
   running.set(number, { via, id });
   store(slots, via === Via.HOST ? Watch.TAKEN_HOST : Watch.TAKEN_PAGE, id);
   publish();
-  return number;
 }
 
 function ended(number) {
-  running.delete(number);
-  publish();
+  if (running.delete(number)) publish();
 }
 
 // The event loop still turns: the watchdog replaces an instance whose beat stops.
@@ -150,7 +150,8 @@ function die(kind, detail, exitCode = null) {
   if (dead) return;
   dead = true;
   flush();
-  const culprit = current ?? (running.size === 1 ? running.values().next().value : null);
+  const culprit = current?.taken ? { via: current.via, id: current.id }
+    : running.size === 1 ? running.values().next().value : null;
   post({ op: GuestOp.DIED, kind, detail, exitCode, culprit, watch: [...slots] });
 }
 
@@ -200,6 +201,8 @@ async function load({ id, name, abi, module, grant: granted, watch, maxMessageBy
     memoryBytes: grant.memoryBytes,
     overLimit,
     onExit,
+    onTaken: () => current?.take(),
+    onResult: (value) => current?.early(value),
   };
   instance = await (abi === "wasip1" ? startWasi : startJs)(name, module, env);
   if (instance.exited()) {
@@ -246,33 +249,42 @@ async function call({ id, fn, args }, via, send) {
   if (dead || instance.exited()) return send({ op: GuestOp.REPLY, id, ok: false, gone: true });
   if (typeof fn !== "string" || !instance.has(fn)) return fail(id, "E_NOT_FOUND", `no exported function ${String(fn)}`, "", send);
   if (running.size === 0) logged = 0;
-  const number = began(via, id);
+  const number = ++callNumber;
+  const http = fn === HTTP_EXPORT;
+  let answered = false;
+  // The guest's answer, once it is a value (not a promise): sent as data, or refused.
+  const answer = (value) => {
+    if (answered || dead) return;
+    answered = true;
+    ended(number);
+    flush(); // what the call logged and was denied is known before its answer
+    if (value instanceof RealError) return fail(id, ...guestFailure(value), "", send);
+    try {
+      send({ op: GuestOp.REPLY, id, ok: true, value: toData(http ? unpackHttp(value) : value, maxMessageBytes) });
+    } catch (error) {
+      const code = error?.code === "E_TOO_LARGE" || error instanceof RangeError ? "E_TOO_LARGE" : "E_GUEST";
+      fail(id, code, `${fn}: ${String(error?.message ?? error)}`, "", send);
+    }
+  };
+  current = {
+    via, id, taken: false,
+    take() { this.taken = true; taken(number, via, id); },
+    // Go's function has returned: answer now, even if a goroutine keeps the thread a while longer.
+    early: (value) => { if (!(value instanceof RealPromise) && !(value instanceof RealError)) answer(value); },
+  };
   try {
-    const http = fn === HTTP_EXPORT;
-    current = { via, id };
     let pending;
     try {
       pending = instance.invoke(fn, http ? [packHttp(args[0], args[1])] : args);
     } finally {
       current = null;
     }
-    let value = await pending;
-    if (dead) return; // the host answers for a call the instance died in
-    if (flushTimer !== null) flush(); // what the call logged and was denied is known before its answer
-    if (value instanceof RealError) throw value;
-    if (http) value = unpackHttp(value);
-    let message;
-    try {
-      message = { op: GuestOp.REPLY, id, ok: true, value: toData(value, maxMessageBytes) };
-      send(message);
-    } catch (error) {
-      const code = error?.code === "E_TOO_LARGE" || error instanceof RangeError ? "E_TOO_LARGE" : "E_GUEST";
-      fail(id, code, `${fn}: ${String(error?.message ?? error)}`, "", send);
-    }
+    const value = pending instanceof RealPromise ? await pending : pending;
+    answer(value);
   } catch (error) {
-    if (dead) return;
-    const [code, message] = guestFailure(error);
-    fail(id, code, message, "", send);
+    if (dead || answered) return;
+    answered = true;
+    fail(id, ...guestFailure(error), "", send);
   } finally {
     ended(number);
   }
@@ -297,6 +309,9 @@ const handlers = {
   [GuestOp.FETCHED]: fetched,
   [GuestOp.CONNECT]: connect,
 };
+
+// A promise the guest dropped is the guest's own affair, not an error of the host or the page.
+listen("unhandledrejection", (event) => event.preventDefault());
 
 // eval and Function are refused by the worker's CSP; say so in the audit.
 listen("securitypolicyviolation", (event) => audit("eval", `${event.violatedDirective} blocked ${event.blockedURI || "code"}`));

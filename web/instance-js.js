@@ -20,11 +20,15 @@ const held = (value) => (typeof value === "string" ? 2 * value.length
 
 /**
  * env: what makeGlobal needs, plus audit, memoryBytes (the memory_mb cap),
- * overLimit(what, detail) and onExit(code), told once when the program ends.
+ * overLimit(what, detail), onExit(code), told once when the program ends,
+ * onTaken(), told when Go takes up the call being invoked (before that, the
+ * call has not reached the guest: a goroutine that never yields can keep Go
+ * from ever taking it), and onResult(value), told as soon as Go's function
+ * has returned its value (it may be a while before Go gives the thread back).
  * Resolves to {names, has(fn), invoke(fn, args), exited()}.
  */
 export async function startJs(name, module, env) {
-  const { own, guestFunction } = createMembrane(env.audit);
+  const { own, guestFunction, unwrap } = createMembrane(env.audit);
   const sandbox = makeGlobal(env);
   const visible = auditMisses(sandbox, own(sandbox), env);
   globalThis.fs = sandbox.fs; // the runtime's own writes (panics, println) go through fs.writeSync
@@ -67,6 +71,37 @@ export async function startJs(name, module, env) {
       set(v) { defineProperty(this, field, { value: patch(v), writable: true, configurable: true }); },
     });
   }
+  // The event of the call being invoked: Go reads it when it takes the call up
+  // and writes its result when the function returns (wasm_exec's _makeFuncWrapper).
+  let awaitingTop = false;
+  let top = null;
+  let pendingEvent = null;
+  defineProperty(go, "_pendingEvent", {
+    configurable: true,
+    get() {
+      if (pendingEvent !== null && pendingEvent === top) {
+        top = null;
+        env.onTaken();
+      }
+      return pendingEvent;
+    },
+    set(event) {
+      pendingEvent = event;
+      if (event === null || !awaitingTop) return;
+      awaitingTop = false;
+      top = event;
+      let result;
+      defineProperty(event, "result", {
+        configurable: true,
+        enumerable: true,
+        get: () => result,
+        set(value) {
+          result = value;
+          env.onResult(unwrap(value));
+        },
+      });
+    },
+  });
   // Go's own functions (js.FuncOf) are wrapped too, so their .constructor is blocked as well.
   const makeFuncWrapper = go._makeFuncWrapper.bind(go);
   go._makeFuncWrapper = (id) => guestFunction(makeFuncWrapper(id));
@@ -86,6 +121,7 @@ export async function startJs(name, module, env) {
     names: [...exported.keys()],
     has: (fn) => exported.has(fn),
     invoke(fn, args) {
+      awaitingTop = true;
       try {
         return apply(exported.get(fn), undefined, args);
       } catch (error) {
@@ -95,6 +131,9 @@ export async function startJs(name, module, env) {
           env.onExit(`trap: ${String(error?.message ?? error)}`);
         }
         throw error;
+      } finally {
+        awaitingTop = false;
+        top = null;
       }
     },
     exited: () => exitCode !== null,

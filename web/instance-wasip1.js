@@ -15,7 +15,7 @@ const getRandomValues = crypto.getRandomValues.bind(crypto);
 const SDK_EXPORTS = ["edgebox_alloc", "edgebox_free", "edgebox_call", "edgebox_exports"];
 
 /**
- * env: {grant, files: Map, writeLog, audit, onExit(code)}.
+ * env: {grant, files: Map, writeLog, audit, onExit(code), onTaken()}.
  * Resolves to {names, has(fn), invoke(fn, args), exited()}; invoke returns the
  * guest's value, or throws an error whose code the guest chose.
  */
@@ -68,6 +68,7 @@ export async function startWasi(name, module, env) {
     names,
     has: (fn) => names.includes(fn),
     invoke(fn, args) {
+      env.onTaken(); // synchronous from here on: the guest has the call
       const nameBytes = encoder.encode(fn);
       const bytesIn = args.length === 1 && args[0] instanceof RealUint8Array;
       const payload = bytesIn ? args[0] : encoder.encode(JSON.stringify(args));

@@ -39,8 +39,9 @@ DetachSink = Callable[[str, Death], None]
 
 # How an instance's death is audited (a crash is not the guest's doing: not audited).
 _DEATH_AUDIT = {PanicError: "panic", LimitError: "limits", TimeoutError: "limits"}
-# A call that reaches only instances that die before they start it is given up after this many.
-_DELIVERIES = 3
+# A call is delivered again while the instances it reaches die (of other calls) before taking it;
+# after this many in a row it is given up: instances that die before taking anything are a fault of their own.
+_DELIVERIES = 16
 
 
 def _started(pending: "asyncio.Future[Guest] | None") -> "Guest | None":

@@ -67,6 +67,9 @@ FORBIDDEN_RESPONSE_HEADERS = frozenset({"set-cookie", "set-cookie2"})
 EDGEBOX_HEADERS = frozenset({"x-edgebox-version", "traceparent"})
 
 _NUL_CR_LF = re.compile(r"[\x00\r\n]")
+# Strings and everything but brackets, removed before the nesting is counted.
+_NOT_BRACKETS = re.compile(r'"(?:[^"\\]|\\.)*"|[^\[\]{}]+')
+MAX_HEAD_DEPTH = 8  # {"headers": [[name, value]]} needs 3
 _NOT_BYTE = re.compile(r"[^\x00-\xff]")
 _HTTP_WHITESPACE = " \t"
 
@@ -80,6 +83,14 @@ def _show_json(value: Any, limit: int = 60) -> str:
         return _cut(json.dumps(value, ensure_ascii=True), limit)
     except (ValueError, RecursionError):
         return f"a deeply nested JSON {type(value).__name__}"
+
+
+def _depth(text: str) -> int:
+    depth = deepest = 0
+    for bracket in _NOT_BRACKETS.sub("", text):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def _cut(text: str, limit: int) -> str:
@@ -98,6 +109,10 @@ def parse_answer(head: str, body: Any) -> EdgeResponse:
         raise _fail(f"the head is a {type(head).__name__}, not a JSON string")
     if len(head) > MAX_HEAD_BYTES or len(head.encode("utf-8", "surrogatepass")) > MAX_HEAD_BYTES:
         raise _fail(f"the head is over {MAX_HEAD_BYTES} bytes (64 KiB), the most EdgeBox takes")
+    if _depth(head) > MAX_HEAD_DEPTH:
+        # Counted before parsing: under Pyodide a deep parse overflows the JavaScript
+        # stack, a fatal error for the whole host, not a RecursionError.
+        raise _fail(f"the head is nested deeper than {MAX_HEAD_DEPTH} levels")
     try:
         answer = json.loads(head)
     except (ValueError, RecursionError) as error:

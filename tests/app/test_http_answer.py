@@ -67,7 +67,8 @@ def test_the_head_limit_counts_utf8_bytes_not_characters():
     ("not json", "not JSON"),
     ("", "not JSON"),
     ('{"status": 200', "not JSON"),
-    ("[" * 5000 + "]" * 5000, "not JSON"),  # too deep for the parser
+    ("[" * 5000 + "]" * 5000, "nested deeper than 8"),  # refused before the parser sees it
+    ('{"status": 200, "headers": [], "x": [[[[[[[["]]]]]]]]"]]]]]]]]}', "nested deeper than 8"),
     ("[]", "is a JSON list, not an object"),
     ('"200"', "is a JSON str, not an object"),
     ("null", "is a JSON NoneType, not an object"),

@@ -55,10 +55,10 @@ func main() {
 	// instance's event loop stops between calls.
 	export("wedge", func([]js.Value) any {
 		go func() {
+			time.Sleep(20 * time.Millisecond) // after the call has answered
 			for {
 			}
 		}()
-		time.Sleep(time.Millisecond) // let it start: it never gives the thread back
 		return "wedged"
 	})
 	export("panicLater", func(args []js.Value) any {
