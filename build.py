@@ -7,6 +7,7 @@
     python3 build.py module DIR [--name N] [--abi js|wasip1]  add your own Go module to the build
     python3 build.py module --remove NAME                     take it out again
     python3 build.py bench                                    measure in headless Chromium: table, JSON, PNG
+    python3 build.py soak [--calls N]                         fault injection and box.fetch under load, in Chromium
     python3 build.py clean                                    remove dist/ (and the added modules)
 
 Every command first makes sure of what it needs (a .venv with the pinned
@@ -637,6 +638,51 @@ def bench() -> int:
     return 0
 
 
+def soak(calls: int) -> int:
+    """The fault-injection run (web/bench/faults.js) and 2,000 box.fetch risk
+    checks, 64 in flight each, in headless Chromium; prints both reports."""
+    from playwright.sync_api import sync_playwright
+
+    out = DIST / "bench"
+    guest = ROOT / "tests" / "guests" / "faults"
+    compile_go_module(guest, out / "faults.wasm")
+    copy_if_changed(ROOT / "web" / "bench" / "faults.js", out / "faults.js")
+    faults = {"url": "/bench/faults.wasm", "abi": "js", "sha256": sha256_file(out / "faults.wasm"),
+              "policy": json.loads((guest / "policy.json").read_text())}
+    server = make_server([DIST])
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    failed = False
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-quic"])
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{server.server_address[1]}/blank.html")
+        for direct in (True, False):
+            print(f"[soak] {calls} calls, 64 in flight, direct={direct}", file=sys.stderr, flush=True)
+            report = page.evaluate("""async ([faults, calls, direct]) => {
+                const { EdgeBox } = await import("/edgebox/edgebox.js");
+                const { faultRun, fetchRun } = await import("/bench/faults.js");
+                const box = await EdgeBox.start({ modules: { faults }, direct, callTimeoutMs: 30000 });
+                const faultReport = await faultRun(box, { count: calls, inFlight: 64 });
+                const fetchReport = await fetchRun(box, { count: 2000, inFlight: 64 });
+                await box.close();
+                return { faultReport, fetchReport };
+            }""", [faults, calls, direct])
+            fault, fetched = report["faultReport"], report["fetchReport"]
+            print(f"\nfault injection, {'direct channel' if direct else 'through Python'}:")
+            for key in ["count", "answered", "lost", "byCallTimeout", "misattributed", "healthyWrong", "collateral",
+                        "hostRestarts", "after", "seconds", "callsPerSecond", "codes", "examples", "collateralExamples"]:
+                print(f"  {key:>18}: {fault[key]}")
+            print(f"box.fetch risk checks: {fetched}")
+            failed |= bool(fault["lost"] or fault["byCallTimeout"] or fault["misattributed"] or fault["healthyWrong"]
+                           or fault["hostRestarts"] or fault["after"] != "after" or fetched["statuses"] != {"200": 2000}
+                           or fetched["counted"] != 2000)
+        browser.close()
+    server.shutdown()
+    return 1 if failed else 0
+
+
 def bench_table(r: dict) -> str:
     lat = r["latency"]
     lines = ["", "Start-up (ms)                              cold        warm"]
@@ -682,6 +728,8 @@ def main(argv: list[str]) -> int:
     module_parser.add_argument("--abi", choices=["js", "wasip1"])
     module_parser.add_argument("--remove", metavar="NAME")
     commands.add_parser("bench", help="build, then benchmark in headless Chromium (table, JSON, PNG)")
+    soak_parser = commands.add_parser("soak", help="build, then run the fault-injection mix and box.fetch under load")
+    soak_parser.add_argument("--calls", type=int, default=10_000)
     commands.add_parser("clean", help="remove dist/")
     args, rest = parser.parse_known_args(argv)
     if rest and args.command != "test":
@@ -690,7 +738,7 @@ def main(argv: list[str]) -> int:
     if args.command == "clean":
         shutil.rmtree(DIST, ignore_errors=True)
         return 0
-    setup(browser=args.command in ("test", "bench"))
+    setup(browser=args.command in ("test", "bench", "soak"))
     if args.command == "module":
         add_module(args.dir, name=args.name, abi=args.abi, remove=args.remove)
     build()
@@ -698,6 +746,8 @@ def main(argv: list[str]) -> int:
         serve(args.host, args.port)
     elif args.command == "bench":
         return bench()
+    elif args.command == "soak":
+        return soak(args.calls)
     elif args.command == "test":
         return subprocess.run([str(VENV_PYTHON), "-m", "pytest", *(rest or ["tests"])], cwd=ROOT).returncode
     return 0

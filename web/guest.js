@@ -25,6 +25,7 @@ const post = self.postMessage.bind(self);
 const listen = self.addEventListener.bind(self);
 const { store, add } = Atomics;
 const RealError = Error;
+const RealRangeError = RangeError;
 const RealUint8Array = Uint8Array;
 const RealMap = Map;
 const RealPromise = Promise;
@@ -129,7 +130,8 @@ function writeLog(fd, bytes) {
   logged += bytes.length;
   if (logged > grant.logBytes) {
     if (logged - bytes.length <= grant.logBytes) overLimit("log_kb", `more than ${grant.logBytes} bytes of output in one call`);
-    return bytes.length;
+    // Thrown into Go: the instance is over, and this gets the thread back at once.
+    throw new RealRangeError(`output over log_kb (${grant.logBytes} bytes)`);
   }
   partial[fd] += text;
   const nl = partial[fd].lastIndexOf("\n");
@@ -152,7 +154,13 @@ function die(kind, detail, exitCode = null) {
   flush();
   const culprit = current?.taken ? { via: current.via, id: current.id }
     : running.size === 1 ? running.values().next().value : null;
-  post({ op: GuestOp.DIED, kind, detail, exitCode, culprit, watch: [...slots] });
+  const message = { op: GuestOp.DIED, kind, detail, exitCode, culprit, watch: [...slots] };
+  // Answers already given may still wait in a direct channel's queue (a full
+  // ring): let them out first, for a bounded time, since the host ends this worker.
+  const queued = channels.filter((channel) => channel.pumping);
+  if (queued.length === 0) return post(message);
+  const written = queued.map((channel) => channel.send({ op: GuestOp.DIED }).catch(() => {}));
+  RealPromise.race([RealPromise.all(written), new RealPromise((resolve) => later(resolve, FLUSH_MS))]).then(() => post(message));
 }
 
 function overLimit(what, detail) {
@@ -292,8 +300,11 @@ async function call({ id, fn, args }, via, send) {
 
 // The host hands over one end of a page <-> guest channel: from now on the
 // page's calls to this module come here directly, without a hop through Python.
+const channels = []; // the direct channels this instance answers on
+
 function connect({ id, shared: region }) {
   const channel = new SharedChannel(region, "worker", { maxMessageBytes });
+  channels.push(channel);
   // A reply the channel refuses (over maxMessageBytes) throws here, inside call's catch.
   const send = (message) => { channel.send(message).catch(() => {}); };
   channel.onmessage = (message) => {
@@ -310,8 +321,10 @@ const handlers = {
   [GuestOp.CONNECT]: connect,
 };
 
-// A promise the guest dropped is the guest's own affair, not an error of the host or the page.
+// A promise the guest dropped is the guest's own affair, not an error of the host or the page;
+// so is whatever its runtime throws once it has ended (Go's timers firing into an exited program).
 listen("unhandledrejection", (event) => event.preventDefault());
+listen("error", (event) => { if (dead) event.preventDefault(); });
 
 // eval and Function are refused by the worker's CSP; say so in the audit.
 listen("securitypolicyviolation", (event) => audit("eval", `${event.violatedDirective} blocked ${event.blockedURI || "code"}`));

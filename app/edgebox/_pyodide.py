@@ -8,6 +8,7 @@ Python is up and feeds every page message to the dispatcher it returns.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import struct
 import traceback
@@ -52,6 +53,12 @@ def _translate(error: BaseException, what: str) -> EdgeBoxError:
     if isinstance(error, JsException):
         return EdgeBoxError(f"{what}: {error}")
     return EdgeBoxError(f"{what}: {type(error).__name__}: {error}", stack=traceback.format_exc())
+
+
+@functools.cache
+def _swallow() -> Any:
+    """One error handler for every ended guest worker, never destroyed."""
+    return create_proxy(lambda event: event.preventDefault())
 
 
 class BrowserPlatform:
@@ -276,8 +283,10 @@ class WorkerGuest:
         if self._dead is None:
             self._dead = death
             self._worker.terminate()
-            # Late messages of a terminated worker must not reach destroyed proxies.
-            self._worker.onmessage = self._worker.onerror = None
+            # Late messages of a terminated worker must not reach destroyed proxies,
+            # and its late errors must not reach the host worker's own global.
+            self._worker.onmessage = None
+            self._worker.onerror = _swallow()
             proxies, self._proxies = self._proxies, []
             asyncio.get_event_loop().call_soon(lambda: [proxy.destroy() for proxy in proxies])
         pending, self._pending = self._pending, {}

@@ -81,3 +81,41 @@ export async function faultRun(box, { count = 10000, inFlight = 64, seed = 42, m
   }
   return report;
 }
+
+// box.fetch under load: `count` risk checks, `inFlight` at a time, to the
+// demo's /edge/orders/check route. Every answer must be a 200 with a verdict,
+// and edgebox_requests_total must count each request exactly once.
+export async function fetchRun(box, { count = 2000, inFlight = 64, route = "/edge/orders/check" } = {}) {
+  const statuses = {};
+  const verdicts = {};
+  const bad = [];
+  let next = 0;
+  const metricCount = async () => {
+    const text = await box.metrics();
+    return text.split("\n").filter((line) => line.startsWith("edgebox_requests_total{") && line.includes(`route="/edge/orders/`))
+      .reduce((n, line) => n + Number(line.split(" ").pop()), 0);
+  };
+  const before = await metricCount();
+  const started = performance.now();
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      const amount = 10 + (i % 37) * 3.5;
+      const order = { user: `u${i % 50}`, region: ["US", "DE", "JP"][i % 3], amount, currency: "USD",
+        items: [{ sku: `SKU-${i % 7}`, qty: 1 + (i % 3), price: amount / (1 + (i % 3)) }] };
+      try {
+        const response = await box.fetch(route, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(order) });
+        statuses[response.status] = (statuses[response.status] ?? 0) + 1;
+        const body = await response.json();
+        verdicts[body.verdict] = (verdicts[body.verdict] ?? 0) + 1;
+        if (response.status !== 200 && bad.length < 5) bad.push(body);
+      } catch (error) {
+        statuses[error.code ?? "thrown"] = (statuses[error.code ?? "thrown"] ?? 0) + 1;
+        if (bad.length < 5) bad.push(String(error));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  return { count, statuses, verdicts, bad, counted: (await metricCount()) - before, requestsPerSecond: Math.round(count / seconds) };
+}
