@@ -73,6 +73,7 @@ function taken(number, via, id) {
 
 function ended(number) {
   if (running.delete(number)) publish();
+  if (running.size === 0) instance?.idle?.();
 }
 
 // The event loop still turns: the watchdog replaces an instance whose beat stops.

@@ -12,14 +12,20 @@
 // Primordials, taken at import, before any guest code exists.
 const { apply, construct, get, set, has, ownKeys, getOwnPropertyDescriptor, deleteProperty, getPrototypeOf } = Reflect;
 const isView = ArrayBuffer.isView;
+const isArray = Array.isArray;
 
 const BLOCKED = new Set(["__proto__", "constructor", "prototype", "caller", "callee", "arguments",
   "__defineGetter__", "__defineSetter__", "__lookupGetter__", "__lookupSetter__"]);
 const blocked = (key) => typeof key === "string" && BLOCKED.has(key);
 const passesRaw = (value) => value instanceof ArrayBuffer || isView(value);
 
-/** audit(capability, detail) is told of every blocked step. */
-export function createMembrane(audit) {
+/**
+ * audit(capability, detail) is told of every blocked step; meter, if given, of
+ * every value the guest makes through the membrane: meter.made(value) for a
+ * result of a call or a construction, meter.grew(target, lengthBefore, args)
+ * after a call on an array, meter.wrote(target, value) after a write.
+ */
+export function createMembrane(audit, meter = null) {
   const toProxy = new WeakMap(); // real -> proxy
   const toReal = new WeakMap(); // proxy -> real (or, for a guest function, its host-callable form)
   const guestFunctions = new WeakMap(); // guest function -> host-callable wrapper
@@ -33,7 +39,12 @@ export function createMembrane(audit) {
     const shadow = typeof value === "function" ? function () {}.bind(null) : {};
     const proxy = new Proxy(shadow, {
       get: (_, key) => (blocked(key) ? denied(`read .${key}`) : wrap(get(value, key, value))),
-      set: (_, key, v) => (!blocked(key) && writable.has(value) ? set(value, key, unwrap(v), value) : denied(`write .${String(key)}`, false)),
+      set: (_, key, v) => {
+        if (blocked(key) || !writable.has(value)) return denied(`write .${String(key)}`, false);
+        const real = unwrap(v);
+        meter?.wrote(value, real);
+        return set(value, key, real, value);
+      },
       has: (_, key) => !blocked(key) && has(value, key),
       deleteProperty: (_, key) => !blocked(key) && writable.has(value) && deleteProperty(value, key),
       ownKeys: () => [...ownKeys(value).filter((key) => !blocked(key)), ...ownKeys(shadow).filter((key) => !has(value, key) || blocked(key))],
@@ -49,10 +60,21 @@ export function createMembrane(audit) {
       setPrototypeOf: () => false,
       preventExtensions: () => false,
       isExtensible: () => true,
-      apply: (_, self, args) => guard(() => apply(value, unwrap(self), args.map(unwrap))),
+      apply: (_, self, args) => guard(() => {
+        const target = unwrap(self);
+        const real = args.map(unwrap);
+        const before = meter !== null && isArray(target) ? target.length : -1;
+        const result = apply(value, target, real);
+        if (meter !== null) {
+          meter.made(result);
+          if (before !== -1) meter.grew(target, before, real);
+        }
+        return result;
+      }),
       construct: (_, args) => guard(() => {
         const made = construct(value, args.map(unwrap));
         writable.add(made); // the guest's own object: it may write to it
+        meter?.made(made);
         return made;
       }),
     });
@@ -95,6 +117,15 @@ export function createMembrane(audit) {
   return {
     wrap,
     unwrap,
+    /**
+     * Reflect.get for the Go runtime (wasm_exec.js): a function reached from
+     * something that is not a proxy (a string's or a typed array's methods)
+     * is wrapped too, so that calling it is seen (and metered) like any other.
+     */
+    get(target, key, receiver) {
+      const found = get(target, key, receiver === undefined ? target : receiver);
+      return typeof found === "function" && !toReal.has(target) && !toReal.has(found) ? wrap(found) : found;
+    },
     /** The guest's view of an object it owns (and may write to), like its global. */
     own(value) {
       writable.add(value);

@@ -44,7 +44,7 @@ def page(request, context, base_url, test_modules, overlay):
     page = open_page(context, f"{base_url}/blank.html")
     routes = [{"prefix": "/js/", "module": "httpjs", "middleware": ["logger"]},
               {"prefix": "/wasi/", "module": "httpwasi", "middleware": ["logger"]}]
-    page.evaluate(START, [test_modules, {"direct": request.param == "direct", "routes": routes}])
+    page.evaluate(START, [test_modules, {"direct": request.param == "direct", "routes": routes, "maxMessageBytes": 4 << 20}])
     page.path = request.param
     yield page
     page.close()
@@ -94,7 +94,7 @@ def test_a_goroutine_that_never_yields_costs_the_instance_not_the_next_call(page
     ("cycle", [], "E_GUEST", "cycle"),
     ("deep", [100], "E_GUEST", "deeper than 64"),
     ("getter", [], "E_GUEST", "getter"),
-    ("sparse", [], "E_TOO_LARGE", "maxMessageBytes"),
+    ("sparse", [1_000_000], "E_TOO_LARGE", "maxMessageBytes"),  # holes count: over the page's 4 MiB
 ])
 def test_a_value_the_wire_cannot_carry_is_refused_by_name(page, fn, args, code, words):
     got = timed(page, fn, *args)
@@ -194,8 +194,14 @@ def test_floods_are_summarised_and_the_box_stays_responsive(page):
     assert_still_serves(page)
 
 
-def test_js_values_count_against_memory_mb(page):
-    got = timed(page, "holdStrings", 200)  # 200 strings of 1 MiB against memory_mb 64
+@pytest.mark.parametrize("fn, args", [
+    ("holdStrings", [200]),  # 200 strings of 1 MiB held by Go, against memory_mb 64
+    ("sparse", [100_000_000]),  # an array's length counts, holes included
+    ("fillArray", [300_000_000]),  # what a method of a bare value makes counts too
+    ("sliceBytes", [200]),
+])
+def test_js_values_count_against_memory_mb(page, fn, args):
+    got = timed(page, fn, *args)
     assert got["code"] == "E_LIMIT" and "memory_mb" in got["message"], got
     assert_still_serves(page)
 

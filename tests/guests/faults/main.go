@@ -84,7 +84,7 @@ func main() {
 	export("deep", func(args []js.Value) any {
 		return jsonAPI.Call("parse", strings.Repeat("[", args[0].Int())+strings.Repeat("]", args[0].Int()))
 	})
-	export("sparse", func([]js.Value) any { return array.New(4294967295) })
+	export("sparse", func(args []js.Value) any { return array.New(args[0].Int()) })
 	export("protoKey", func([]js.Value) any {
 		return jsonAPI.Call("parse", `{"__proto__": {"polluted": true}, "constructor": {"prototype": {"polluted": true}}}`)
 	})
@@ -129,6 +129,18 @@ func main() {
 			held = append(held, js.ValueOf(chunk+fmt.Sprint(i)))
 		}
 		return len(held)
+	})
+	export("fillArray", func(args []js.Value) any {
+		return array.New(args[0].Int()).Call("fill", 0).Length()
+	})
+	// The methods of bytes, which cross unwrapped, make what they make through the membrane too.
+	export("sliceBytes", func(args []js.Value) any {
+		keep := array.New()
+		bytes := global.Get("Uint8Array").New(1 << 20)
+		for i := 0; i < args[0].Int(); i++ {
+			keep.Call("push", bytes.Call("slice"))
+		}
+		return keep.Length()
 	})
 	// The network after the call has returned: work left behind may not use it.
 	export("fetchLater", func(args []js.Value) any {

@@ -131,7 +131,7 @@ func main() {
 			"Date.__proto__":     kind(date.Get("__proto__")),
 			"Function":           kind(js.Global().Get("Function")),
 		}
-		// Bytes cross unwrapped; their constructor chain ends at a Function that the CSP disarms.
+		// Bytes cross unwrapped, but what is reached from them (their methods, their constructor) crosses the membrane.
 		fn := js.Global().Get("Uint8Array").New(1).Get("constructor").Get("constructor")
 		r["bytes.constructor.constructor"] = kind(fn)
 		r["Function('return globalThis')"] = safely(func() any {
