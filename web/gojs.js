@@ -22,6 +22,7 @@ const isView = ArrayBuffer.isView;
 const isArray = Array.isArray;
 const encoder = new TextEncoder();
 const S_IFREG = 0o100000;
+const MAX_FETCHES = 16; // network requests one instance may have in flight: a flood costs it, not the host
 
 // What every guest's global holds, and what a network grant adds.
 const ALWAYS = ["Object", "Array", "Uint8Array", "Uint8ClampedArray", "Error", "TypeError", "RangeError", "Date",
@@ -192,13 +193,24 @@ function copyRequest(input, init) {
 // fetch asks the host, which checks the policy and performs the request itself;
 // only a call that is running may ask (work left behind by a call may not).
 function makeFetch({ audit, inCall, requestFetch }) {
+  let inFlight = 0;
   return async (input, init) => {
     const request = copyRequest(input, init);
     if (!inCall()) {
       audit("net", `${request.method} ${request.url} outside any call`);
       throw new RealTypeError(`fetch ${request.url}: E_DENIED: a guest may use the network only while one of its calls runs`);
     }
-    const answer = await requestFetch(request);
+    if (inFlight >= MAX_FETCHES) {
+      audit("net", `${request.method} ${request.url}: more than ${MAX_FETCHES} requests in flight`, "E_LIMIT");
+      throw new RealTypeError(`fetch ${request.url}: E_LIMIT: at most ${MAX_FETCHES} requests in flight`);
+    }
+    inFlight++;
+    let answer;
+    try {
+      answer = await requestFetch(request);
+    } finally {
+      inFlight--;
+    }
     if (!answer.ok) throw new RealTypeError(`fetch ${request.url}: ${answer.error.code}: ${answer.error.message}`);
     return new RealResponse(answer.status === 204 || answer.status === 304 ? null : answer.body,
       { status: answer.status, statusText: answer.statusText, headers: answer.headers });

@@ -55,6 +55,9 @@ def _translate(error: BaseException, what: str) -> EdgeBoxError:
     return EdgeBoxError(f"{what}: {type(error).__name__}: {error}", stack=traceback.format_exc())
 
 
+_MAX_FETCHES = 32
+
+
 @functools.cache
 def _swallow() -> Any:
     """One error handler for every ended guest worker, never destroyed."""
@@ -221,6 +224,9 @@ class WorkerGuest:
         if self.started and reading is not None and self.slots is not None and reading.running == 0:
             self._services.audit("net", f"{request.method} {request.url} outside any call")
             self._answer(int(data.fid), {"ok": False, "error": DeniedError("the network is granted only while a call runs").to_wire()})
+            return
+        if len(self._tasks) >= _MAX_FETCHES:  # the guest worker holds it to fewer; this is the host's own bound
+            self._answer(int(data.fid), {"ok": False, "error": LimitError("too many requests in flight").to_wire()})
             return
         task = asyncio.ensure_future(self._answer_fetch(int(data.fid), request))
         self._tasks.add(task)

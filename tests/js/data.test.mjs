@@ -1,0 +1,53 @@
+// web/data.js under Node: what may cross from a guest is plain data.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { toData } from "../../web/data.js";
+
+const refused = (value, code, words, max) => {
+  assert.throws(() => toData(value, max), (error) => error.code === code && error.message.includes(words));
+};
+
+test("plain data is copied, not shared", () => {
+  const value = { a: [1, "two", null, true, { b: 2.5 }], c: new Uint8Array([1, 2, 3]) };
+  const copy = toData(value);
+  assert.deepEqual(copy, value);
+  assert.notEqual(copy, value);
+  assert.notEqual(copy.a, value.a);
+  assert.ok(copy.c instanceof Uint8Array);
+});
+
+test("a key named __proto__ stays a key and sets no prototype", () => {
+  const value = JSON.parse('{"__proto__": {"polluted": true}}');
+  const copy = toData(value);
+  assert.equal(Object.getPrototypeOf(copy), Object.prototype);
+  assert.deepEqual(Object.keys(copy), ["__proto__"]);
+  assert.equal(copy.polluted, undefined);
+  assert.equal({}.polluted, undefined);
+});
+
+test("what the wire cannot carry is refused by name", () => {
+  refused(1n, "E_GUEST", "BigInt");
+  refused({ a: Symbol("s") }, "E_GUEST", "Symbol");
+  refused([() => 1], "E_GUEST", "function");
+  const cycle = {};
+  cycle.self = cycle;
+  refused(cycle, "E_GUEST", "cycle");
+  refused(Object.defineProperty({}, "x", { get: () => 1, enumerable: true }), "E_GUEST", "getter");
+  refused(new Map(), "E_GUEST", "plain objects");
+  let deep = [];
+  for (let i = 0; i < 65; i++) deep = [deep];
+  refused(deep, "E_GUEST", "deeper than 64");
+});
+
+test("a shared reference is not a cycle", () => {
+  const shared = { x: 1 };
+  assert.deepEqual(toData([shared, shared]), [{ x: 1 }, { x: 1 }]);
+});
+
+test("size is counted before anything is walked: holes cost", () => {
+  const started = performance.now();
+  refused(new Array(2 ** 32 - 1), "E_TOO_LARGE", "maxMessageBytes", 64 * 1024 * 1024);
+  assert.ok(performance.now() - started < 1000);
+  refused("x".repeat(1000), "E_TOO_LARGE", "maxMessageBytes", 100);
+  refused(new Uint8Array(200), "E_TOO_LARGE", "maxMessageBytes", 100);
+});
