@@ -41,11 +41,12 @@ def js_numbers(file: str, name: str) -> dict[str, int]:
 
 
 def test_the_codes_a_guest_may_answer_with_match():
-    from edgebox._guest_protocol import AUDIT_CODES, GUEST_CODES, REPLY_CODES
+    from edgebox._guest_protocol import AUDIT_CODES, GUEST_CODES, LOAD_CODES, REPLY_CODES
 
     assert js_list("guest-protocol.js", "GUEST_CODES") == sorted(GUEST_CODES)
     assert js_list("guest-protocol.js", "REPLY_CODES") == sorted(REPLY_CODES)
     assert js_list("guest-protocol.js", "AUDIT_CODES") == sorted(AUDIT_CODES)
+    assert js_list("guest-protocol.js", "LOAD_CODES") == sorted(LOAD_CODES)
     # A guest's codes are never the codes of a death, which only the host gives.
     from edgebox._errors import FATAL_CODES
 

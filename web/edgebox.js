@@ -328,7 +328,8 @@ export class EdgeBox extends EventTarget {
       if (!pending) continue;
       if (id === death.culprit) this.#settle(id, null, error);
       else if (id <= death.taken) {
-        this.#settle(id, null, new CrashedError(`${pending.what}: the instance died while this call was running, because of another call: [${error.code}] ${error.message}`));
+        const cause = death.culprit == null ? "a goroutine no call was running" : "another call"; // Python's None arrives as undefined
+        this.#settle(id, null, new CrashedError(`${pending.what}: the instance died while this call was running, because of ${cause}: [${error.code}] ${error.message}`));
       } else {
         record.ids.delete(id);
         pending.direct = null;

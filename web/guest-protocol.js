@@ -14,11 +14,12 @@
 //                  {op: "fetch", fid, url, method, headers: [[name, value]], body: Uint8Array | null}
 //                  {op: "audit", events: [{capability, detail, code, count}]}   batched, floods summarised
 //                  {op: "log", lines: [[fd, text]], dropped}                    batched, floods summarised
-//                  {op: "died", kind, detail, exitCode, culprit, watch}
-//                                   the instance ended itself (kind "exit": detail is the tail of stderr,
-//                                   which the host reads as a panic, out of memory or exit) or went over
-//                                   a limit (kind "limit", what in detail); culprit: {via, id} of the call
-//                                   running at that moment, or null; watch: the Watch slots then
+//                  {op: "died", kind, detail, exitCode, culprit, watch, linearBytes}
+//                                   the instance ended itself (kind "exit": detail is what it wrote to
+//                                   stderr since the call began, which the host reads as a panic, out of
+//                                   memory or exit) or went over a limit (kind "limit", what in detail);
+//                                   culprit: {via, id} of the call whose Go code ran at that moment, or
+//                                   null; watch: the Watch slots then; linearBytes: its memory's size
 //                  {op: "beat", watch}   without shared memory only: the Watch slots, every BEAT_MS
 //
 // The host alone decides what a death is and which call it costs (app/edgebox/_lifecycle.py).
@@ -33,7 +34,9 @@ export const Watch = Object.freeze({
   OLDEST_VIA: 4, // and where it came from (Via)
   TAKEN_HOST: 5, // highest id of a host call the guest has started (ids rise; later ones never ran)
   TAKEN_PAGE: 6, // the same for calls over the direct channel
-  LENGTH: 8,
+  CURRENT_ID: 7, // the call whose Go code runs on the thread now (0: none, or a goroutine of no call)
+  CURRENT_VIA: 8, // and where it came from (Via)
+  LENGTH: 10,
   BEAT_MS: 25,
 });
 
@@ -56,8 +59,9 @@ export const HTTP_EXPORT = "__edgebox_http";
 // E_GUEST (the claim kept in the message), so it cannot pose as the host.
 export const GUEST_CODES = Object.freeze(["E_BAD_REQUEST", "E_CONFIG", "E_GUEST", "E_NOT_FOUND"]);
 // What a guest worker's reply may carry: the guest's codes, and the worker's own
-// refusal of a value too large for the wire.
+// refusal of a value too large for the wire; a load's reply, also E_LOAD.
 export const REPLY_CODES = Object.freeze([...GUEST_CODES, "E_TOO_LARGE"]);
+export const LOAD_CODES = Object.freeze([...REPLY_CODES, "E_LOAD"]);
 // Codes the guest worker's own enforcement may put on an audit event.
 export const AUDIT_CODES = Object.freeze(["E_DENIED", "E_LIMIT"]);
 

@@ -153,9 +153,11 @@ function die(kind, detail, exitCode = null) {
   if (dead) return;
   dead = true;
   flush();
-  const culprit = current?.taken ? { via: current.via, id: current.id }
-    : running.size === 1 ? running.values().next().value : null;
-  const message = { op: GuestOp.DIED, kind, detail, exitCode, culprit, watch: [...slots] };
+  // Only the call whose Go code ran at that moment can have caused it; a goroutine
+  // that runs between calls is nobody's (the host narrows this down further).
+  const culprit = current?.taken ? { via: current.via, id: current.id } : null;
+  const linearBytes = instance?.linearBytes?.() ?? 0;
+  const message = { op: GuestOp.DIED, kind, detail, exitCode, culprit, watch: [...slots], linearBytes };
   // Answers already given may still wait in a direct channel's queue (a full
   // ring): let them out first, for a bounded time, since the host ends this worker.
   const queued = channels.filter((channel) => channel.pumping);
@@ -275,6 +277,7 @@ async function call({ id, fn, args }, via, send) {
       fail(id, code, `${fn}: ${String(error?.message ?? error)}`, "", send);
     }
   };
+  if (running.size === 0) stderrTail = ""; // what the host reads a death from is what came since
   current = {
     via, id, taken: false,
     take() { this.taken = true; taken(number, via, id); },
@@ -283,10 +286,13 @@ async function call({ id, fn, args }, via, send) {
   };
   try {
     let pending;
+    store(slots, Watch.CURRENT_VIA, via);
+    store(slots, Watch.CURRENT_ID, id);
     try {
       pending = instance.invoke(fn, http ? [packHttp(args[0], args[1])] : args);
     } finally {
       current = null;
+      store(slots, Watch.CURRENT_ID, 0);
     }
     const value = pending instanceof RealPromise ? await pending : pending;
     answer(value);

@@ -213,6 +213,7 @@ export async function startJs(name, module, env) {
     },
     exited: () => exitCode !== null,
     idle: () => memory.settle(),
+    linearBytes: () => wasm.exports.mem.buffer.byteLength,
   };
 }
 

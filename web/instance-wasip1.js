@@ -14,6 +14,20 @@ const atomicsWait = typeof Atomics === "object" ? Atomics.wait : null;
 const getRandomValues = crypto.getRandomValues.bind(crypto);
 const SDK_EXPORTS = ["edgebox_alloc", "edgebox_free", "edgebox_call", "edgebox_exports"];
 
+// The SDK's list of exports: a JSON array of names, or the module is not one EdgeBox can load.
+function exportedNames(bytes) {
+  let names;
+  try {
+    names = JSON.parse(decoder.decode(bytes));
+  } catch {
+    names = null;
+  }
+  if (!Array.isArray(names) || names.length > 10000 || !names.every((name) => typeof name === "string" && name.length <= 256)) {
+    throw errno("E_LOAD", "edgebox_exports did not answer a JSON array of function names");
+  }
+  return names;
+}
+
 /**
  * env: {grant, files: Map, writeLog, audit, onExit(code), onTaken()}.
  * Resolves to {names, has(fn), invoke(fn, args), exited()}; invoke returns the
@@ -63,7 +77,7 @@ export async function startWasi(name, module, env) {
   }
   const hasSdk = SDK_EXPORTS.every((f) => typeof ex[f] === "function");
   if (exitCode === null && !hasSdk) throw errno("E_LOAD", `module ${name} does not use the EdgeBox SDK (edgebox_* exports missing)`);
-  const names = exitCode === null ? JSON.parse(decoder.decode(take(run(() => ex.edgebox_exports())))) : [];
+  const names = exitCode === null ? exportedNames(take(run(() => ex.edgebox_exports()))) : [];
   return {
     names,
     has: (fn) => names.includes(fn),
@@ -92,5 +106,6 @@ export async function startWasi(name, module, env) {
       return value;
     },
     exited: () => exitCode !== null,
+    linearBytes: () => ex.memory.buffer.byteLength,
   };
 }

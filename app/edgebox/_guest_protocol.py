@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-__all__ = ["AUDIT_CODES", "GUEST_CODES", "MAX_DEPTH", "REPLY_CODES", "GuestOp", "Via", "Watch", "WatchReading"]
+__all__ = ["AUDIT_CODES", "GUEST_CODES", "LOAD_CODES", "MAX_DEPTH", "REPLY_CODES", "GuestOp", "Via", "Watch", "WatchReading"]
 
 
 class GuestOp:
@@ -42,7 +42,9 @@ class Watch:
     OLDEST_VIA = 4
     TAKEN_HOST = 5
     TAKEN_PAGE = 6
-    LENGTH = 8
+    CURRENT_ID = 7
+    CURRENT_VIA = 8
+    LENGTH = 10
     BEAT_MS = 25
 
 
@@ -62,13 +64,16 @@ class WatchReading:
     oldest_via: int = 0
     taken_host: int = 0
     taken_page: int = 0
+    current_id: int = 0
+    current_via: int = 0
 
     @classmethod
     def of(cls, slots: Sequence[int]) -> "WatchReading":
-        return cls(*(int(slots[i]) for i in range(Watch.TAKEN_PAGE + 1)))
+        return cls(*(int(slots[i]) for i in range(Watch.CURRENT_VIA + 1)))
 
 
 GUEST_CODES = frozenset({"E_BAD_REQUEST", "E_CONFIG", "E_GUEST", "E_NOT_FOUND"})
 REPLY_CODES = GUEST_CODES | {"E_TOO_LARGE"}
+LOAD_CODES = REPLY_CODES | {"E_LOAD"}
 AUDIT_CODES = frozenset({"E_DENIED", "E_LIMIT"})
 MAX_DEPTH = 64

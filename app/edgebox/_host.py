@@ -7,7 +7,7 @@ import asyncio
 import hmac
 import time
 from collections import Counter, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ._errors import (
@@ -42,6 +42,16 @@ _DEATH_AUDIT = {PanicError: "panic", LimitError: "limits", TimeoutError: "limits
 # A call is delivered again while the instances it reaches die (of other calls) before taking it;
 # after this many in a row it is given up: instances that die before taking anything are a fault of their own.
 _DELIVERIES = 16
+
+
+_AUDITS_PER_SECOND = 50
+
+
+@dataclass
+class _AuditWindow:
+    started: float
+    sent: int = 0
+    held: Counter = field(default_factory=Counter)
 
 
 def _started(pending: "asyncio.Future[Guest] | None") -> "Guest | None":
@@ -120,6 +130,7 @@ class Host:
         self._on_detach = on_detach or (lambda module, error: None)
         self._guests: dict[str, asyncio.Future[Guest]] = {}
         self._dogs: dict[str, Watchdog] = {}  # module -> the watchdog of its running instance
+        self._audit_windows: dict[str, _AuditWindow] = {}
         self.counters: Counter[str] = Counter()
         self.recent_audit: deque[AuditEvent] = deque(maxlen=200)
         self.recent_log: deque[dict[str, Any]] = deque(maxlen=200)
@@ -195,6 +206,8 @@ class Host:
             self.watch_once(time.monotonic())
 
     def watch_once(self, now: float) -> None:
+        for module in list(self._audit_windows):
+            self._flush_audits(module, now)
         for module, pending in list(self._guests.items()):
             guest = _started(pending)
             reading = guest.watch() if guest else None
@@ -223,8 +236,10 @@ class Host:
         }
 
     def audit(self, module: str, capability: str, detail: str, code: str, count: int = 1) -> None:
-        """Record a denial or a limit; ``count`` > 1 is a flood the guest worker summarised."""
-        event = AuditEvent(time=time.time(), module=module, capability=capability, detail=detail, code=code, count=count)
+        """Record a denial or a limit; ``count`` > 1 is a flood the guest worker summarised.
+
+        Every event is counted; at most ``_AUDITS_PER_SECOND`` a module reach the
+        page with their detail, the rest as one summary a second (``count``)."""
         self.counters[f"{code}:{capability}"] += count
         if code == DeniedError.code:
             self.metrics.inc("edgebox_denials_total", module, capability, amount=count)
@@ -232,8 +247,29 @@ class Host:
             self.metrics.inc("edgebox_panics_total", module)
         elif code == TimeoutError.code:
             self.metrics.inc("edgebox_timeouts_total", module)
+        now = time.monotonic()
+        window = self._audit_windows.get(module)
+        if window is None or now - window.started >= 1:
+            self._flush_audits(module)
+            window = self._audit_windows[module] = _AuditWindow(now)
+        if window.sent < _AUDITS_PER_SECOND:
+            window.sent += 1
+            self._emit(AuditEvent(time=time.time(), module=module, capability=capability, detail=detail, code=code, count=count))
+        else:
+            window.held[(capability, code)] += count
+
+    def _emit(self, event: AuditEvent) -> None:
         self.recent_audit.append(event)
         self._on_audit(event)
+
+    def _flush_audits(self, module: str, now: float | None = None) -> None:
+        window = self._audit_windows.get(module)
+        if window is None or (now is not None and now - window.started < 1):
+            return
+        del self._audit_windows[module]
+        for (capability, code), count in window.held.items():
+            self._emit(AuditEvent(time=time.time(), module=module, capability=capability, code=code, count=count,
+                                  detail=f"{count} more {capability} events within a second (flood summarised)"))
 
     def log(self, module: str, fd: int, text: str) -> None:
         self.recent_log.append({"time": time.time(), "module": module, "stream": "stderr" if fd == 2 else "stdout", "text": text})

@@ -28,12 +28,14 @@ import re
 from dataclasses import dataclass
 
 from ._errors import CrashedError, EdgeBoxError, LimitError, PanicError, TimeoutError
-from ._guest_protocol import Via, WatchReading
+from ._guest_protocol import Via, Watch, WatchReading
 
-__all__ = ["Death", "Watchdog", "classify_exit"]
+__all__ = ["Death", "Watchdog", "classify_exit", "panicked_goroutine_was_spawned"]
 
 _OUT_OF_MEMORY = re.compile(r"fatal error: out of memory|runtime: out of memory|out of memory \(memory_mb\)")
 _PANIC = re.compile(r"(?:^|\n)(panic: |fatal error: )")
+# The guest's event loop beats every Watch.BEAT_MS; still for this long, its thread is held.
+_STALLED = 4 * Watch.BEAT_MS / 1000
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,8 @@ class Death:
         taken = self.taken_host if via == Via.HOST else self.taken_page
         if call_id > taken:
             return None
-        return CrashedError(f"the instance died while this call was running, because of another call: "
+        cause = "because of another call" if self.culprit else "because of a goroutine no call was running"
+        return CrashedError(f"the instance died while this call was running, {cause}: "
                             f"[{self.error.code}] {self.error.message[:2000]}")
 
     def to_wire(self) -> dict:
@@ -74,19 +77,43 @@ class Death:
 
 
 def classify_exit(module: str, tail: str, exit_code: str | None) -> EdgeBoxError:
-    """The error for a Go program that ended, from the tail of its stderr.
+    """The error for a Go program that ended, from what it wrote to stderr since
+    the call began and how it ended.
 
-    Go prints ``panic: ...`` and the goroutine stacks (file:line) before it
-    exits with code 2; ``fatal error: out of memory`` when an allocation fails
-    at the module's memory maximum; a plain ``os.Exit`` prints nothing."""
+    Go prints ``panic: ...`` and the goroutine stacks (file:line), or ``fatal
+    error: out of memory`` when an allocation fails at the module's memory
+    maximum, as its last words; then a GOOS=js program exits with code 2 and a
+    wasip1 one traps (``unreachable``). Only after such an end is that text
+    read as a panic or a limit; any other end (``os.Exit(n)``, another trap)
+    is a crash, whatever the guest printed before."""
     tail = (tail or "").strip()
-    if _OUT_OF_MEMORY.search(tail):
-        return LimitError(f"module {module!r} ran out of memory (memory_mb): {tail[-2000:]}")
-    found = _PANIC.search(tail)
-    if found:
-        return PanicError(f"module {module!r}: {tail[found.start(1):][:8000]}")
+    as_go_ends = exit_code in ("2", "trap: unreachable")
+    last = None
+    if as_go_ends:
+        for last in _PANIC.finditer(tail):
+            pass
+    if last is not None:
+        words = tail[last.start(1):]
+        if _OUT_OF_MEMORY.search(words) or _OUT_OF_MEMORY.search(tail[max(0, last.start(1) - 200):last.start(1)]):
+            return LimitError(f"module {module!r} ran out of memory (memory_mb): {words[:2000]}")
+        return PanicError(f"module {module!r}: {words[:8000]}")
     detail = f": {tail[-2000:]}" if tail else ""
-    return CrashedError(f"module {module!r}: the Go program exited (code {exit_code if exit_code is not None else '?'}){detail}")
+    how = f"trapped ({exit_code[6:]})" if exit_code and exit_code.startswith("trap:") else f"exited (code {exit_code if exit_code is not None else '?'})"
+    return CrashedError(f"module {module!r}: the Go program {how}{detail}")
+
+
+def panicked_goroutine_was_spawned(tail: str) -> bool:
+    """True when the goroutine that panicked was started with ``go`` (its stack
+    ends in ``created by``), not the one running the call: then the panic is
+    no call's own, whichever call's Go code happened to be on the thread."""
+    last = None
+    for last in _PANIC.finditer(tail or ""):
+        pass
+    if last is None:
+        return False
+    first_stack = tail[last.start(1):].split("\n\ngoroutine ", 2)
+    block = first_stack[1] if len(first_stack) > 1 else ""
+    return "\ncreated by " in block.split("\n\n", 1)[0]
 
 
 class Watchdog:
@@ -108,13 +135,18 @@ class Watchdog:
             self._beat = (reading.beat, now)
         if reading.oldest != self._oldest[0]:
             self._oldest = (reading.oldest, now)
-        culprit = (reading.oldest_via, reading.oldest_id) if reading.oldest else None
-        if reading.oldest and now - self._oldest[1] > self.timeout:
+        stalled = now - self._beat[1]
+        late = reading.oldest and now - self._oldest[1] > self.timeout
+        if stalled > self.timeout or (late and stalled > _STALLED):
+            # The thread is held (no call can answer): by the call whose Go code runs
+            # now, or by a goroutine of none; the calls that wait for it are not the cause.
+            current = (reading.current_via, reading.current_id) if reading.current_id else None
+            return Death.of(TimeoutError(
+                f"module {self.module!r}: its event loop has not turned for {round(stalled * 1000)} ms, held by "
+                f"{'a call' if current else 'a goroutine that never yields'}; timeout_ms is {self.timeout_ms} ms; "
+                "the instance was replaced"), current, reading)
+        if late:
             return Death.of(TimeoutError(
                 f"module {self.module!r}: no answer within {self.timeout_ms} ms (timeout_ms); the instance was replaced"),
-                culprit, reading)
-        if now - self._beat[1] > self.timeout:
-            return Death.of(TimeoutError(
-                f"module {self.module!r}: its event loop stopped answering for more than {self.timeout_ms} ms "
-                "(timeout_ms), as a goroutine that never yields does; the instance was replaced"), culprit, reading)
+                (reading.oldest_via, reading.oldest_id), reading)
         return None

@@ -29,12 +29,13 @@ from ._errors import (
     LoadError,
     NetworkError,
     NotFoundError,
+    PanicError,
     claimed,
 )
-from ._guest_protocol import AUDIT_CODES, REPLY_CODES, GuestOp, Via, Watch, WatchReading
+from ._guest_protocol import AUDIT_CODES, LOAD_CODES, REPLY_CODES, GuestOp, Via, Watch, WatchReading
 from ._exchange import EdgeRequest
 from ._host import Host, GuestServices
-from ._lifecycle import Death, classify_exit
+from ._lifecycle import Death, classify_exit, panicked_goroutine_was_spawned
 from ._http import EdgeHttp
 from ._manifest import Manifest, ModuleSpec
 from ._platform import HttpRequest, HttpResponse, Progress
@@ -56,6 +57,7 @@ def _translate(error: BaseException, what: str) -> EdgeBoxError:
 
 
 _MAX_FETCHES = 32
+_LOAD_ID = 1  # every guest's first request is its load
 
 
 @functools.cache
@@ -127,7 +129,11 @@ class BrowserPlatform:
         except BaseException as error:
             guest.close(Death(error if isinstance(error, EdgeBoxError) else ClosedError(f"module {spec.name!r}: start-up cancelled")))
             raise
-        guest.exports = frozenset(str(name) for name in exports)
+        names = exports.to_py() if hasattr(exports, "to_py") else exports
+        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+            guest.close(Death(LoadError(f"module {spec.name!r} did not name its exports")))
+            raise LoadError(f"module {spec.name!r}: its exports are not a list of function names")
+        guest.exports = frozenset(names)
         guest.started = True
         return guest
 
@@ -215,7 +221,7 @@ class WorkerGuest:
         elif getattr(data, "gone", False):
             future.set_exception(GuestGone(f"module {self.name!r} had ended before the call reached it"))
         else:
-            future.set_exception(claimed(data.error.to_py(), REPLY_CODES))
+            future.set_exception(claimed(data.error.to_py(), LOAD_CODES if data.id == _LOAD_ID else REPLY_CODES))
 
     def _on_fetch(self, data: Any) -> None:
         request = HttpRequest(url=str(data.url), method=str(data.method), headers=[(str(k), str(v)) for k, v in data.headers.to_py()],
@@ -268,6 +274,8 @@ class WorkerGuest:
         else:
             error = classify_exit(self.name, detail, None if data.exitCode is None else str(data.exitCode))
         culprit = data.culprit.to_py() if data.culprit else None
+        if isinstance(error, PanicError) and panicked_goroutine_was_spawned(detail):
+            culprit = None
         reading = WatchReading.of(data.watch.to_py()) if data.watch else self.watch()
         self._die(Death.of(error, (int(culprit["via"]), int(culprit["id"])) if culprit else None, reading))
 

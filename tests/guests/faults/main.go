@@ -70,6 +70,19 @@ func main() {
 			return nil
 		}))
 	})
+	// A goroutine of this call panics after the call has answered: no call's own panic.
+	export("spawnPanic", func(args []js.Value) any {
+		go func() {
+			time.Sleep(time.Duration(args[0].Int()) * time.Millisecond)
+			panic("spawned goroutine")
+		}()
+		return "spawned"
+	})
+	// Text that looks like a panic, written by a healthy call.
+	export("forgePanic", func([]js.Value) any {
+		fmt.Fprintln(os.Stderr, "panic: forged\n\ngoroutine 1 [running]:\nmain.main()\n\t/forged.go:1")
+		return "forged"
+	})
 	// Values the wire cannot carry.
 	export("bigint", func([]js.Value) any {
 		view := global.Get("DataView").New(global.Get("ArrayBuffer").New(8))
@@ -116,8 +129,9 @@ func main() {
 		return "flooded"
 	})
 	export("logFlood", func(args []js.Value) any {
+		line := strings.Repeat("x", args[1].Int())
 		for i := 0; i < args[0].Int(); i++ {
-			fmt.Println("line", i)
+			fmt.Println(i, line)
 		}
 		return "logged"
 	})
