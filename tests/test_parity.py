@@ -72,3 +72,55 @@ def test_error_classes_match():
     js = dict(re.findall(r'define\("(\w+)", "(E_\w+)"', (WEB / "errors.js").read_text()))
     py = {cls.__name__: code for code, cls in ERROR_CLASSES.items() if code != "E_INTERNAL"}
     assert js == py
+
+
+GO_SDK = build.ROOT / "modules" / "sdk"
+
+
+def go_constants(file: str) -> dict[str, str]:
+    """Go `Name = "value"` and `Name byte = 'c'` constants of one SDK file."""
+    source = (GO_SDK / file).read_text()
+    found = dict(re.findall(r'^\s*(?:const\s+)?(\w+)(?:\s+\w+)?\s*=\s*"([^"]*)"', source, re.M))
+    found.update({name: str(ord(char)) for name, char in re.findall(r"^\s*(\w+)\s+byte\s*=\s*'(.)'", source, re.M)})
+    return found
+
+
+def test_the_wasi_imports_match():
+    from edgebox._abi import WASI_BASE, WASI_FILES
+
+    assert js_list("wasi.js", "WASI_BASE") == sorted(WASI_BASE)
+    assert js_list("wasi.js", "WASI_FILES") == sorted(WASI_FILES)
+
+
+def test_the_http_export_matches_in_three_languages():
+    from edgebox._guest_protocol import HTTP_EXPORT
+
+    js = re.search(r'export const HTTP_EXPORT = "([^"]+)"', (WEB / "guest-protocol.js").read_text()).group(1)
+    assert js == HTTP_EXPORT == go_constants("http.go")["HTTPExport"]
+
+
+def test_the_envelope_tags_match_in_three_languages():
+    from edgebox._guest_protocol import Envelope
+
+    js = {key: int(value, 16) for key, value in re.findall(
+        r"(\w+): 0x([0-9a-f]+)", re.search(r"export const Envelope = Object\.freeze\(\{(.*?)\}\)", (WEB / "guest-protocol.js").read_text(), re.S).group(1))}
+    go = go_constants("sdk.go")
+    assert js == py_ops(Envelope) == {"JSON": int(go["TagJSON"]), "BYTES": int(go["TagBytes"]), "ERROR": int(go["TagError"])}
+
+
+def test_the_guest_codes_match_in_three_languages():
+    from edgebox._guest_protocol import GUEST_CODES
+
+    go = {value for name, value in go_constants("sdk.go").items() if name.startswith("Code")}
+    assert go == set(GUEST_CODES)
+
+
+def test_the_sdk_exports_match():
+    go = re.findall(r"//go:wasmexport (\w+)", (GO_SDK / "abi_wasip1.go").read_text())
+    assert js_list("guest-protocol.js", "SDK_EXPORTS") == sorted(go)
+
+
+def test_the_grant_keys_match():
+    from edgebox import Policy
+
+    assert js_list("guest-protocol.js", "GRANT_KEYS") == sorted(Policy().grant())

@@ -65,6 +65,12 @@ export const LOAD_CODES = Object.freeze([...REPLY_CODES, "E_LOAD"]);
 // Codes the guest worker's own enforcement may put on an audit event.
 export const AUDIT_CODES = Object.freeze(["E_DENIED", "E_LIMIT"]);
 
+// What a load's grant holds (app/edgebox/_policy.py Policy.grant), read by the guest worker.
+export const GRANT_KEYS = Object.freeze(["args", "cryptoRandom", "cryptoSubtle", "env", "files", "logBytes", "memoryBytes", "net"]);
+
+// The wasip1 module's exports the SDK provides (modules/sdk/abi_wasip1.go).
+export const SDK_EXPORTS = Object.freeze(["edgebox_alloc", "edgebox_call", "edgebox_exports", "edgebox_free"]);
+
 // Values that cross from a guest are plain data (web/data.js): at most this deep.
 export const MAX_DEPTH = 64;
 

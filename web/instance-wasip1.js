@@ -1,6 +1,6 @@
 // One GOOS=wasip1 instance built with modules/sdk: WASI imports from the
 // policy (wasi.js), calls through the edgebox_* exports and byte envelopes.
-import { Envelope } from "./guest-protocol.js";
+import { Envelope, SDK_EXPORTS } from "./guest-protocol.js";
 import { hardenRealm } from "./harden.js";
 import { makeWasi, WasiExit } from "./wasi.js";
 import { errno } from "./gojs.js";
@@ -12,7 +12,6 @@ const encoder = new TextEncoder();
 const sleepCell = typeof SharedArrayBuffer === "function" ? new Int32Array(new SharedArrayBuffer(4)) : null;
 const atomicsWait = typeof Atomics === "object" ? Atomics.wait : null;
 const getRandomValues = crypto.getRandomValues.bind(crypto);
-const SDK_EXPORTS = ["edgebox_alloc", "edgebox_free", "edgebox_call", "edgebox_exports"];
 
 // The SDK's list of exports: a JSON array of names, or the module is not one EdgeBox can load.
 function exportedNames(bytes) {

@@ -8,12 +8,12 @@
 // files: a Map of path -> Uint8Array (own entries only: "constructor" is not a file).
 // The names here are mirrored by app/edgebox/_abi.py (tests/test_parity.py).
 
-export const WASI_BASE = [
+export const WASI_BASE = Object.freeze([
   "args_get", "args_sizes_get", "environ_get", "environ_sizes_get", "clock_time_get", "random_get",
   "fd_write", "fd_read", "fd_close", "fd_fdstat_get", "fd_fdstat_set_flags", "fd_prestat_get",
   "fd_prestat_dir_name", "poll_oneoff", "sched_yield", "proc_exit",
-];
-export const WASI_FILES = ["path_open", "fd_filestat_get", "path_filestat_get", "fd_seek", "fd_tell", "fd_pread"];
+]);
+export const WASI_FILES = Object.freeze(["path_open", "fd_filestat_get", "path_filestat_get", "fd_seek", "fd_tell", "fd_pread"]);
 
 const ERRNO = { SUCCESS: 0, ACCES: 2, BADF: 8, INVAL: 28, ISDIR: 31, NOENT: 44, NOTDIR: 54, NOTSUP: 58, ROFS: 69 };
 const FILETYPE = { CHARACTER_DEVICE: 2, DIRECTORY: 3, REGULAR_FILE: 4 };

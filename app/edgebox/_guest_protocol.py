@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-__all__ = ["AUDIT_CODES", "GUEST_CODES", "LOAD_CODES", "MAX_DEPTH", "REPLY_CODES", "GuestOp", "Via", "Watch", "WatchReading"]
+__all__ = ["AUDIT_CODES", "GUEST_CODES", "HTTP_EXPORT", "LOAD_CODES", "MAX_DEPTH", "REPLY_CODES", "Envelope", "GuestOp", "Via", "Watch", "WatchReading"]
 
 
 class GuestOp:
@@ -77,3 +77,12 @@ REPLY_CODES = GUEST_CODES | {"E_TOO_LARGE"}
 LOAD_CODES = REPLY_CODES | {"E_LOAD"}
 AUDIT_CODES = frozenset({"E_DENIED", "E_LIMIT"})
 MAX_DEPTH = 64
+HTTP_EXPORT = "__edgebox_http"  # what edgebox.Serve registers in a guest (modules/sdk/http.go HTTPExport)
+
+
+class Envelope:
+    """The wasip1 call ABI's tag bytes (modules/sdk/sdk.go Tag*)."""
+
+    JSON = 0x4A
+    BYTES = 0x42
+    ERROR = 0x45

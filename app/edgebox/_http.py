@@ -11,6 +11,7 @@ from typing import Any, Callable, Mapping
 
 from ._errors import EdgeBoxError, GuestError, NotFoundError, TimeoutError
 from ._exchange import EdgeRequest, EdgeResponse
+from ._guest_protocol import HTTP_EXPORT
 from ._host import Host
 from ._http_answer import parse_answer
 from ._middleware import Handler, build_middleware
@@ -18,7 +19,6 @@ from ._routes import Route
 
 __all__ = ["HTTP_EXPORT", "EdgeHttp"]
 
-HTTP_EXPORT = "__edgebox_http"  # what edgebox.Serve registers in a guest
 
 
 def json_response(status: int, value: Any) -> EdgeResponse:

@@ -27,8 +27,17 @@ const (
 	TagError byte = 'E'
 )
 
-// Error is a failure with a stable code the page sees as EdgeBoxError.code.
-// Codes a guest may use: E_BAD_REQUEST, E_NOT_FOUND, E_CONFIG, E_GUEST.
+// The codes a guest may give its failures (web/guest-protocol.js GUEST_CODES);
+// any other code a guest claims reaches the page as E_GUEST.
+const (
+	CodeBadRequest = "E_BAD_REQUEST"
+	CodeConfig     = "E_CONFIG"
+	CodeGuest      = "E_GUEST"
+	CodeNotFound   = "E_NOT_FOUND"
+)
+
+// Error is a failure with a stable code the page sees as EdgeBoxError.code:
+// one of the Code constants.
 type Error struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
@@ -37,7 +46,7 @@ type Error struct {
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
 // BadRequest is the error for arguments a handler cannot use.
-func BadRequest(message string) *Error { return &Error{Code: "E_BAD_REQUEST", Message: message} }
+func BadRequest(message string) *Error { return &Error{Code: CodeBadRequest, Message: message} }
 
 type handler func(tag byte, in []byte) (byte, []byte)
 

@@ -9,12 +9,29 @@ from edgebox import (
 )
 
 
+def _public_classes() -> list[type]:
+    """Every public error class, found by walking the hierarchy (not by code, which would hide a duplicate)."""
+    import edgebox
+
+    return [getattr(edgebox, name) for name in edgebox.__all__
+            if isinstance(getattr(edgebox, name), type) and issubclass(getattr(edgebox, name), EdgeBoxError)]
+
+
 def test_codes_are_stable_and_unique():
     assert NotFoundError.code == "E_NOT_FOUND"
     assert IntegrityError.code == "E_INTEGRITY"
     assert BootError.code == "E_BOOT"
-    assert len(ERROR_CLASSES) == len({cls.code for cls in ERROR_CLASSES.values()})
-    assert all(issubclass(cls, EdgeBoxError) for cls in ERROR_CLASSES.values())
+    classes = _public_classes()
+    codes = [cls.code for cls in classes]
+    assert len(codes) == len(set(codes)), sorted(codes)
+    assert set(ERROR_CLASSES.values()) == set(classes)  # the table holds every class, each under its own code
+    assert all(ERROR_CLASSES[cls.code] is cls for cls in classes)
+
+
+def test_fatal_codes_are_the_deaths():
+    from edgebox._errors import FATAL_CODES
+
+    assert FATAL_CODES == {"E_PANIC", "E_LIMIT", "E_TIMEOUT", "E_CRASHED"}
 
 
 @pytest.mark.parametrize("cls", list(ERROR_CLASSES.values()))
