@@ -14,12 +14,12 @@
 //                  {op: "fetch", fid, url, method, headers: [[name, value]], body: Uint8Array | null}
 //                  {op: "audit", events: [{capability, detail, code, count}]}   batched, floods summarised
 //                  {op: "log", lines: [[fd, text]], dropped}                    batched, floods summarised
-//                  {op: "died", kind, detail, exitCode, culprit, watch, linearBytes}
+//                  {op: "died", kind, detail, exitCode, culprit, watch}
 //                                   the instance ended itself (kind "exit": detail is what it wrote to
 //                                   stderr since the call began, which the host reads as a panic, out of
 //                                   memory or exit) or went over a limit (kind "limit", what in detail);
 //                                   culprit: {via, id} of the call whose Go code ran at that moment, or
-//                                   null; watch: the Watch slots then; linearBytes: its memory's size
+//                                   null; watch: the Watch slots then
 //                  {op: "beat", watch}   without shared memory only: the Watch slots, every BEAT_MS
 //
 // The host alone decides what a death is and which call it costs (app/edgebox/_lifecycle.py).

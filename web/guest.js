@@ -93,7 +93,8 @@ let summarised = new RealMap(); // "capability code" -> {capability, detail, cod
 let flushTimer = null;
 
 function flush() {
-  if (flushTimer !== null) clearTimeout(flushTimer);
+  if (flushTimer === null) return; // nothing was queued: anything queued sets the timer
+  clearTimeout(flushTimer);
   flushTimer = null;
   if (lines.length || droppedLines) post({ op: GuestOp.LOG, lines, dropped: droppedLines });
   const events = [...audits, ...summarised.values()];
@@ -156,8 +157,7 @@ function die(kind, detail, exitCode = null) {
   // Only the call whose Go code ran at that moment can have caused it; a goroutine
   // that runs between calls is nobody's (the host narrows this down further).
   const culprit = current?.taken ? { via: current.via, id: current.id } : null;
-  const linearBytes = instance?.linearBytes?.() ?? 0;
-  const message = { op: GuestOp.DIED, kind, detail, exitCode, culprit, watch: [...slots], linearBytes };
+  const message = { op: GuestOp.DIED, kind, detail, exitCode, culprit, watch: [...slots] };
   // Answers already given may still wait in a direct channel's queue (a full
   // ring): let them out first, for a bounded time, since the host ends this worker.
   const queued = channels.filter((channel) => channel.pumping);
@@ -180,7 +180,7 @@ let nextFetch = 1;
 
 function requestFetch({ url, method, headers, body }) {
   const fid = nextFetch++;
-  return new Promise((resolve) => {
+  return new RealPromise((resolve) => {
     fetches.set(fid, resolve);
     post({ op: GuestOp.FETCH, fid, url, method, headers, body });
   });

@@ -105,6 +105,5 @@ export async function startWasi(name, module, env) {
       return value;
     },
     exited: () => exitCode !== null,
-    linearBytes: () => ex.memory.buffer.byteLength,
   };
 }

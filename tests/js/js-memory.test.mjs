@@ -1,0 +1,43 @@
+// web/js-memory.js under Node: what a GOOS=js instance makes counts against memory_mb.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { JsMemory } from "../../web/js-memory.js";
+
+const MiB = 1024 * 1024;
+
+function memory(limit = 64 * MiB, linear = 16 * MiB) {
+  const over = [];
+  const meter = new JsMemory(limit, () => linear, (what, detail) => over.push([what, detail]));
+  return { meter, over };
+}
+
+test("an array counts by its length, holes included, before it is filled", () => {
+  const { meter, over } = memory();
+  assert.throws(() => meter.meter().made(new Array(100_000_000)), RangeError);
+  assert.equal(over.length, 1);
+  assert.equal(over[0][0], "memory_mb");
+});
+
+test("growth and writes count; strings a call made count until no call runs", () => {
+  const { meter, over } = memory(64 * MiB, 0);
+  const m = meter.meter();
+  const target = [];
+  m.made(target);
+  target.length = 1_000_000;
+  m.grew(target, 0, []);
+  m.made("x".repeat(8 * MiB)); // 16 MiB at two bytes a character
+  meter.settle();
+  m.made("x".repeat(8 * MiB));
+  assert.equal(over.length, 0);
+  assert.throws(() => m.made("x".repeat(20 * MiB)), RangeError);
+  assert.equal(over.length, 1);
+});
+
+test("strings Go holds count until Go lets go of them", () => {
+  const { meter } = memory(64 * MiB, 0);
+  const big = "y".repeat(20 * MiB);
+  meter.held(big, 1);
+  meter.held(big, -1);
+  meter.held(big, 1); // 40 MiB held, not 80: what was let go is given back
+  assert.throws(() => meter.held("z".repeat(20 * MiB), 1), RangeError);
+});
