@@ -44,12 +44,14 @@ export function toData(value, maxBytes = Infinity) {
     if (bytes > maxBytes) throw new TooLargeError(`the value is over maxMessageBytes (${maxBytes} bytes) at ${where}`);
   };
 
+  // What channel.js's encoding takes at the least: a tag byte, then 4-byte
+  // lengths and counts, at least a byte a character, up to 8 for a number.
   function copy(v, depth, where) {
-    spend(5, where); // a tag and a length or a small number
+    spend(1, where);
     switch (typeof v) {
       case "undefined": case "boolean": return v;
-      case "number": spend(4, where); return v;
-      case "string": spend(v.length, where); return v;
+      case "number": spend(8, where); return v;
+      case "string": spend(4 + v.length, where); return v;
       case "bigint": throw new DataError(`a BigInt cannot be sent (at ${where}); convert it to a string or a number`);
       case "symbol": throw new DataError(`a Symbol cannot be sent (at ${where})`);
       case "function": throw new DataError(`a function cannot be sent (at ${where})`);
@@ -57,7 +59,7 @@ export function toData(value, maxBytes = Infinity) {
     }
     if (v === null) return null;
     if (v instanceof RealArrayBuffer || isView(v)) {
-      spend(v.byteLength, where);
+      spend(4 + v.byteLength, where);
       const view = v instanceof RealArrayBuffer ? new RealUint8Array(v) : new RealUint8Array(v.buffer, v.byteOffset, v.byteLength);
       return view.slice();
     }
@@ -69,7 +71,7 @@ export function toData(value, maxBytes = Infinity) {
       if (isArray(v)) {
         if (proto !== ArrayPrototype) throw new DataError(`an array with a foreign prototype cannot be sent (at ${where})`);
         const length = v.length;
-        spend(length, where); // every element is at least a tag, holes included
+        spend(4 + length, where); // every element is at least a tag, holes included: refused before a walk
         const out = new Array(length);
         for (let i = 0; i < length; i++) out[i] = copy(own(v, String(i), where), depth + 1, `${where}[${i}]`);
         return out;
@@ -82,7 +84,7 @@ export function toData(value, maxBytes = Infinity) {
         if (typeof key !== "string") continue; // symbol keys are not data
         const found = getOwnPropertyDescriptor(v, key);
         if (!found.enumerable) continue;
-        spend(key.length, where);
+        spend(4 + key.length, where);
         defineProperty(out, key, { value: copy(own(v, key, where), depth + 1, `${where}.${key}`), writable: true, enumerable: true, configurable: true });
       }
       return out;

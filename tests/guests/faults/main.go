@@ -138,7 +138,7 @@ func main() {
 	// Memory held as JavaScript values.
 	export("holdStrings", func(args []js.Value) any {
 		held := []js.Value{}
-		chunk := strings.Repeat("x", 1<<20)
+		chunk := strings.Repeat("x", args[1].Int())
 		for i := 0; i < args[0].Int(); i++ {
 			held = append(held, js.ValueOf(chunk+fmt.Sprint(i)))
 		}
