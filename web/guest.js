@@ -69,6 +69,9 @@ function taken(number, via, id) {
   running.set(number, { via, id });
   store(slots, via === Via.HOST ? Watch.TAKEN_HOST : Watch.TAKEN_PAGE, id);
   publish();
+  // Without shared memory the host knows only what was posted: a call that never
+  // gives the thread back must be known as taken (and running) before it starts.
+  if (!shared) post({ op: GuestOp.BEAT, watch: [...slots] });
 }
 
 function ended(number) {

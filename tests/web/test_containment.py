@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 import build
+from conftest import serve
 from pages import open_page
 
 TIMEOUT_MS = 300
@@ -36,12 +37,21 @@ TIMED = """async ([module, fn, args]) => {
 }"""
 
 
-@pytest.fixture(scope="module", params=["direct", "host"])
-def page(request, context, base_url, test_modules, overlay):
-    """A page with its own box: calls over the direct channel, or all through Python."""
+@pytest.fixture(scope="module")
+def plain_url(overlay):
+    """The same build from another origin, without cross-origin isolation: no shared memory anywhere."""
+    server = serve([build.DIST, overlay], isolated=False)
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module", params=["direct", "host", "message"])
+def page(request, context, base_url, plain_url, test_modules, overlay):
+    """A page with its own box: calls over the direct channel, all through Python,
+    or (on a page that is not cross-origin isolated) by postMessage."""
     (overlay / "fault-run").mkdir(exist_ok=True)
     shutil.copy(build.ROOT / "web" / "bench" / "faults.js", overlay / "fault-run" / "faults.js")  # not /bench/: dist/ would win
-    page = open_page(context, f"{base_url}/blank.html")
+    page = open_page(context, f"{plain_url if request.param == 'message' else base_url}/blank.html")
     routes = [{"prefix": "/js/", "module": "httpjs", "middleware": ["logger"]},
               {"prefix": "/wasi/", "module": "httpwasi", "middleware": ["logger"]}]
     page.evaluate(START, [test_modules, {"direct": request.param == "direct", "routes": routes, "maxMessageBytes": 4 << 20}])
