@@ -54,11 +54,13 @@ def test_the_codes_a_guest_may_answer_with_match():
 
 
 def test_the_watch_layout_matches():
-    from edgebox._guest_protocol import MAX_DEPTH, Via, Watch
+    from edgebox._guest_protocol import MAX_DEPTH, MAX_VALUES, Via, Watch
 
     assert js_numbers("guest-protocol.js", "Watch") == py_ops(Watch)
     assert js_numbers("guest-protocol.js", "Via") == py_ops(Via)
-    assert int(re.search(r"export const MAX_DEPTH = (\d+);", (WEB / "guest-protocol.js").read_text()).group(1)) == MAX_DEPTH
+    source = (WEB / "guest-protocol.js").read_text()
+    assert int(re.search(r"export const MAX_DEPTH = (\d+);", source).group(1)) == MAX_DEPTH
+    assert int(re.search(r"export const MAX_VALUES = ([\d_]+);", source).group(1).replace("_", "")) == MAX_VALUES
 
 
 def test_the_fatal_classes_match():

@@ -7,10 +7,10 @@
 // properties (a key named "__proto__" stays a key). It throws DataError for a
 // BigInt, Symbol or function, a cycle, nesting deeper than MAX_DEPTH, an
 // accessor property, an object that is not plain (Map, Date, a class
-// instance), and TooLargeError when the value would occupy more than maxBytes
-// on the wire, counted before anything is copied (a sparse array of 2^32-1
-// holes costs 2^32-1 bytes, not nothing).
-import { MAX_DEPTH } from "./guest-protocol.js";
+// instance), and TooLargeError when the value holds more than MAX_VALUES values
+// or would occupy more than maxBytes on the wire, counted before anything is
+// copied (a sparse array of 2^32-1 holes costs 2^32-1 bytes, not nothing).
+import { MAX_DEPTH, MAX_VALUES } from "./guest-protocol.js";
 
 // Primordials: taken at import, before any guest code exists.
 const { getPrototypeOf, ownKeys, getOwnPropertyDescriptor, defineProperty } = Reflect;
@@ -38,6 +38,7 @@ export class TooLargeError extends RealError {
 
 export function toData(value, maxBytes = Infinity) {
   let bytes = 0;
+  let values = 0;
   const ancestors = new Set();
   const spend = (n, where) => {
     bytes += n;
@@ -48,6 +49,7 @@ export function toData(value, maxBytes = Infinity) {
   // lengths and counts, at least a byte a character, up to 8 for a number.
   function copy(v, depth, where) {
     spend(1, where);
+    if (++values > MAX_VALUES) throw new TooLargeError(`the value holds more than ${MAX_VALUES} values (at ${where})`);
     switch (typeof v) {
       case "undefined": case "boolean": return v;
       case "number": spend(8, where); return v;
@@ -72,6 +74,7 @@ export function toData(value, maxBytes = Infinity) {
         if (proto !== ArrayPrototype) throw new DataError(`an array with a foreign prototype cannot be sent (at ${where})`);
         const length = v.length;
         spend(4 + length, where); // every element is at least a tag, holes included: refused before a walk
+        if (values + length > MAX_VALUES) throw new TooLargeError(`the value holds more than ${MAX_VALUES} values (at ${where})`);
         const out = new Array(length);
         for (let i = 0; i < length; i++) out[i] = copy(own(v, String(i), where), depth + 1, `${where}[${i}]`);
         return out;

@@ -71,8 +71,10 @@ export const GRANT_KEYS = Object.freeze(["args", "cryptoRandom", "cryptoSubtle",
 // The wasip1 module's exports the SDK provides (modules/sdk/abi_wasip1.go).
 export const SDK_EXPORTS = Object.freeze(["edgebox_alloc", "edgebox_call", "edgebox_exports", "edgebox_free"]);
 
-// Values that cross from a guest are plain data (web/data.js): at most this deep.
+// Values that cross from a guest are plain data (web/data.js): at most this deep,
+// and at most this many values in all (each costs the page time to rebuild).
 export const MAX_DEPTH = 64;
+export const MAX_VALUES = 1_000_000;
 
 export const GuestOp = Object.freeze({
   LOAD: "load",

@@ -23,7 +23,7 @@ import { startWasi } from "./instance-wasip1.js";
 // Primordials, taken before any guest code exists.
 const post = self.postMessage.bind(self);
 const listen = self.addEventListener.bind(self);
-const { store, add } = Atomics;
+const { load: atomicLoad, store, add } = Atomics;
 const RealError = Error;
 const RealRangeError = RangeError;
 const RealUint8Array = Uint8Array;
@@ -130,14 +130,16 @@ let logged = 0;
 const partial = ["", "", ""];
 
 function writeLog(fd, bytes) {
-  const text = decoder.decode(bytes);
-  if (fd === 2) stderrTail = (stderrTail + text).slice(-STDERR_TAIL);
   logged += bytes.length;
   if (logged > grant.logBytes) {
+    // Counted before it is decoded: a 100 MB write costs nothing to refuse.
+    if (fd === 2) stderrTail = (stderrTail + decoder.decode(bytes.subarray(0, STDERR_TAIL))).slice(-STDERR_TAIL);
     if (logged - bytes.length <= grant.logBytes) overLimit("log_kb", `more than ${grant.logBytes} bytes of output in one call`);
     // Thrown into Go: the instance is over, and this gets the thread back at once.
     throw new RealRangeError(`output over log_kb (${grant.logBytes} bytes)`);
   }
+  const text = decoder.decode(bytes);
+  if (fd === 2) stderrTail = (stderrTail + text).slice(-STDERR_TAIL);
   partial[fd] += text;
   const nl = partial[fd].lastIndexOf("\n");
   if (nl !== -1) {
@@ -273,11 +275,19 @@ async function call({ id, fn, args }, via, send) {
     ended(number);
     flush(); // what the call logged and was denied is known before its answer
     if (value instanceof RealError) return fail(id, ...guestFailure(value), "", send);
+    // Copying and sending a large answer is this call's own time: it holds the thread.
+    const holding = atomicLoad(slots, Watch.CURRENT_ID) === 0;
+    if (holding) {
+      store(slots, Watch.CURRENT_VIA, via);
+      store(slots, Watch.CURRENT_ID, id);
+    }
     try {
       send({ op: GuestOp.REPLY, id, ok: true, value: toData(http ? unpackHttp(value) : value, maxMessageBytes) });
     } catch (error) {
       const code = error?.code === "E_TOO_LARGE" || error instanceof RangeError ? "E_TOO_LARGE" : "E_GUEST";
       fail(id, code, `${fn}: ${String(error?.message ?? error)}`, "", send);
+    } finally {
+      if (holding) store(slots, Watch.CURRENT_ID, 0);
     }
   };
   if (running.size === 0) stderrTail = ""; // what the host reads a death from is what came since

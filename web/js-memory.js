@@ -18,6 +18,11 @@ const bytesOf = (value) => {
   return 64;
 };
 const argumentBytes = (args) => args.reduce((n, arg) => n + (typeof arg === "string" ? 2 * arg.length : 16), 0);
+// What an intrinsic makes from its inputs can hold far more than a plain object
+// shows (JSON.parse's graph, Promise.all's reactions): a new object counts as
+// this many times the bytes it was made from, unless its own size is larger.
+const DERIVED = 8;
+const inputBytes = (target, args) => args.reduce((n, arg) => n + bytesOf(arg), target === null ? 0 : bytesOf(target));
 
 /**
  * What an instance holds in JavaScript, against its memory_mb: strings in Go's
@@ -58,12 +63,12 @@ export class JsMemory {
   /** The membrane's meter. */
   meter() {
     return {
-      made: (value) => {
+      made: (value, target = null, args = []) => {
         if (typeof value === "string") {
           this.#transient += 2 * value.length;
           this.#check();
         } else if (value !== null && typeof value === "object" && !this.#costs.has(value)) {
-          this.#charge(value, bytesOf(value));
+          this.#charge(value, Math.max(bytesOf(value), DERIVED * inputBytes(target, args)));
         }
       },
       grew: (target, before, args) => {

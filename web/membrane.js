@@ -21,9 +21,10 @@ const passesRaw = (value) => value instanceof ArrayBuffer || isView(value);
 
 /**
  * audit(capability, detail) is told of every blocked step; meter, if given, of
- * every value the guest makes through the membrane: meter.made(value) for a
- * result of a call or a construction, meter.grew(target, lengthBefore, args)
- * after a call on an array, meter.wrote(target, value) after a write.
+ * every value the guest makes through the membrane: meter.made(value, target,
+ * args) for a result of a call or a construction (and what it was made from),
+ * meter.grew(target, lengthBefore, args) after a call on an array,
+ * meter.wrote(target, value) after a write.
  */
 export function createMembrane(audit, meter = null) {
   const toProxy = new WeakMap(); // real -> proxy
@@ -66,15 +67,16 @@ export function createMembrane(audit, meter = null) {
         const before = meter !== null && isArray(target) ? target.length : -1;
         const result = apply(value, target, real);
         if (meter !== null) {
-          meter.made(result);
+          meter.made(result, target, real);
           if (before !== -1) meter.grew(target, before, real);
         }
         return result;
       }),
       construct: (_, args) => guard(() => {
-        const made = construct(value, args.map(unwrap));
+        const real = args.map(unwrap);
+        const made = construct(value, real);
         writable.add(made); // the guest's own object: it may write to it
-        meter?.made(made);
+        meter?.made(made, null, real);
         return made;
       }),
     });

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-__all__ = ["AUDIT_CODES", "GUEST_CODES", "HTTP_EXPORT", "LOAD_CODES", "MAX_DEPTH", "REPLY_CODES", "Envelope", "GuestOp", "Via", "Watch", "WatchReading"]
+__all__ = ["AUDIT_CODES", "GUEST_CODES", "HTTP_EXPORT", "LOAD_CODES", "MAX_DEPTH", "MAX_VALUES", "REPLY_CODES", "Envelope", "GuestOp", "Via", "Watch", "WatchReading"]
 
 
 class GuestOp:
@@ -77,6 +77,7 @@ REPLY_CODES = GUEST_CODES | {"E_TOO_LARGE"}
 LOAD_CODES = REPLY_CODES | {"E_LOAD"}
 AUDIT_CODES = frozenset({"E_DENIED", "E_LIMIT"})
 MAX_DEPTH = 64
+MAX_VALUES = 1_000_000
 HTTP_EXPORT = "__edgebox_http"  # what edgebox.Serve registers in a guest (modules/sdk/http.go HTTPExport)
 
 

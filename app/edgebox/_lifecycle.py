@@ -113,7 +113,8 @@ def panicked_goroutine_was_spawned(tail: str) -> bool:
         return False
     first_stack = tail[last.start(1):].split("\n\ngoroutine ", 2)
     block = first_stack[1] if len(first_stack) > 1 else ""
-    return "\ncreated by " in block.split("\n\n", 1)[0]
+    # The runtime's own goroutines (an event handler re-entered from JavaScript) run the call's code.
+    return re.search(r"\ncreated by (?!runtime\.|syscall/js\.)", block.split("\n\n", 1)[0]) is not None
 
 
 class Watchdog:

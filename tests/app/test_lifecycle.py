@@ -28,6 +28,8 @@ def test_only_a_real_panic_is_a_panic():
 def test_a_panic_of_a_spawned_goroutine_is_no_calls_own():
     assert panicked_goroutine_was_spawned(SPAWNED)
     assert not panicked_goroutine_was_spawned(OWN)
+    reentered = OWN.replace("syscall/js.handleEvent()", "created by runtime.handleEvent in goroutine 1")
+    assert not panicked_goroutine_was_spawned(reentered)  # the runtime's goroutine runs the call's own code
     assert not panicked_goroutine_was_spawned("no panic here")
 
 

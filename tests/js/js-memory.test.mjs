@@ -41,3 +41,12 @@ test("strings Go holds count until Go lets go of them", () => {
   meter.held(big, 1); // 40 MiB held, not 80: what was let go is given back
   assert.throws(() => meter.held("z".repeat(20 * MiB), 1), RangeError);
 });
+
+test("what an intrinsic makes from a large input counts as its input, several times over", () => {
+  const { meter, over } = memory(256 * MiB, 0);
+  const input = new Array(1_000_000);
+  meter.meter().made(input); // 16 MB
+  // Promise.all(input), JSON.parse(text): one small object holding a large graph.
+  assert.throws(() => { for (let i = 0; i < 4; i++) meter.meter().made({}, Promise, [input]); }, RangeError);
+  assert.equal(over.length, 1);
+});
