@@ -150,7 +150,13 @@ class Host:
             try:
                 return await guest.call(fn, args)
             except GuestGone as gone:
-                self.retire(module, guest, Death(CrashedError(gone.message)))
+                # The instance has ended; its own report (the cause, the calls it took)
+                # is on its way: wait for it briefly, else go by its watch slots.
+                for _ in range(20):
+                    if _started(self._guests.get(module)) is not guest:
+                        break
+                    await asyncio.sleep(0.01)
+                self.retire(module, guest, Death.of(CrashedError(gone.message), None, guest.watch()))
         raise CrashedError(f"{module}.{fn}: {_DELIVERIES} instances in a row ended before this call reached one")
 
     async def guest(self, module: str) -> Guest:
