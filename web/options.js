@@ -1,0 +1,106 @@
+// EdgeBox.start's options: the one table of them, and their validation. A
+// wrong option is refused with a ConfigError that names the fix.
+import { ConfigError } from "./errors.js";
+
+export const OPTIONS = {
+  base: "URL of the EdgeBox build directory (default: the directory of edgebox.js)",
+  manifest: "URL of manifest.json (default: <base>/manifest.json)",
+  modules: "per-page module overrides: { name: { url, abi, sha256, policy } }",
+  onProgress: "function called with { phase, loaded, total } while the box boots",
+  bootTimeoutMs: "milliseconds to wait for the box to start (default 120000)",
+  warm: "names of modules to start while the box boots, so their first call finds them running",
+  callTimeoutMs: "milliseconds before a call with no answer rejects with E_TIMEOUT (default 30000)",
+  transport: '"sab" (SharedArrayBuffer, the default when the page is cross-origin isolated) or "message"',
+  sharedBytes: "size of each shared region when transport is sab (default 8 MiB: a 2 MiB message goes in one piece)",
+  maxMessageBytes: "largest call or reply, in bytes, before E_TOO_LARGE (default 64 MiB)",
+  direct: "with transport sab, call each module over its own channel, without a hop through the host (default true)",
+  flags: "feature flags for gray-release rules, { name: value } (change them later with box.setFlags)",
+  userId: "a stable id for percentage rollouts, so a user keeps their version (default: one per page load)",
+  routes: "per-page routes for box.fetch: [{ prefix, module, middleware, release }], over the manifest's",
+};
+
+export const pageURL = () => globalThis.document?.baseURI ?? globalThis.location?.href;
+export const randomId = () => crypto.randomUUID?.() ?? Math.random().toString(36).slice(2);
+let warnedNotIsolated = false;
+
+/** The options, checked and with their defaults; throws ConfigError. */
+export function validate(options) {
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    throw new ConfigError(`EdgeBox.start(options): options must be an object, got ${options === null ? "null" : typeof options}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!(key in OPTIONS)) {
+      const known = Object.entries(OPTIONS).map(([name, what]) => `  ${name}: ${what}`).join("\n");
+      throw new ConfigError(`EdgeBox.start: unknown option "${key}". Known options:\n${known}`);
+    }
+  }
+  const { onProgress, bootTimeoutMs, modules, warm, callTimeoutMs, sharedBytes, maxMessageBytes, flags, userId } = options;
+  if (flags !== undefined && (flags === null || typeof flags !== "object" || Array.isArray(flags))) {
+    throw new ConfigError("EdgeBox.start: flags must be an object of flag names to values");
+  }
+  if (userId !== undefined && typeof userId !== "string") throw new ConfigError("EdgeBox.start: userId must be a string");
+  for (const [name, value, min] of [["callTimeoutMs", callTimeoutMs, 1], ["sharedBytes", sharedBytes, 16384], ["maxMessageBytes", maxMessageBytes, 1]]) {
+    if (value !== undefined && !(Number.isFinite(value) && value >= min)) {
+      throw new ConfigError(`EdgeBox.start: ${name} must be a number of at least ${min}`);
+    }
+  }
+  const isolated = globalThis.crossOriginIsolated === true && typeof SharedArrayBuffer === "function";
+  const transport = options.transport ?? (isolated ? "sab" : "message");
+  if (transport !== "sab" && transport !== "message") {
+    throw new ConfigError('EdgeBox.start: transport must be "sab" or "message"');
+  }
+  if (transport === "sab" && !isolated) {
+    throw new ConfigError("EdgeBox.start: transport \"sab\" needs a cross-origin isolated page: serve it with " +
+      "Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp");
+  }
+  if (!isolated && !warnedNotIsolated) {
+    warnedNotIsolated = true;
+    console.warn("EdgeBox: this page is not cross-origin isolated, so calls travel by postMessage. For the faster " +
+      "SharedArrayBuffer channel, serve the page with Cross-Origin-Opener-Policy: same-origin and " +
+      "Cross-Origin-Embedder-Policy: require-corp.");
+  }
+  if (warm !== undefined && !(Array.isArray(warm) && warm.every((name) => typeof name === "string"))) {
+    throw new ConfigError("EdgeBox.start: warm must be an array of module names");
+  }
+  if (onProgress !== undefined && typeof onProgress !== "function") {
+    throw new ConfigError("EdgeBox.start: onProgress must be a function ({ phase, loaded, total }) => void");
+  }
+  if (bootTimeoutMs !== undefined && !(Number.isFinite(bootTimeoutMs) && bootTimeoutMs > 0)) {
+    throw new ConfigError("EdgeBox.start: bootTimeoutMs must be a positive number of milliseconds");
+  }
+  if (modules !== undefined && (modules === null || typeof modules !== "object" || Array.isArray(modules))) {
+    throw new ConfigError("EdgeBox.start: modules must be an object mapping a module name to { url, abi, sha256, policy }");
+  }
+  const resolve = (url, against, what) => {
+    try {
+      return new URL(url, against).href;
+    } catch {
+      throw new ConfigError(`EdgeBox.start: ${what} ${JSON.stringify(url)} is not a URL`);
+    }
+  };
+  const base = options.base === undefined ? new URL(".", import.meta.url).href : resolve(options.base, pageURL(), "base");
+  const manifest = resolve(options.manifest ?? "manifest.json", options.manifest === undefined ? base : pageURL(), "manifest");
+  // Module URLs are resolved against the page here, because the host only
+  // knows the manifest's URL.
+  const overrides = Object.fromEntries(Object.entries(modules ?? {}).map(([name, spec]) => {
+    if (spec === null || typeof spec !== "object") throw new ConfigError(`EdgeBox.start: modules.${name} must be an object`);
+    return [name, spec.url === undefined ? spec : { ...spec, url: resolve(spec.url, pageURL(), `modules.${name}.url`) }];
+  }));
+  return {
+    base: base.endsWith("/") ? base : `${base}/`,
+    manifest,
+    modulesJSON: modules === undefined ? "" : JSON.stringify(overrides),
+    routesJSON: options.routes === undefined ? "" : JSON.stringify(options.routes),
+    onProgress: onProgress ?? (() => {}),
+    bootTimeoutMs: bootTimeoutMs ?? 120_000,
+    warm: warm ?? [],
+    callTimeoutMs: callTimeoutMs ?? 30_000,
+    transport,
+    sharedBytes: sharedBytes ?? 8 * 1024 * 1024,
+    maxMessageBytes: maxMessageBytes ?? 64 * 1024 * 1024,
+    direct: transport === "sab" && options.direct !== false,
+    flags: { ...flags },
+    userId: userId ?? randomId(),
+  };
+}
+
