@@ -138,7 +138,9 @@ export class EdgeBox extends EventTarget {
         const cls = error instanceof RangeError ? TooLargeError : BadRequestError;
         return this.#settle(id, null, new cls(`${what}: ${error.message}`, { cause: error }));
       }
-      sent.catch((error) => generation === this.#generation && this.#settle(id, null, new CrashedError(`${what}: ${error.message}`)));
+      // A send that fails on a channel the call has since left (detach sent it again) is no news.
+      sent.catch((error) => generation === this.#generation && this.#pending.get(id)?.direct === direct
+        && this.#settle(id, null, new CrashedError(`${what}: ${error.message}`)));
     });
   }
 
