@@ -140,10 +140,14 @@ function copyAlgorithm(algorithm, depth = 0) {
   return copy;
 }
 
-function makeCrypto({ grant, audit }) {
+function makeCrypto({ grant, audit, inCall }) {
   const granted = new Set(grant.cryptoSubtle.map((name) => name.toUpperCase()));
   const nameOf = (algorithm) => (typeof algorithm === "string" ? algorithm : algorithm.name);
   const guard = (method, position) => (...given) => {
+    if (!inCall()) {
+      audit("crypto", `subtle.${method} outside any call`);
+      return RealPromise.reject(errno("E_DENIED", `E_DENIED: crypto.subtle.${method} is granted only while a call runs`));
+    }
     const args = [...given];
     const algorithm = copyAlgorithm(args[position]);
     args[position] = algorithm;
@@ -165,7 +169,8 @@ function makeCrypto({ grant, audit }) {
     api.subtle = freeze({
       digest: guard("digest", 0), importKey: guard("importKey", 2), generateKey: guard("generateKey", 0),
       sign: guard("sign", 0), verify: guard("verify", 0), encrypt: guard("encrypt", 0),
-      decrypt: guard("decrypt", 0), deriveBits: guard("deriveBits", 0), exportKey: (...a) => apply(subtle.exportKey, subtle, a),
+      decrypt: guard("decrypt", 0), deriveBits: guard("deriveBits", 0),
+      exportKey: (...a) => (inCall() ? apply(subtle.exportKey, subtle, a) : RealPromise.reject(errno("E_DENIED", "E_DENIED: crypto.subtle.exportKey is granted only while a call runs"))),
     });
   }
   return freeze(api);
