@@ -126,3 +126,10 @@ def test_the_grant_keys_match():
     from edgebox import Policy
 
     assert js_list("guest-protocol.js", "GRANT_KEYS") == sorted(Policy().grant())
+
+
+def test_the_handler_panic_report_matches_in_three_languages():
+    from edgebox._guest_protocol import HANDLER_PANICKED
+
+    js = re.search(r'export const HANDLER_PANICKED = "([^"]+)"', (WEB / "guest-protocol.js").read_text()).group(1)
+    assert js == HANDLER_PANICKED == go_constants("run_js.go")["handlerPanicked"]

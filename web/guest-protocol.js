@@ -20,6 +20,9 @@
 //                                   memory or exit) or went over a limit (kind "limit", what in detail);
 //                                   culprit: {via, id} of the call whose Go code ran at that moment, or
 //                                   null; watch: the Watch slots then
+//                                   kind "panic": a call's own HTTP handler panicked in the SDK's
+//                                   goroutine (GOOS=js), which rejected that call with
+//                                   {code: HANDLER_PANICKED, message: the panic and its stack}
 //                  {op: "beat", watch}   without shared memory only: the Watch slots, every BEAT_MS
 //
 // The host alone decides what a death is and which call it costs (app/edgebox/_lifecycle.py).
@@ -54,6 +57,8 @@ export const Envelope = Object.freeze({
 // The function edgebox.Serve registers: box.fetch calls it with (head JSON,
 // body bytes) and gets {head, body} back (app/edgebox/_http.py).
 export const HTTP_EXPORT = "__edgebox_http";
+// How the SDK reports, as that request's rejection, a panic of the handler it ran (modules/sdk/run_js.go).
+export const HANDLER_PANICKED = "E_PANIC";
 
 // Codes a guest may give its own failures; anything else it claims becomes
 // E_GUEST (the claim kept in the message), so it cannot pose as the host.

@@ -14,7 +14,7 @@
 // Watch): the host's watchdog decides from them when a call or the whole
 // instance has run out of time, and the host alone decides what a death costs.
 import { SharedChannel } from "./channel.js";
-import { AUDIT_CODES, GUEST_CODES, GuestOp, HTTP_EXPORT, Via, Watch } from "./guest-protocol.js";
+import { AUDIT_CODES, GUEST_CODES, GuestOp, HANDLER_PANICKED, HTTP_EXPORT, Via, Watch } from "./guest-protocol.js";
 import { toData } from "./data.js";
 import { errno } from "./gojs.js";
 import { startJs } from "./instance-js.js";
@@ -312,6 +312,13 @@ async function call({ id, fn, args }, via, send) {
   } catch (error) {
     if (dead || answered) return;
     answered = true;
+    if (http && error?.code === HANDLER_PANICKED && error instanceof RealError) {
+      // The SDK's report of this request's own handler panic: the instance ends in its name.
+      current = { via, id, taken: true };
+      die("panic", String(error.message).slice(0, STDERR_TAIL));
+      current = null;
+      return;
+    }
     fail(id, ...guestFailure(error), "", send);
   } finally {
     ended(number);

@@ -79,6 +79,7 @@ AUDIT_CODES = frozenset({"E_DENIED", "E_LIMIT"})
 MAX_DEPTH = 64
 MAX_VALUES = 1_000_000
 HTTP_EXPORT = "__edgebox_http"  # what edgebox.Serve registers in a guest (modules/sdk/http.go HTTPExport)
+HANDLER_PANICKED = "E_PANIC"  # the SDK's report of a handler's panic (modules/sdk/run_js.go)
 
 
 class Envelope:

@@ -271,10 +271,12 @@ class WorkerGuest:
         detail = str(data.detail or "")
         if data.kind == "limit":
             error: EdgeBoxError = LimitError(f"module {self.name!r}: {detail[:500]}; the instance was replaced")
+        elif data.kind == "panic":  # a call's own handler, by the SDK's report: that call's panic
+            error = PanicError(f"module {self.name!r}: {detail[:8000]}")
         else:
             error = classify_exit(self.name, detail, None if data.exitCode is None else str(data.exitCode))
         culprit = data.culprit.to_py() if data.culprit else None
-        if isinstance(error, PanicError) and panicked_goroutine_was_spawned(detail):
+        if data.kind == "exit" and isinstance(error, PanicError) and panicked_goroutine_was_spawned(detail):
             culprit = None
         reading = WatchReading.of(data.watch.to_py()) if data.watch else self.watch()
         self._die(Death.of(error, (int(culprit["via"]), int(culprit["id"])) if culprit else None, reading))

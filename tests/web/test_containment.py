@@ -309,3 +309,17 @@ def test_a_warm_module_serves_the_first_fetch_and_is_fetched_once(context, base_
         page.close()
         assert got == [200, "pass"], (attempt, got)
         assert fetched == 1, (attempt, fetched)
+
+
+@pytest.mark.parametrize("prefix", ["/js/", "/wasi/"])
+def test_a_handler_panic_is_that_requests_e_panic(page, prefix):
+    got = page.evaluate("""async (prefix) => {
+        const answer = async (response) => [response.status, await response.json().catch(() => null)];
+        const panicked = await answer(await box.fetch(prefix + "x?panic=1"));
+        const after = await box.fetch(prefix + "y", { method: "POST", body: "still served" });
+        return { panicked, after: [after.status, await after.text()], restarts: box.restarts };
+    }""", prefix)
+    status, body = got["panicked"]
+    assert status == 502 and body["error"]["code"] == "E_PANIC", got
+    assert "handler panicked on purpose" in body["error"]["message"] and "httpecho.go:" in body["error"]["message"]
+    assert got["after"] == [200, "still served"] and got["restarts"] == 0

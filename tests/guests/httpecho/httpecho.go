@@ -16,6 +16,9 @@ import (
 func Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Has("panic") {
+			panic("handler panicked on purpose")
+		}
 		body, _ := io.ReadAll(r.Body)
 		names := make([]string, 0, len(r.Header))
 		for name := range r.Header {
