@@ -14,6 +14,9 @@ import {
 
 export * from "./errors.js";
 
+// Beyond a module's timeout_ms, what a direct call may wait for the host's verdict
+// (its watchdog looks every 25 ms) before it ends on its own.
+const DIRECT_SLACK_MS = 1500;
 // Codes a guest worker may answer with over a direct channel; how an instance
 // died only the host says (detach).
 const REPLY_CODE_SET = new Set(REPLY_CODES);
@@ -128,7 +131,12 @@ export class EdgeBox extends EventTarget {
     const generation = this.#generation;
     const direct = module === null ? null : this.#directTo(module);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.#timedOut(id, what), this.#config.callTimeoutMs);
+      // A direct call ends by its module's timeout_ms (the host's watchdog ends a call that runs
+      // too long; this ends one left waiting behind others); callTimeoutMs is the last resort.
+      const bound = direct ? Math.min(direct.timeoutMs + DIRECT_SLACK_MS, this.#config.callTimeoutMs) : this.#config.callTimeoutMs;
+      const timer = bound < this.#config.callTimeoutMs
+        ? setTimeout(() => this.#settle(id, null, new TimeoutError(`${what}: no answer within ${direct.timeoutMs} ms (timeout_ms), waiting included`)), bound)
+        : setTimeout(() => this.#timedOut(id, what), bound);
       this.#pending.set(id, { resolve, reject, timer, direct, message, what });
       direct?.ids.add(id);
       let sent;
@@ -187,7 +195,8 @@ export class EdgeBox extends EventTarget {
     const channel = new SharedChannel(shared, "page", { maxMessageBytes: this.#config.maxMessageBytes });
     const id = this.#nextId++;
     try {
-      await new Promise((resolve, reject) => {
+      // The answer is the module's timeout_ms: the bound of its direct calls, waiting included.
+      record.timeoutMs = await new Promise((resolve, reject) => {
         const timer = setTimeout(() => this.#settle(id, null, new TimeoutError("connect")), Math.max(this.#config.callTimeoutMs, 10_000));
         this.#pending.set(id, { resolve, reject, timer });
         // By postMessage: a SharedArrayBuffer cannot travel inside the ring.
@@ -236,6 +245,9 @@ export class EdgeBox extends EventTarget {
       } else {
         record.ids.delete(id);
         pending.direct = null;
+        // Through the host now, which bounds it (starting a fresh instance aside).
+        clearTimeout(pending.timer);
+        pending.timer = setTimeout(() => this.#timedOut(id, pending.what), this.#config.callTimeoutMs);
         this.#channel.send({ ...pending.message, id }).catch(() => {});
       }
     }

@@ -39,9 +39,11 @@ DetachSink = Callable[[str, Death], None]
 
 # How an instance's death is audited (a crash is not the guest's doing: not audited).
 _DEATH_AUDIT = {PanicError: "panic", LimitError: "limits", TimeoutError: "limits"}
-# A call is delivered again while the instances it reaches die (of other calls) before taking it;
-# after this many in a row it is given up: instances that die before taking anything are a fault of their own.
-_DELIVERIES = 16
+# A call is delivered again while the instances it reaches die of other calls before taking
+# it; instances that die without taking any call, this many in a row, are a fault of their own.
+_IDLE_DEATHS = 4
+# What a call may wait beyond its timeout_ms for its answer (the watchdog's interval, messages).
+_SLACK = 1.0
 
 
 _AUDITS_PER_SECOND = 50
@@ -137,27 +139,42 @@ class Host:
         self.metrics = Metrics()
 
     async def call(self, module: str, fn: str, args: Any) -> Any:
-        """Call ``fn`` on ``module``'s instance (started if need be). It ends
-        within the module's timeout_ms (the watchdog's), plus startup_ms when
-        an instance has to start; a call its instance never started is
-        delivered again to a fresh one."""
-        self._spec(module)
+        """Call ``fn`` on ``module``'s instance (started if need be).
+
+        It ends within the module's timeout_ms plus ``_SLACK`` of being sent to
+        a running instance, waiting behind other calls included (the watchdog
+        ends it sooner if it runs too long), plus startup_ms whenever an
+        instance has to start. A call an instance never took is delivered again
+        to a fresh one, as long as the instances it reaches take calls."""
+        spec = self._spec(module)
         self.counters["calls via host"] += 1
-        for _ in range(_DELIVERIES):
+        budget = spec.policy.limits.timeout_ms / 1000 + _SLACK
+        idle_deaths = 0
+        while True:
             guest = await self.guest(module)
             if fn not in guest.exports:
                 raise NotFoundError(f"module {module!r} has no function {fn!r}; it exports {sorted(guest.exports)}")
+            sent = time.monotonic()
             try:
-                return await guest.call(fn, args)
+                return await asyncio.wait_for(guest.call(fn, args), budget)
+            except asyncio.TimeoutError:
+                raise TimeoutError(f"{module}.{fn}: not answered within {spec.policy.limits.timeout_ms} ms (timeout_ms), "
+                                   "waiting for the instance included") from None
             except GuestGone as gone:
+                budget -= time.monotonic() - sent
                 # The instance has ended; its own report (the cause, the calls it took)
                 # is on its way: wait for it briefly, else go by its watch slots.
                 for _ in range(20):
                     if _started(self._guests.get(module)) is not guest:
                         break
                     await asyncio.sleep(0.01)
-                self.retire(module, guest, Death.of(CrashedError(gone.message), None, guest.watch()))
-        raise CrashedError(f"{module}.{fn}: {_DELIVERIES} instances in a row ended before this call reached one")
+                reading = guest.watch()
+                self.retire(module, guest, Death.of(CrashedError(gone.message), None, reading))
+                # Only instances that die without taking a single call are the call's problem.
+                idle_deaths = 0 if reading and (reading.taken_host or reading.taken_page) else idle_deaths + 1
+                if idle_deaths >= _IDLE_DEATHS or budget <= 0:
+                    raise CrashedError(f"{module}.{fn}: the instances it reached ended before taking it "
+                                       f"({gone.message})") from None
 
     async def guest(self, module: str) -> Guest:
         """The running instance of ``module``, loading it on first use.
@@ -176,11 +193,13 @@ class Host:
                 del self._guests[module]
             raise
 
-    async def connect(self, module: str, shared: Any) -> None:
+    async def connect(self, module: str, shared: Any) -> int:
         """Give the page a direct channel to ``module``'s running instance (started if need be).
-        Python leaves the call path; it keeps policy, audit, limits and the instance's life."""
+        Python leaves the call path; it keeps policy, audit, limits and the instance's life.
+        Returns the module's timeout_ms, within which (plus slack) the page expects an answer."""
         guest = await self.guest(module)
         await guest.connect(shared)
+        return self._spec(module).policy.limits.timeout_ms
 
     def forget(self, module: str, death: Death | None = None) -> None:
         """Drop an instance (or its load) that can no longer answer; the next call

@@ -323,3 +323,28 @@ def test_a_handler_panic_is_that_requests_e_panic(page, prefix):
     assert status == 502 and body["error"]["code"] == "E_PANIC", got
     assert "handler panicked on purpose" in body["error"]["message"] and "httpecho.go:" in body["error"]["message"]
     assert got["after"] == [200, "still served"] and got["restarts"] == 0
+
+
+def test_a_healthy_call_behind_many_faults_is_delivered_until_it_is_answered(page):
+    got = page.evaluate("""async () => {
+        await box.call("faults", "ok", "warm");
+        const panics = Array.from({ length: 24 }, (_, i) => box.call("faults", "panic", String(i)).catch((e) => e.code));
+        const healthy = await box.call("faults", "ok", "healthy").catch((e) => `${e.code}: ${e.message}`);
+        return { healthy, panics: [...new Set(await Promise.all(panics))] };
+    }""")
+    assert got["healthy"] == "healthy", got
+    assert got["panics"] == ["E_PANIC"], got
+    assert_still_serves(page)
+
+
+def test_a_call_waiting_behind_hanging_calls_still_ends_in_time(page):
+    got = page.evaluate("""async () => {
+        const hangs = Array.from({ length: 4 }, () => box.call("faults", "hang").catch((e) => e.code));
+        const started = performance.now();
+        const waiting = await box.call("faults", "ok", "behind").then((v) => v, (e) => e.code);
+        return { waiting, ms: performance.now() - started, hangs: [...new Set(await Promise.all(hangs))] };
+    }""")
+    assert got["waiting"] in ("behind", "E_TIMEOUT"), got  # answered, or ended by its own timeout_ms
+    assert got["ms"] < TIMEOUT_MS + 2500, got
+    assert set(got["hangs"]) <= {"E_TIMEOUT", "E_CRASHED"}, got
+    assert_still_serves(page)
