@@ -137,7 +137,7 @@ export class EdgeBox extends EventTarget {
       const timer = bound < this.#config.callTimeoutMs
         ? setTimeout(() => this.#settle(id, null, new TimeoutError(`${what}: no answer within ${direct.timeoutMs} ms (timeout_ms), waiting included`)), bound)
         : setTimeout(() => this.#timedOut(id, what), bound);
-      this.#pending.set(id, { resolve, reject, timer, direct, message, what });
+      this.#pending.set(id, { resolve, reject, timer, direct, message, what, sentAt: performance.now() });
       direct?.ids.add(id);
       let sent;
       try {
@@ -248,7 +248,7 @@ export class EdgeBox extends EventTarget {
         // Through the host now, which bounds it (starting a fresh instance aside).
         clearTimeout(pending.timer);
         pending.timer = setTimeout(() => this.#timedOut(id, pending.what), this.#config.callTimeoutMs);
-        this.#channel.send({ ...pending.message, id }).catch(() => {});
+        this.#channel.send({ ...pending.message, id, waitedMs: performance.now() - pending.sentAt }).catch(() => {});
       }
     }
   }

@@ -6,7 +6,8 @@
 //                   {op: "ping", id}                        -> {op: "pong", id}, answered by the worker's JS
 //                   {op: "connect", id, module, shared}     by postMessage: a page <-> guest channel for
 //                                                           module's calls (channel.js, guest-protocol.js)
-//                   {op: "call", id, module, fn, args}
+//                   {op: "call", id, module, fn, args, waitedMs?}  waitedMs: how long the call already waited
+//                                                           on a direct channel whose instance died
 //                   {op: "stats", id}                       -> value: {counters, running, log, audit, requests, spans}
 //                   {op: "fetch", id, head: {method, url, headers}, body}  -> value: {status, headers, body}
 //                   {op: "flags", id, flags}                -> value: the flags now in force

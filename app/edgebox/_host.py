@@ -138,17 +138,19 @@ class Host:
         self.recent_log: deque[dict[str, Any]] = deque(maxlen=200)
         self.metrics = Metrics()
 
-    async def call(self, module: str, fn: str, args: Any) -> Any:
+    async def call(self, module: str, fn: str, args: Any, *, waited_ms: float = 0) -> Any:
         """Call ``fn`` on ``module``'s instance (started if need be).
 
         It ends within the module's timeout_ms plus ``_SLACK`` of being sent to
         a running instance, waiting behind other calls included (the watchdog
         ends it sooner if it runs too long), plus startup_ms whenever an
-        instance has to start. A call an instance never took is delivered again
-        to a fresh one, as long as the instances it reaches take calls."""
+        instance has to start; ``waited_ms`` is time it already spent waiting
+        elsewhere (on a direct channel whose instance died). A call an instance
+        never took is delivered again to a fresh one, as long as the instances
+        it reaches take calls."""
         spec = self._spec(module)
         self.counters["calls via host"] += 1
-        budget = spec.policy.limits.timeout_ms / 1000 + _SLACK
+        budget = max(spec.policy.limits.timeout_ms / 1000 + _SLACK - waited_ms / 1000, _SLACK)
         idle_deaths = 0
         while True:
             guest = await self.guest(module)

@@ -46,6 +46,7 @@ class Request:
     head: Any = None  # FETCH: {method, url, headers: [[name, value]]}
     body: Any = None  # FETCH: bytes or None, passed through untouched
     flags: Any = None  # FLAGS: {name: value}
+    waited_ms: float = 0  # CALL: time it already waited on a direct channel whose instance died
 
 
 def parse_request(get: Callable[[str], Any]) -> Request:
@@ -72,7 +73,9 @@ def parse_request(get: Callable[[str], Any]) -> Request:
     module, fn = get("module"), get("fn")
     if not isinstance(module, str) or not isinstance(fn, str):
         raise BadRequestError("call(module, fn, ...args): module and fn must be strings")
-    return Request(id=request_id, op=op, module=module, fn=fn, args=get("args"))
+    waited = get("waitedMs")
+    waited_ms = float(waited) if isinstance(waited, (int, float)) and not isinstance(waited, bool) and waited > 0 else 0
+    return Request(id=request_id, op=op, module=module, fn=fn, args=get("args"), waited_ms=waited_ms)
 
 
 def reply_ok(request_id: int, value: Any) -> dict[str, Any]:

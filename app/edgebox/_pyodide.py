@@ -345,7 +345,7 @@ class Dispatcher:
             elif request.op == Op.CONNECT:
                 value = await self._host.connect(request.module, request.shared)
             else:
-                value = await self._host.call(request.module, request.fn, request.args)
+                value = await self._host.call(request.module, request.fn, request.args, waited_ms=request.waited_ms)
             reply = reply_ok(request.id, value)
         except BaseException as error:  # every request is answered, whatever went wrong
             reply = reply_error(request.id, _translate(error, f"{request.op} {request.module}.{request.fn}"))

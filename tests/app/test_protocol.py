@@ -31,3 +31,10 @@ def test_replies_name_their_request():
     error = reply_error(5, NotFoundError("gone"))
     assert error["id"] == 5 and error["ok"] is False
     assert error["error"]["code"] == "E_NOT_FOUND"
+
+
+def test_a_call_may_say_how_long_it_already_waited():
+    request = parse_request({"op": "call", "id": 1, "module": "m", "fn": "f", "args": [], "waitedMs": 1200.5}.get)
+    assert request.waited_ms == 1200.5
+    for odd in (None, "1200", True, -5):
+        assert parse_request({"op": "call", "id": 1, "module": "m", "fn": "f", "waitedMs": odd}.get).waited_ms == 0
