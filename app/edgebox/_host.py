@@ -14,7 +14,6 @@ from ._errors import (
     ClosedError,
     CrashedError,
     DeniedError,
-    EdgeBoxError,
     GuestGone,
     ImportMismatchError,
     IntegrityError,
