@@ -173,7 +173,10 @@ class Host:
                 self.retire(module, guest, Death.of(CrashedError(gone.message), None, reading))
                 # Only instances that die without taking a single call are the call's problem.
                 idle_deaths = 0 if reading and (reading.taken_host or reading.taken_page) else idle_deaths + 1
-                if idle_deaths >= _IDLE_DEATHS or budget <= 0:
+                if budget <= 0:
+                    raise TimeoutError(f"{module}.{fn}: not answered within {spec.policy.limits.timeout_ms} ms "
+                                       "(timeout_ms): the instances it reached ended before taking it") from None
+                if idle_deaths >= _IDLE_DEATHS:
                     raise CrashedError(f"{module}.{fn}: the instances it reached ended before taking it "
                                        f"({gone.message})") from None
 

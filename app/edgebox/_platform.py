@@ -2,7 +2,7 @@
 
 The host's decisions (what to load, whether bytes are trusted, what a guest
 may reach) live in ``_host.py`` and run under CPython too; the browser side of
-them lives in ``_pyodide.py``. Tests give the host a platform of their own.
+them lives in ``_pyodide/``. Tests give the host a platform of their own.
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ def test_app_wheel_is_pure_and_reproducible(built):
     assert app_wheel.name.endswith("-py3-none-any.whl")
     with zipfile.ZipFile(app_wheel) as archive:
         names = archive.namelist()
-        assert "edgebox/__init__.py" in names and "edgebox/_pyodide.py" in names
+        assert "edgebox/__init__.py" in names and "edgebox/_pyodide/__init__.py" in names
         assert any(name.endswith(".dist-info/RECORD") for name in names)
         assert "Root-Is-Purelib: true" in archive.read(next(n for n in names if n.endswith("/WHEEL"))).decode()
     before = app_wheel.read_bytes()

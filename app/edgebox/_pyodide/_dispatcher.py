@@ -1,0 +1,65 @@
+"""The one dispatch point for page messages: every request gets exactly one reply."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from pyodide.ffi import to_js
+
+from .._errors import EdgeBoxError
+from .._exchange import EdgeRequest
+from .._host import Host
+from .._http import EdgeHttp
+from .._protocol import Op, Request, parse_request, reply_error, reply_ok
+from ._ffi import to_wire_js, translate
+
+__all__ = ["Dispatcher"]
+
+
+class Dispatcher:
+    """The one dispatch point for page messages; every request gets exactly one reply."""
+
+    def __init__(self, host: Host, http: EdgeHttp, post: Any) -> None:
+        self._host = host
+        self._http = http
+        self._post = post
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def __call__(self, message: Any) -> None:
+        try:
+            request = parse_request(lambda name: getattr(message, name, None))
+        except EdgeBoxError as error:
+            self._post(to_wire_js(reply_error(getattr(message, "id", None), error)))
+            return
+        task = asyncio.ensure_future(self._serve(request))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _serve(self, request: Request) -> None:
+        try:
+            if request.op == Op.STATS:
+                value = to_wire_js({**self._host.stats(), "requests": list(self._http.requests), "spans": list(self._http.spans)})
+            elif request.op == Op.METRICS:
+                value = self._host.metrics.render()
+            elif request.op == Op.FLAGS:
+                self._http.flags = dict(request.flags.to_py()) if request.flags else {}
+                value = to_wire_js(self._http.flags)
+            elif request.op == Op.FETCH:
+                value = await self._fetch(request)
+            elif request.op == Op.CONNECT:
+                value = await self._host.connect(request.module, request.shared)
+            else:
+                value = await self._host.call(request.module, request.fn, request.args, waited_ms=request.waited_ms)
+            reply = reply_ok(request.id, value)
+        except BaseException as error:  # every request is answered, whatever went wrong
+            reply = reply_error(request.id, translate(error, f"{request.op} {request.module}.{request.fn}"))
+        self._post(to_wire_js(reply))
+
+    async def _fetch(self, request: Request) -> Any:
+        head = request.head
+        edge = EdgeRequest(method=str(head.method).upper(), url=str(head.url),
+                           headers=[(str(k), str(v)) for k, v in head.headers.to_py()], body=request.body)
+        response = await self._http.handle(edge)
+        body = to_js(response.body) if isinstance(response.body, bytes) else response.body
+        return to_wire_js({"status": response.status, "headers": [list(h) for h in response.headers], "body": body})

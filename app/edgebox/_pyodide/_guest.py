@@ -1,0 +1,188 @@
+"""One guest instance in its own worker: messages in and out, facts reported to the host."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import struct
+from itertools import count
+from typing import Any
+
+import js
+from pyodide.ffi import create_proxy
+
+from .._errors import CrashedError, DeniedError, EdgeBoxError, GuestGone, LimitError, PanicError, claimed
+from .._guest_protocol import AUDIT_CODES, LOAD_CODES, REPLY_CODES, GuestOp, Via, Watch, WatchReading
+from .._host import GuestServices
+from .._lifecycle import Death, classify_exit, panicked_goroutine_was_spawned
+from .._platform import HttpRequest
+from ._ffi import to_wire_js, translate
+
+__all__ = ["WorkerGuest"]
+
+_MAX_FETCHES = 32
+_LOAD_ID = 1  # every guest's first request is its load
+
+
+@functools.cache
+def _swallow() -> Any:
+    """One error handler for every ended guest worker, never destroyed."""
+    return create_proxy(lambda event: event.preventDefault())
+
+
+class WorkerGuest:
+    """One guest instance in its own worker (its own realm), replies matched by id.
+
+    It carries messages and reports facts; what a death is and what it costs
+    each call is decided by the host (``_lifecycle.py``)."""
+
+    def __init__(self, name: str, worker: Any, services: GuestServices) -> None:
+        self.name = name
+        self.exports: frozenset[str] = frozenset()
+        self.started = False  # start-up done: from now on the guest reaches out only during calls
+        self._worker = worker
+        self._services = services
+        self._ids = count(1)
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._dead: Death | None = None
+        # The watch slots (guest-protocol.js Watch), shared with the guest when the
+        # page is cross-origin isolated; otherwise the guest posts them (beat).
+        self.slots = js.Int32Array.new(js.SharedArrayBuffer.new(4 * Watch.LENGTH)) if hasattr(js, "SharedArrayBuffer") else None
+        self._beat: WatchReading | None = None
+        self._proxies = [create_proxy(self._on_message), create_proxy(self._on_error)]
+        worker.onmessage, worker.onerror = self._proxies
+        self._handlers = {
+            GuestOp.REPLY: self._on_reply, GuestOp.FETCH: self._on_fetch, GuestOp.AUDIT: self._on_audit,
+            GuestOp.LOG: self._on_log, GuestOp.DIED: self._on_died, GuestOp.BEAT: self._on_beat,
+        }
+
+    def request(self, message: dict[str, Any]) -> asyncio.Future[Any]:
+        future = asyncio.get_event_loop().create_future()
+        if self._dead is not None:
+            future.set_exception(GuestGone(f"module {self.name!r} had already ended"))
+            return future
+        request_id = next(self._ids)
+        self._pending[request_id] = future
+        self._worker.postMessage(to_wire_js({**message, "id": request_id}))
+        return future
+
+    async def call(self, fn: str, args: Any) -> Any:
+        return await self.request({"op": GuestOp.CALL, "fn": fn, "args": args})
+
+    async def connect(self, shared: Any) -> None:
+        await self.request({"op": GuestOp.CONNECT, "shared": shared})
+
+    def watch(self) -> WatchReading | None:
+        if self.slots is None:
+            return self._beat
+        return WatchReading.of(struct.unpack(f"<{Watch.LENGTH}i", self.slots.slice().to_bytes()))
+
+    def _on_message(self, event: Any) -> None:
+        # Called from JavaScript: nothing may escape into the host worker's event loop.
+        try:
+            data = event.data
+            handler = self._handlers.get(getattr(data, "op", None))
+            if handler is not None and self._dead is None:
+                handler(data)
+        except Exception as error:  # noqa: BLE001 - a malformed message costs only this guest
+            self._die(Death(CrashedError(f"module {self.name!r} sent what the host cannot read: {error}")))
+
+    def _on_reply(self, data: Any) -> None:
+        future = self._pending.pop(data.id, None)
+        if future is None or future.done():
+            return
+        if data.ok:
+            future.set_result(data.value)
+        elif getattr(data, "gone", False):
+            future.set_exception(GuestGone(f"module {self.name!r} had ended before the call reached it"))
+        else:
+            future.set_exception(claimed(data.error.to_py(), LOAD_CODES if data.id == _LOAD_ID else REPLY_CODES))
+
+    def _on_fetch(self, data: Any) -> None:
+        request = HttpRequest(url=str(data.url), method=str(data.method), headers=[(str(k), str(v)) for k, v in data.headers.to_py()],
+                              body=data.body)
+        reading = self.watch()
+        if self.started and reading is not None and self.slots is not None and reading.running == 0:
+            self._services.audit("net", f"{request.method} {request.url} outside any call")
+            self._answer(int(data.fid), {"ok": False, "error": DeniedError("the network is granted only while a call runs").to_wire()})
+            return
+        if len(self._tasks) >= _MAX_FETCHES:  # the guest worker holds it to fewer; this is the host's own bound
+            self._answer(int(data.fid), {"ok": False, "error": LimitError("too many requests in flight").to_wire()})
+            return
+        task = asyncio.ensure_future(self._answer_fetch(int(data.fid), request))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _answer_fetch(self, fid: int, request: HttpRequest) -> None:
+        try:
+            response = await self._services.fetch(request)
+            answer = {"ok": True, "status": response.status, "statusText": response.status_text,
+                      "headers": [list(pair) for pair in response.headers], "body": response.body}
+        except BaseException as error:
+            answer = {"ok": False, "error": translate(error, f"fetch {request.url}").to_wire()}
+        self._answer(fid, answer)
+
+    def _answer(self, fid: int, answer: dict[str, Any]) -> None:
+        if self._dead is None:
+            self._worker.postMessage(to_wire_js({"op": GuestOp.FETCHED, "fid": fid, **answer}))
+
+    def _on_audit(self, data: Any) -> None:
+        for event in data.events.to_py()[:200]:
+            code = str(event.get("code")) if event.get("code") in AUDIT_CODES else DeniedError.code
+            count = event.get("count", 1)
+            self._services.audit(str(event.get("capability"))[:100], str(event.get("detail"))[:500], code,
+                                 count if isinstance(count, int) and count > 0 else 1)
+
+    def _on_log(self, data: Any) -> None:
+        for fd, text in data.lines.to_py()[:200]:
+            self._services.log(2 if fd == 2 else 1, str(text))
+        if data.dropped:
+            self._services.log(2, f"... {int(data.dropped)} more lines not kept (log flood)")
+
+    def _on_beat(self, data: Any) -> None:
+        self._beat = WatchReading.of(data.watch.to_py())
+
+    def _on_died(self, data: Any) -> None:
+        detail = str(data.detail or "")
+        if data.kind == "limit":
+            error: EdgeBoxError = LimitError(f"module {self.name!r}: {detail[:500]}; the instance was replaced")
+        elif data.kind == "panic":  # a call's own handler, by the SDK's report: that call's panic
+            error = PanicError(f"module {self.name!r}: {detail[:8000]}")
+        else:
+            error = classify_exit(self.name, detail, None if data.exitCode is None else str(data.exitCode))
+        culprit = data.culprit.to_py() if data.culprit else None
+        if data.kind == "exit" and isinstance(error, PanicError) and panicked_goroutine_was_spawned(detail):
+            culprit = None
+        reading = WatchReading.of(data.watch.to_py()) if data.watch else self.watch()
+        self._die(Death.of(error, (int(culprit["via"]), int(culprit["id"])) if culprit else None, reading))
+
+    def _on_error(self, event: Any) -> None:
+        try:
+            event.preventDefault()
+            self._die(Death.of(CrashedError(f"module {self.name!r} crashed: {getattr(event, 'message', 'worker error')}"),
+                               None, self.watch()))
+        except Exception:  # noqa: BLE001 - never into the host's event loop
+            pass
+
+    def _die(self, death: Death) -> None:
+        """This instance can answer no more: the host settles what waits and replaces it."""
+        if self._dead is None:
+            self._services.died(self, death)
+            self.close(death)
+
+    def close(self, death: Death) -> None:
+        if self._dead is None:
+            self._dead = death
+            self._worker.terminate()
+            # Late messages of a terminated worker must not reach destroyed proxies,
+            # and its late errors must not reach the host worker's own global.
+            self._worker.onmessage = None
+            self._worker.onerror = _swallow()
+            proxies, self._proxies = self._proxies, []
+            asyncio.get_event_loop().call_soon(lambda: [proxy.destroy() for proxy in proxies])
+        pending, self._pending = self._pending, {}
+        for call_id, future in pending.items():
+            if not future.done():
+                future.set_exception(self._dead.fate(Via.HOST, call_id)
+                                     or GuestGone(f"module {self.name!r} ended before the call reached it"))

@@ -1,0 +1,107 @@
+"""The host's Platform in the browser: fetch, sha256, compile and start guests in workers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import js
+from pyodide.ffi import JsException, to_js
+
+from .._errors import ClosedError, DeniedError, EdgeBoxError, LoadError, NetworkError, NotFoundError
+from .._guest_protocol import GuestOp
+from .._host import GuestServices
+from .._lifecycle import Death
+from .._manifest import ModuleSpec
+from .._platform import HttpRequest, HttpResponse, Progress
+from ._ffi import to_wire_js
+from ._guest import WorkerGuest
+
+__all__ = ["BrowserPlatform"]
+
+
+class BrowserPlatform:
+    def __init__(self, guest_script_url: str, spare_worker: Any = None, prefetched: dict[str, Any] | None = None,
+                 max_message_bytes: int = 64 * 1024 * 1024) -> None:
+        self._guest_script_url = guest_script_url
+        self._max_message_bytes = max_message_bytes
+        self._spare = spare_worker or self._new_worker()
+        # url -> promise of {bytes, module}: fetched and compiled while Python booted.
+        self._prefetched = dict(prefetched or {})
+        self._compiled: dict[str, tuple[bytes, Any]] = {}  # url -> (the bytes, their compiled module)
+
+    async def fetch_bytes(self, url: str, progress: Progress) -> bytes:
+        early = self._prefetched.pop(url, None)
+        if early is not None and (found := await early) is not None:
+            data = found.bytes.to_bytes()
+            self._compiled[url] = (data, found.module)
+            progress(len(data), len(data))
+            return data
+        try:
+            response = await js.fetch(url)
+        except JsException as error:
+            raise LoadError(f"could not fetch {url}: {error}") from None
+        if not response.ok:
+            cls = NotFoundError if response.status == 404 else LoadError
+            raise cls(f"GET {url} answered {response.status} {response.statusText}")
+        total = int(response.headers.get("content-length") or 0) or None
+        progress(0, total)
+        # One read and one copy into Python: reading chunk by chunk through
+        # the FFI costs more than it reports.
+        data = (await response.arrayBuffer()).to_bytes()
+        progress(len(data), len(data))
+        return data
+
+    async def sha256_hex(self, data: bytes) -> str:
+        digest = await js.crypto.subtle.digest("SHA-256", to_js(data))
+        return js.Uint8Array.new(digest).to_bytes().hex()
+
+    def _new_worker(self) -> Any:
+        return js.Worker.new(self._guest_script_url, to_wire_js({"type": "module", "name": "edgebox-guest"}))
+
+    def _take_worker(self) -> Any:
+        """A guest worker with its scripts loaded and nothing in it yet. One is
+        kept ready, so that starting a guest never waits for a worker to boot."""
+        worker, self._spare = self._spare, self._new_worker()
+        return worker
+
+    async def start_guest(self, spec: ModuleSpec, data: bytes, services: GuestServices) -> "WorkerGuest":
+        worker = self._take_worker()
+        early = self._compiled.pop(spec.url, None)
+        try:
+            # Compiled ahead only if these are the very bytes that were verified (nothing rewrote them).
+            module = early[1] if early is not None and early[0] is data else await js.WebAssembly.compile(to_js(data))
+        except JsException as error:
+            worker.terminate()
+            raise LoadError(f"module {spec.name!r}: not a valid WebAssembly module: {error}") from None
+        guest = WorkerGuest(spec.name, worker, services)
+        try:
+            grant = spec.policy.grant()
+            grant["files"] = {path: to_js(content) for path, content in grant["files"].items()}
+            exports = await guest.request({"op": GuestOp.LOAD, "name": spec.name, "abi": spec.abi, "module": module,
+                                           "grant": grant, "watch": guest.slots, "maxMessageBytes": self._max_message_bytes})
+        except BaseException as error:
+            guest.close(Death(error if isinstance(error, EdgeBoxError) else ClosedError(f"module {spec.name!r}: start-up cancelled")))
+            raise
+        names = exports.to_py() if hasattr(exports, "to_py") else exports
+        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+            guest.close(Death(LoadError(f"module {spec.name!r} did not name its exports")))
+            raise LoadError(f"module {spec.name!r}: its exports are not a list of function names")
+        guest.exports = frozenset(names)
+        guest.started = True
+        return guest
+
+    async def http(self, request: HttpRequest, *, credentials: str, timeout_ms: int) -> HttpResponse:
+        init = {"method": request.method, "headers": [list(pair) for pair in request.headers],
+                "redirect": "manual", "credentials": credentials, "signal": js.AbortSignal.timeout(timeout_ms)}
+        if request.body is not None:
+            init["body"] = request.body
+        try:
+            response = await js.fetch(request.url, to_wire_js(init))
+            if response.type == "opaqueredirect":
+                raise DeniedError(f"{request.method} {request.url} answered with a redirect; "
+                                  "EdgeBox does not follow a redirect whose target it cannot check")
+            body = await response.arrayBuffer()
+        except JsException as error:
+            raise NetworkError(f"{request.method} {request.url}: {error}") from None
+        headers = [(str(name), str(value)) for name, value in response.headers.entries()]
+        return HttpResponse(status=int(response.status), status_text=str(response.statusText), headers=headers, body=body)
