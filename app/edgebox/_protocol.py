@@ -8,12 +8,14 @@ names that id and is either ``{id, ok: true, value}`` or
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ._errors import BadRequestError, EdgeBoxError
+from ._errors import BadRequestError, ConfigError, EdgeBoxError, LoadError
+from ._manifest import Manifest
 
-__all__ = ["Op", "Request", "parse_request", "reply_ok", "reply_error", "progress_event"]
+__all__ = ["Init", "Op", "Request", "parse_init", "parse_request", "reply_ok", "reply_error", "progress_event"]
 
 
 class Op:
@@ -76,6 +78,47 @@ def parse_request(get: Callable[[str], Any]) -> Request:
     waited = get("waitedMs")
     waited_ms = float(waited) if isinstance(waited, (int, float)) and not isinstance(waited, bool) and waited > 0 else 0
     return Request(id=request_id, op=op, module=module, fn=fn, args=get("args"), waited_ms=waited_ms)
+
+
+@dataclass(frozen=True)
+class Init:
+    """What the host takes from the page's INIT message (and the manifest the worker fetched)."""
+
+    manifest: Manifest
+    warm: tuple[str, ...]
+    user_id: str
+    user_agent: str
+    flags: dict[str, Any]
+    max_message_bytes: int
+
+
+def parse_init(get: Callable[[str], Any]) -> Init:
+    """The INIT message, checked: ``get`` reads one field as a Python value
+    (``manifest`` is the worker's ``{status, statusText, text}`` of the manifest
+    URL). A manifest that did not load is ``LoadError``; one that is not JSON,
+    a bad override, route or warm name, ``ConfigError``."""
+    url, response = str(get("manifestURL")), get("manifest") or {}
+    if response.get("status") != 200:
+        raise LoadError(f"manifest {url} answered {response.get('status')} {response.get('statusText', '')}")
+    try:
+        data = json.loads(response.get("text", ""))
+        overrides = json.loads(get("modulesJSON")) if get("modulesJSON") else None
+        routes = json.loads(get("routesJSON")) if get("routesJSON") else None
+    except ValueError as error:
+        raise ConfigError(f"manifest {url}, modules or routes: not JSON: {error}") from None
+    manifest = Manifest.parse(data, url=url, overrides=overrides, routes=routes)
+    warm = get("warm") or []
+    if not isinstance(warm, list) or not all(isinstance(name, str) for name in warm):
+        raise ConfigError("warm: expected a list of module names")
+    unknown = [name for name in warm if manifest.get(name) is None]
+    if unknown:
+        raise ConfigError(f"warm: no module {unknown[0]!r}; the manifest has {sorted(manifest.modules)}")
+    flags = get("flags") or {}
+    if not isinstance(flags, dict):
+        raise ConfigError("flags: expected an object of flag names to values")
+    max_bytes = get("maxMessageBytes")
+    return Init(manifest=manifest, warm=tuple(warm), user_id=str(get("userId") or ""), user_agent=str(get("userAgent") or ""),
+                flags=flags, max_message_bytes=int(max_bytes) if isinstance(max_bytes, (int, float)) and max_bytes > 0 else 64 << 20)
 
 
 def reply_ok(request_id: int, value: Any) -> dict[str, Any]:

@@ -38,3 +38,39 @@ def test_a_call_may_say_how_long_it_already_waited():
     assert request.waited_ms == 1200.5
     for odd in (None, "1200", True, -5):
         assert parse_request({"op": "call", "id": 1, "module": "m", "fn": "f", "waitedMs": odd}.get).waited_ms == 0
+
+
+def _init(**fields):
+    import json
+
+    from fakes import MANIFEST_URL, manifest_data
+
+    message = {"manifestURL": MANIFEST_URL, "manifest": {"status": 200, "statusText": "OK", "text": json.dumps(manifest_data())},
+               "modulesJSON": "", "routesJSON": "", "warm": [], "userId": "u1", "userAgent": "ua", "flags": {}, "maxMessageBytes": 1024}
+    message.update(fields)
+    return message.get
+
+
+def test_init_gives_the_manifest_and_the_page_options():
+    from edgebox._protocol import parse_init
+
+    init = parse_init(_init(warm=["heartbeat"], flags={"risk-v2": True}))
+    assert init.manifest.get("heartbeat") is not None
+    assert (init.warm, init.user_id, init.user_agent, init.flags, init.max_message_bytes) == (("heartbeat",), "u1", "ua", {"risk-v2": True}, 1024)
+    assert parse_init(_init(maxMessageBytes=None)).max_message_bytes == 64 << 20
+
+
+@pytest.mark.parametrize("fields, error, words", [
+    ({"manifest": {"status": 404, "statusText": "Not Found", "text": ""}}, "LoadError", "404"),
+    ({"manifest": {"status": 200, "text": "{nope"}}, "ConfigError", "not JSON"),
+    ({"warm": ["nope"]}, "ConfigError", "warm: no module 'nope'"),
+    ({"warm": "heartbeat"}, "ConfigError", "warm: expected a list"),
+    ({"flags": ["x"]}, "ConfigError", "flags"),
+    ({"routesJSON": "[{"}, "ConfigError", "not JSON"),
+])
+def test_a_bad_init_is_a_typed_error_naming_the_field(fields, error, words):
+    import edgebox
+    from edgebox._protocol import parse_init
+
+    with pytest.raises(getattr(edgebox, error), match=words):
+        parse_init(_init(**fields))

@@ -11,18 +11,15 @@ concept a module: ``_ffi`` (conversions and the error seam), ``_platform``
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import js
 from pyodide.ffi import create_proxy
 
-from .._errors import ConfigError, LoadError
 from .._host import Host
 from .._http import EdgeHttp
 from .._lifecycle import Death
-from .._manifest import Manifest
-from .._protocol import Op, progress_event, reply_error
+from .._protocol import Op, parse_init, progress_event, reply_error
 from ._dispatcher import Dispatcher
 from ._ffi import to_wire_js, translate
 from ._platform import BrowserPlatform
@@ -36,11 +33,8 @@ async def start(init: Any, post: Any) -> Any:
     A failure is posted to the page as the boot reply and ``None`` returned.
     """
     try:
-        manifest = _read_manifest(str(init.manifestURL), init.manifest.to_py(), init.modulesJSON, init.routesJSON)
-        warm = list(init.warm.to_py()) if init.warm else []
-        unknown = [name for name in warm if manifest.get(name) is None]
-        if unknown:
-            raise ConfigError(f"warm: no module {unknown[0]!r}; the manifest has {sorted(manifest.modules)}")
+        fields = {"manifest": init.manifest.to_py()}
+        config = parse_init(lambda name: fields[name] if name in fields else _py(getattr(init, name, None)))
     except BaseException as error:
         post(to_wire_js(reply_error(None, translate(error, "reading the manifest"))))
         return None
@@ -59,9 +53,9 @@ async def start(init: Any, post: Any) -> Any:
         post(to_wire_js({"op": Op.DETACH, "module": module, **death.to_wire()}))
 
     host = Host(
-        manifest,
+        config.manifest,
         BrowserPlatform(str(init.guestURL), init.spareWorker, init.prefetched.to_py(depth=1) if init.prefetched else None,
-                        max_message_bytes=int(init.maxMessageBytes or 64 * 1024 * 1024)),
+                        max_message_bytes=config.max_message_bytes),
         origin=str(js.location.origin),
         gojs_imports=frozenset(init.gojsImports.to_py()),
         on_progress=on_progress,
@@ -70,22 +64,15 @@ async def start(init: Any, post: Any) -> Any:
         on_detach=on_detach,
     )
     asyncio.ensure_future(host.watch())
-    for name in warm:
+    for name in config.warm:
         # Started now, answered later: the first call finds it running. A failure
         # here is forgotten and reported by that first call.
         asyncio.ensure_future(host.guest(name)).add_done_callback(lambda task: task.exception())
-    http = EdgeHttp(host, manifest.routes, user_id=str(init.userId), user_agent=str(init.userAgent),
-                    flags=init.flags.to_py() if init.flags else {}, emit=lambda line: js.console.log(f"EdgeBox request {line}"))
+    http = EdgeHttp(host, config.manifest.routes, user_id=config.user_id, user_agent=config.user_agent,
+                    flags=config.flags, emit=lambda line: js.console.log(f"EdgeBox request {line}"))
     return create_proxy(Dispatcher(host, http, post))
 
 
-def _read_manifest(url: str, response: dict, overrides_json: str | None, routes_json: str | None) -> Manifest:
-    if response["status"] != 200:
-        raise LoadError(f"manifest {url} answered {response['status']} {response['statusText']}")
-    try:
-        data = json.loads(response["text"])
-    except ValueError as error:
-        raise ConfigError(f"manifest {url} is not JSON: {error}") from None
-    overrides = json.loads(overrides_json) if overrides_json else None
-    routes = json.loads(routes_json) if routes_json else None
-    return Manifest.parse(data, url=url, overrides=overrides, routes=routes)
+def _py(value: Any) -> Any:
+    """A field of the INIT message as a Python value."""
+    return value.to_py() if hasattr(value, "to_py") else value
