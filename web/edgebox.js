@@ -127,29 +127,38 @@ export class EdgeBox extends EventTarget {
     if (this.#failure) throw this.#failure;
     await this.#ready; // a restart in progress: wait for the new host
     if (this.#failure) throw this.#failure;
-    const id = this.#nextId++;
     const generation = this.#generation;
     const direct = module === null ? null : this.#directTo(module);
-    return new Promise((resolve, reject) => {
-      // A direct call ends by its module's timeout_ms (the host's watchdog ends a call that runs
-      // too long; this ends one left waiting behind others); callTimeoutMs is the last resort.
-      const bound = direct ? Math.min(direct.timeoutMs + DIRECT_SLACK_MS, this.#config.callTimeoutMs) : this.#config.callTimeoutMs;
-      const timer = bound < this.#config.callTimeoutMs
-        ? setTimeout(() => this.#settle(id, null, new TimeoutError(`${what}: no answer within ${direct.timeoutMs} ms (timeout_ms), waiting included`)), bound)
-        : setTimeout(() => this.#timedOut(id, what), bound);
-      this.#pending.set(id, { resolve, reject, timer, direct, message, what, sentAt: performance.now() });
-      direct?.ids.add(id);
-      let sent;
-      try {
-        sent = (direct?.channel ?? this.#channel).send({ ...message, id });
-      } catch (error) {
-        const cls = error instanceof RangeError ? TooLargeError : BadRequestError;
-        return this.#settle(id, null, new cls(`${what}: ${error.message}`, { cause: error }));
-      }
-      // A send that fails on a channel the call has since left (detach sent it again) is no news.
-      sent.catch((error) => generation === this.#generation && this.#pending.get(id)?.direct === direct
-        && this.#settle(id, null, new CrashedError(`${what}: ${error.message}`)));
+    // A direct call ends by its module's timeout_ms (the host's watchdog ends a call that runs
+    // too long; this ends one left waiting behind others); callTimeoutMs is the last resort.
+    const bound = direct ? Math.min(direct.timeoutMs + DIRECT_SLACK_MS, this.#config.callTimeoutMs) : this.#config.callTimeoutMs;
+    const late = bound < this.#config.callTimeoutMs
+      ? (id) => this.#settle(id, null, new TimeoutError(`${what}: no answer within ${direct.timeoutMs} ms (timeout_ms), waiting included`))
+      : (id) => this.#timedOut(id, what);
+    const [id, answered] = this.#expect(bound, late, { direct, message, what, sentAt: performance.now() });
+    direct?.ids.add(id);
+    let sent;
+    try {
+      sent = (direct?.channel ?? this.#channel).send({ ...message, id });
+    } catch (error) {
+      const cls = error instanceof RangeError ? TooLargeError : BadRequestError;
+      this.#settle(id, null, new cls(`${what}: ${error.message}`, { cause: error }));
+      return answered;
+    }
+    // A send that fails on a channel the call has since left (detach sent it again) is no news.
+    sent.catch((error) => generation === this.#generation && this.#pending.get(id)?.direct === direct
+      && this.#settle(id, null, new CrashedError(`${what}: ${error.message}`)));
+    return answered;
+  }
+
+  // The one correlator: every request the page makes gets its id here and waits
+  // here until #settle answers it, once (a reply, its timer, a detach, a death).
+  #expect(ms, late, entry = {}) {
+    const id = this.#nextId++;
+    const answered = new Promise((resolve, reject) => {
+      this.#pending.set(id, { ...entry, resolve, reject, timer: setTimeout(() => late(id), ms) });
     });
+    return [id, answered];
   }
 
   #settle(id, value, error) {
@@ -172,9 +181,8 @@ export class EdgeBox extends EventTarget {
   #ping() {
     if (!this.#channel) return;
     const generation = this.#generation;
-    const ping = this.#nextId++;
-    const timer = setTimeout(() => generation === this.#generation && this.#hostDied("it stopped answering"), 1000);
-    this.#pending.set(ping, { resolve() {}, reject() {}, timer }); // settling clears the timer
+    const [ping, answered] = this.#expect(1000, () => generation === this.#generation && this.#hostDied("it stopped answering"));
+    answered.catch(() => {}); // a pong is all it waits for
     this.#channel.send({ op: Op.PING, id: ping }).catch(() => {});
   }
 
@@ -193,15 +201,14 @@ export class EdgeBox extends EventTarget {
     this.#direct.set(module, record);
     const shared = SharedChannel.create(this.#config.sharedBytes);
     const channel = new SharedChannel(shared, "page", { maxMessageBytes: this.#config.maxMessageBytes });
-    const id = this.#nextId++;
+    const [id, answered] = this.#expect(Math.max(this.#config.callTimeoutMs, 10_000),
+      (late) => this.#settle(late, null, new TimeoutError("connect")));
+    answered.catch(() => {}); // awaited below, unless posting it fails first
     try {
+      // By postMessage: a SharedArrayBuffer cannot travel inside the ring.
+      this.#worker.postMessage({ op: Op.CONNECT, id, module, shared });
       // The answer is the module's timeout_ms: the bound of its direct calls, waiting included.
-      record.timeoutMs = await new Promise((resolve, reject) => {
-        const timer = setTimeout(() => this.#settle(id, null, new TimeoutError("connect")), Math.max(this.#config.callTimeoutMs, 10_000));
-        this.#pending.set(id, { resolve, reject, timer });
-        // By postMessage: a SharedArrayBuffer cannot travel inside the ring.
-        this.#worker.postMessage({ op: Op.CONNECT, id, module, shared });
-      });
+      record.timeoutMs = await answered;
     } catch {
       // The module could not start (its calls go through the host, which reports why), or the host is slow.
       if (this.#direct.get(module) === record) this.#direct.delete(module);
