@@ -54,13 +54,14 @@ def test_the_codes_a_guest_may_answer_with_match():
 
 
 def test_the_watch_layout_matches():
-    from edgebox._guest_protocol import MAX_DEPTH, MAX_VALUES, Via, Watch
+    from edgebox._guest_protocol import MAX_ARGS, MAX_DEPTH, MAX_VALUES, Via, Watch
 
     assert js_numbers("guest-protocol.js", "Watch") == py_ops(Watch)
     assert js_numbers("guest-protocol.js", "Via") == py_ops(Via)
     source = (WEB / "guest-protocol.js").read_text()
     assert int(re.search(r"export const MAX_DEPTH = (\d+);", source).group(1)) == MAX_DEPTH
     assert int(re.search(r"export const MAX_VALUES = ([\d_]+);", source).group(1).replace("_", "")) == MAX_VALUES
+    assert int(re.search(r"export const MAX_ARGS = (\d+);", source).group(1)) == MAX_ARGS
 
 
 def test_the_fatal_classes_match():

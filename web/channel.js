@@ -156,7 +156,8 @@ class Ring {
 export class SharedChannel {
   /** Lay out a new region: `bytes` split between the two directions. */
   static create(bytes) {
-    const capacity = Math.max(4096, Math.floor(bytes / 2) - Channel.CONTROL_INTS * 4);
+    // Each half starts on an 8-byte boundary, where its Int32 control words can sit.
+    const capacity = Math.max(4096, Math.floor((bytes / 2 - Channel.CONTROL_INTS * 4) / 8) * 8);
     return new SharedArrayBuffer(2 * (capacity + Channel.CONTROL_INTS * 4));
   }
 
@@ -283,15 +284,19 @@ export class SharedChannel {
   }
 }
 
-/** The fallback: postMessage to a worker (page side) or to the page (worker side). */
+/** The fallback: postMessage to a worker (page side) or to the page (worker side).
+ *  A message is what the rings would carry, no more: encoded and decoded again,
+ *  so both transports refuse and deliver the same values. */
 export class MessagePortChannel {
-  constructor(port) {
+  constructor(port, { maxMessageBytes = Infinity } = {}) {
     this.port = port;
+    this.maxMessageBytes = maxMessageBytes;
     this.onmessage = () => {};
     port.addEventListener("message", (event) => this.onmessage(event.data));
   }
+  /** Throws RangeError above maxMessageBytes, TypeError for what cannot be sent. */
   send(message) {
-    this.port.postMessage(message);
+    this.port.postMessage(decode(encode(message, this.maxMessageBytes)));
     return Promise.resolve();
   }
   close() {}

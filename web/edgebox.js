@@ -6,7 +6,7 @@
 //   await box.close();
 import { MessagePortChannel, SharedChannel } from "./channel.js";
 import { Op } from "./protocol.js";
-import { REPLY_CODES } from "./guest-protocol.js";
+import { MAX_ARGS, REPLY_CODES } from "./guest-protocol.js";
 import { pageURL, randomId, validate } from "./options.js";
 import {
   BadRequestError, BootError, ClosedError, ConfigError, CrashedError, EdgeBoxError, GuestError, TimeoutError, TooLargeError,
@@ -44,8 +44,14 @@ export class EdgeBox extends EventTarget {
   static async start(options = {}) {
     const box = new EdgeBox();
     box.#config = validate(options);
-    box.#ready = box.#boot();
-    await box.#ready;
+    try {
+      box.#ready = box.#boot();
+      await box.#ready;
+    } catch (error) {
+      if (error instanceof EdgeBoxError) throw error;
+      box.#stopWorker(new ClosedError("the box could not start"));
+      throw new BootError(`EdgeBox could not start: ${error?.message ?? error}`, { cause: error });
+    }
     return box;
   }
 
@@ -64,6 +70,7 @@ export class EdgeBox extends EventTarget {
     if (typeof module !== "string" || typeof fn !== "string") {
       return Promise.reject(new BadRequestError("box.call(module, fn, ...args): module and fn must be strings"));
     }
+    if (args.length > MAX_ARGS) return Promise.reject(new BadRequestError(`box.call(${module}, ${fn}): at most ${MAX_ARGS} arguments`));
     return this.#request({ op: Op.CALL, module, fn, args }, `box.call(${module}, ${fn})`, module);
   }
 
@@ -325,7 +332,7 @@ export class EdgeBox extends EventTarget {
       const shared = config.transport === "sab" ? SharedChannel.create(config.sharedBytes) : null;
       const channel = this.#channel = shared
         ? new SharedChannel(shared, "page", { maxMessageBytes: config.maxMessageBytes })
-        : new MessagePortChannel(worker);
+        : new MessagePortChannel(worker, { maxMessageBytes: config.maxMessageBytes });
       channel.onmessage = (data) => {
         if (!current()) return;
         if (data.op === Op.PROGRESS) return this.#progress(data);

@@ -80,6 +80,8 @@ export const SDK_EXPORTS = Object.freeze(["edgebox_alloc", "edgebox_call", "edge
 // and at most this many values in all (each costs the page time to rebuild).
 export const MAX_DEPTH = 64;
 export const MAX_VALUES = 1_000_000;
+// A call takes at most this many arguments (box.call refuses more: E_BAD_REQUEST).
+export const MAX_ARGS = 1024;
 
 export const GuestOp = Object.freeze({
   LOAD: "load",

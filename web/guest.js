@@ -14,7 +14,7 @@
 // Watch): the host's watchdog decides from them when a call or the whole
 // instance has run out of time, and the host alone decides what a death costs.
 import { SharedChannel } from "./channel.js";
-import { AUDIT_CODES, GUEST_CODES, GuestOp, HANDLER_PANICKED, HTTP_EXPORT, Via, Watch } from "./guest-protocol.js";
+import { AUDIT_CODES, GUEST_CODES, GuestOp, HANDLER_PANICKED, HTTP_EXPORT, MAX_ARGS, Via, Watch } from "./guest-protocol.js";
 import { toData } from "./data.js";
 import { errno } from "./gojs.js";
 import { startJs } from "./instance-js.js";
@@ -28,7 +28,9 @@ const RealError = Error;
 const RealRangeError = RangeError;
 const RealUint8Array = Uint8Array;
 const RealMap = Map;
+const { getOwnPropertyDescriptor } = Reflect;
 const RealPromise = Promise;
+const isArray = Array.isArray;
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 const later = setTimeout;
@@ -158,6 +160,7 @@ function writeLog(fd, bytes) {
 function die(kind, detail, exitCode = null) {
   if (dead) return;
   dead = true;
+  if (instance === null) return; // during start-up: the load's own reply tells why
   flush();
   // Only the call whose Go code ran at that moment can have caused it; a goroutine
   // that runs between calls is nobody's (the host narrows this down further).
@@ -236,9 +239,24 @@ const fail = (id, code, message, stack = "", send = post) =>
 // The guest's own failure: only a guest code is kept; any other claim becomes
 // E_GUEST, the claim kept in the message.
 function guestFailure(error) {
-  const code = typeof error?.code === "string" ? error.code : "E_GUEST";
-  const message = String(error?.message ?? error);
+  // Read as data only: a getter would run guest code, here, outside any call's time.
+  const code = dataOf(error, "code");
+  const text = error !== null && typeof error === "object" ? dataOf(error, "message") : error;
+  const message = typeof text === "string" ? text
+    : text === undefined || typeof text === "object" || typeof text === "function" ? "the guest failed (no message)" : String(text);
+  if (typeof code !== "string") return ["E_GUEST", message];
   return guestCodes.has(code) ? [code, message] : ["E_GUEST", `${code === "E_GUEST" ? "" : `(claimed ${code.slice(0, 40)}) `}${message}`];
+}
+
+// An own data property's value, or undefined (for a getter, or anything odd).
+function dataOf(object, key) {
+  if (object === null || (typeof object !== "object" && typeof object !== "function")) return undefined;
+  try {
+    const found = getOwnPropertyDescriptor(object, key);
+    return found && "value" in found ? found.value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 // box.fetch reaches a guest as (head JSON, body bytes) and leaves it the same
@@ -264,6 +282,7 @@ function unpackHttp(envelope) {
 async function call({ id, fn, args }, via, send) {
   if (dead || instance.exited()) return send({ op: GuestOp.REPLY, id, ok: false, gone: true });
   if (typeof fn !== "string" || !instance.has(fn)) return fail(id, "E_NOT_FOUND", `no exported function ${String(fn)}`, "", send);
+  if (!isArray(args) || args.length > MAX_ARGS) return fail(id, "E_BAD_REQUEST", `${fn}: at most ${MAX_ARGS} arguments`, "", send);
   if (running.size === 0) logged = 0;
   const number = ++callNumber;
   const http = fn === HTTP_EXPORT;

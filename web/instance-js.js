@@ -3,7 +3,7 @@
 // memory_mb.
 import "./wasm_exec.js";
 import { createMembrane } from "./membrane.js";
-import { makeGlobal } from "./gojs.js";
+import { errno, makeGlobal } from "./gojs.js";
 import { hardenRealm } from "./harden.js";
 import { JsMemory } from "./js-memory.js";
 
@@ -66,6 +66,7 @@ export async function startJs(name, module, env) {
   // The event of the call being invoked: Go reads it when it takes the call up
   // and writes its result when the function returns (wasm_exec's _makeFuncWrapper).
   let awaitingTop = false;
+  let entered = false; // the call being invoked has reached Go
   let top = null;
   let pendingEvent = null;
   defineProperty(go, "_pendingEvent", {
@@ -81,6 +82,7 @@ export async function startJs(name, module, env) {
       pendingEvent = event;
       if (event === null || !awaitingTop) return;
       awaitingTop = false;
+      entered = true;
       top = event;
       let result;
       defineProperty(event, "result", {
@@ -102,7 +104,10 @@ export async function startJs(name, module, env) {
   // What Go main sets on its global while it runs to its first block is what it
   // exports (a granted name it replaces included); nothing else is callable by name.
   const granted = new RealMap(ownKeys(sandbox).map((key) => [key, sandbox[key]]));
-  go.run(wasm).catch(() => {});
+  let runError = null;
+  go.run(wasm).catch((error) => { runError = error; });
+  await null; // a refusal to start (wasm_exec's limit on args and env, say) has settled by now
+  if (runError !== null && exitCode === null) throw errno("E_LOAD", `the Go program could not start: ${String(runError?.message ?? runError)}`);
   const exported = new RealMap();
   for (const key of ownKeys(sandbox)) {
     if (typeof key === "string" && typeof sandbox[key] === "function" && granted.get(key) !== sandbox[key]) {
@@ -114,9 +119,12 @@ export async function startJs(name, module, env) {
     has: (fn) => exported.has(fn),
     invoke(fn, args) {
       awaitingTop = true;
+      entered = false;
       try {
         return apply(exported.get(fn), undefined, args);
       } catch (error) {
+        // Refused before Go saw it (the arguments themselves): the call's fault, the instance is intact.
+        if (!entered && exitCode === null) throw errno("E_BAD_REQUEST", `${fn}: ${String(error?.message ?? error)}`);
         // Anything thrown out of Go's resume leaves its runtime half-way: the instance is done.
         if (exitCode === null) {
           exitCode = "trap";

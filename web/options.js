@@ -22,6 +22,16 @@ export const OPTIONS = {
 export const pageURL = () => globalThis.document?.baseURI ?? globalThis.location?.href;
 export const randomId = () => crypto.randomUUID?.() ?? Math.random().toString(36).slice(2);
 let warnedNotIsolated = false;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+// What the host reads as JSON: a value JSON cannot hold (a BigInt, a cycle) is the option's fault.
+function asJSON(value, name) {
+  try {
+    return JSON.stringify(value);
+  } catch (error) {
+    throw new ConfigError(`EdgeBox.start: ${name} must be JSON data: ${error.message}`);
+  }
+}
 
 /** The options, checked and with their defaults; throws ConfigError. */
 export function validate(options) {
@@ -38,10 +48,17 @@ export function validate(options) {
   if (flags !== undefined && (flags === null || typeof flags !== "object" || Array.isArray(flags))) {
     throw new ConfigError("EdgeBox.start: flags must be an object of flag names to values");
   }
+  for (const [name, value] of Object.entries(flags ?? {})) {
+    if (value !== null && !["string", "number", "boolean"].includes(typeof value)) {
+      throw new ConfigError(`EdgeBox.start: flags.${name} must be a string, number, boolean or null`);
+    }
+  }
   if (userId !== undefined && typeof userId !== "string") throw new ConfigError("EdgeBox.start: userId must be a string");
-  for (const [name, value, min] of [["callTimeoutMs", callTimeoutMs, 1], ["sharedBytes", sharedBytes, 16384], ["maxMessageBytes", maxMessageBytes, 1]]) {
-    if (value !== undefined && !(Number.isFinite(value) && value >= min)) {
-      throw new ConfigError(`EdgeBox.start: ${name} must be a number of at least ${min}`);
+  // Timers take at most 2^31-1 ms; regions and messages at most 1 GiB.
+  for (const [name, value, min, max] of [["callTimeoutMs", callTimeoutMs, 1, MAX_TIMER_MS], ["bootTimeoutMs", bootTimeoutMs, 1, MAX_TIMER_MS],
+    ["sharedBytes", sharedBytes, 16384, 1 << 30], ["maxMessageBytes", maxMessageBytes, 1, 1 << 30]]) {
+    if (value !== undefined && !(Number.isFinite(value) && value >= min && value <= max)) {
+      throw new ConfigError(`EdgeBox.start: ${name} must be a number from ${min} to ${max}`);
     }
   }
   const isolated = globalThis.crossOriginIsolated === true && typeof SharedArrayBuffer === "function";
@@ -65,9 +82,6 @@ export function validate(options) {
   if (onProgress !== undefined && typeof onProgress !== "function") {
     throw new ConfigError("EdgeBox.start: onProgress must be a function ({ phase, loaded, total }) => void");
   }
-  if (bootTimeoutMs !== undefined && !(Number.isFinite(bootTimeoutMs) && bootTimeoutMs > 0)) {
-    throw new ConfigError("EdgeBox.start: bootTimeoutMs must be a positive number of milliseconds");
-  }
   if (modules !== undefined && (modules === null || typeof modules !== "object" || Array.isArray(modules))) {
     throw new ConfigError("EdgeBox.start: modules must be an object mapping a module name to { url, abi, sha256, policy }");
   }
@@ -89,11 +103,11 @@ export function validate(options) {
   return {
     base: base.endsWith("/") ? base : `${base}/`,
     manifest,
-    modulesJSON: modules === undefined ? "" : JSON.stringify(overrides),
-    routesJSON: options.routes === undefined ? "" : JSON.stringify(options.routes),
+    modulesJSON: modules === undefined ? "" : asJSON(overrides, "modules"),
+    routesJSON: options.routes === undefined ? "" : asJSON(options.routes, "routes"),
     onProgress: onProgress ?? (() => {}),
     bootTimeoutMs: bootTimeoutMs ?? 120_000,
-    warm: warm ?? [],
+    warm: [...(warm ?? [])],
     callTimeoutMs: callTimeoutMs ?? 30_000,
     transport,
     sharedBytes: sharedBytes ?? 8 * 1024 * 1024,

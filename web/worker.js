@@ -103,7 +103,7 @@ self.onmessage = async ({ data: init }) => {
   self.onmessage = null;
   const channel = init.shared
     ? new SharedChannel(init.shared, "worker", { maxMessageBytes: init.maxMessageBytes })
-    : new MessagePortChannel(self);
+    : new MessagePortChannel(self, { maxMessageBytes: init.maxMessageBytes });
   // Every request gets exactly one reply: one the channel refuses (over
   // maxMessageBytes, or not data) is answered with why.
   const send = (message) => {

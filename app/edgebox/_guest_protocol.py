@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-__all__ = ["AUDIT_CODES", "GUEST_CODES", "HTTP_EXPORT", "LOAD_CODES", "MAX_DEPTH", "MAX_VALUES", "REPLY_CODES", "Envelope", "GuestOp", "Via", "Watch", "WatchReading"]
+__all__ = ["AUDIT_CODES", "GUEST_CODES", "HTTP_EXPORT", "LOAD_CODES", "MAX_ARGS", "MAX_DEPTH", "MAX_VALUES", "REPLY_CODES", "Envelope", "GuestOp", "Via", "Watch", "WatchReading"]
 
 
 class GuestOp:
@@ -78,6 +78,7 @@ LOAD_CODES = REPLY_CODES | {"E_LOAD"}
 AUDIT_CODES = frozenset({"E_DENIED", "E_LIMIT"})
 MAX_DEPTH = 64
 MAX_VALUES = 1_000_000
+MAX_ARGS = 1024
 HTTP_EXPORT = "__edgebox_http"  # what edgebox.Serve registers in a guest (modules/sdk/http.go HTTPExport)
 HANDLER_PANICKED = "E_PANIC"  # the SDK's report of a handler's panic (modules/sdk/run_js.go)
 

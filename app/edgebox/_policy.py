@@ -33,6 +33,7 @@ __all__ = ["Policy", "NetPolicy", "Limits", "canonical_url"]
 _FIELDS = {"net", "crypto", "fs", "env", "args", "limits"}
 _METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_ENV_ARGS_BYTES = 8192
 # Names WebCrypto knows; a policy naming anything else is a typo worth an error.
 SUBTLE_ALGORITHMS = frozenset({
     "SHA-1", "SHA-256", "SHA-384", "SHA-512", "HMAC", "AES-GCM", "AES-CBC", "AES-CTR", "AES-KW",
@@ -110,13 +111,18 @@ class Policy:
         _expect(isinstance(data, dict), where, "expected an object")
         _no_unknown(data, _FIELDS, where)
         crypto_random, crypto_subtle = _crypto(data.get("crypto"), f"{where}.crypto")
+        env, args = _string_map(data.get("env"), f"{where}.env"), _string_list(data.get("args"), f"{where}.args")
+        # GOOS=js programs get argv and environ in a 12 KiB block (wasm_exec.js): over it they never start.
+        size = sum(len(f"{k}={v}".encode()) + 9 for k, v in env.items()) + sum(len(a.encode()) + 9 for a in args)
+        _expect(size <= _ENV_ARGS_BYTES, where, f"env and args take {size} bytes; at most {_ENV_ARGS_BYTES} fit "
+                "(put larger data in fs.files)")
         return cls(
             net=_net(data.get("net"), f"{where}.net"),
             crypto_random=crypto_random,
             crypto_subtle=crypto_subtle,
             files=_files(data.get("fs"), f"{where}.fs"),
-            env=_string_map(data.get("env"), f"{where}.env"),
-            args=_string_list(data.get("args"), f"{where}.args"),
+            env=env,
+            args=args,
             limits=_limits(data.get("limits"), f"{where}.limits"),
         )
 

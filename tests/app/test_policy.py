@@ -80,3 +80,14 @@ def test_files_env_args_limits_and_crypto():
 def test_invalid_policies_name_the_field(data, where):
     with pytest.raises(ConfigError, match=where):
         Policy.parse(data, "p")
+
+
+def test_env_and_args_must_fit_the_runtime_block():
+    import pytest
+    from edgebox import ConfigError, Policy
+
+    assert Policy.parse({"env": {"K": "v" * 4000}}, "p").env["K"] == "v" * 4000
+    with pytest.raises(ConfigError, match="env and args take .* at most 8192"):
+        Policy.parse({"env": {"K": "v" * 12000}}, "p")
+    with pytest.raises(ConfigError, match="fs.files"):
+        Policy.parse({"args": ["x"] * 1000}, "p")

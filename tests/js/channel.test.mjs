@@ -20,3 +20,24 @@ test("over maxBytes is refused before a huge array is walked", () => {
   assert.throws(() => encode({ value: "x".repeat(2000) }, 1024), RangeError);
   assert.ok(encode({ value: "x".repeat(100) }, 1024).length < 1024);
 });
+
+test("any region size lays out rings whose control words are aligned", async () => {
+  const { SharedChannel } = await import("../../web/channel.js");
+  for (const bytes of [16384, 16390, 20002, 65537]) {
+    const region = SharedChannel.create(bytes);
+    const page = new SharedChannel(region, "page");
+    page.close();
+  }
+});
+
+test("postMessage carries what the rings carry, no more", async () => {
+  const { MessagePortChannel } = await import("../../web/channel.js");
+  const sent = [];
+  const port = { postMessage: (m) => sent.push(m), addEventListener() {} };
+  const channel = new MessagePortChannel(port, { maxMessageBytes: 1000 });
+  assert.throws(() => channel.send({ args: [1n] }), TypeError);
+  assert.throws(() => channel.send({ args: [new Uint8Array(2000)] }), RangeError);
+  channel.send({ args: [new Map([[1, 2]]), new Uint16Array([1, 2])] });
+  assert.deepEqual(sent[0].args[0], {});
+  assert.ok(sent[0].args[1] instanceof Uint8Array && sent[0].args[1].length === 4);
+});

@@ -31,7 +31,7 @@ def blank(context, base_url):
     [
         ({"bogus": 1}, 'unknown option "bogus"'),
         ({"onProgress": "x"}, "onProgress must be a function"),
-        ({"bootTimeoutMs": -1}, "bootTimeoutMs must be a positive number"),
+        ({"bootTimeoutMs": -1}, "bootTimeoutMs must be a number from 1 to 2147483647"),
         ({"modules": [1]}, "modules must be an object"),
     ],
 )

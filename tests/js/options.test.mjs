@@ -1,0 +1,31 @@
+// EdgeBox.start's options (web/options.js) under Node: every wrong one is a ConfigError naming it.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { validate } from "../../web/options.js";
+import { ConfigError } from "../../web/errors.js";
+
+const refused = (options, words) => assert.throws(() => validate(options),
+  (error) => error instanceof ConfigError && error.code === "E_CONFIG" && error.message.includes(words));
+
+test("timers and sizes the platform cannot honour are refused", () => {
+  refused({ callTimeoutMs: 2 ** 31 }, "callTimeoutMs must be a number from 1 to 2147483647");
+  refused({ bootTimeoutMs: 1e12 }, "bootTimeoutMs");
+  refused({ sharedBytes: 1e12 }, "sharedBytes");
+  refused({ maxMessageBytes: 0 }, "maxMessageBytes");
+});
+
+test("what the host reads as data must be data", () => {
+  refused({ flags: { f: () => 1 } }, "flags.f must be a string, number, boolean or null");
+  refused({ modules: { m: { url: "https://box.example/m.wasm", sha256: "x", policy: { n: 1n } } } }, "modules must be JSON data");
+  const cycle = [];
+  cycle.push(cycle);
+  refused({ routes: cycle }, "routes must be JSON data");
+});
+
+test("what goes to the worker is a plain copy", () => {
+  const warm = new Proxy(["a"], {});
+  const config = validate({ warm, flags: { on: true }, callTimeoutMs: 2 ** 31 - 1 });
+  assert.deepEqual(config.warm, ["a"]);
+  assert.notEqual(config.warm, warm);
+  assert.equal(config.callTimeoutMs, 2 ** 31 - 1);
+});
