@@ -348,3 +348,29 @@ def test_a_call_waiting_behind_hanging_calls_still_ends_in_time(page):
     assert got["ms"] < TIMEOUT_MS + 2500, got
     assert set(got["hangs"]) <= {"E_TIMEOUT", "E_CRASHED"}, got
     assert_still_serves(page)
+
+
+@pytest.mark.parametrize("start, words", [("panic", "start-up panicked on purpose"), ("exit", "exited during start-up")])
+def test_a_module_that_dies_starting_says_why(context, base_url, test_modules, start, words):
+    page = open_page(context, f"{base_url}/blank.html")
+    faults = {**test_modules["faults"], "policy": {"env": {"START": start}}}
+    got = page.evaluate("""async ([faults]) => {
+        const { EdgeBox } = await import("/edgebox/edgebox.js");
+        const box = await EdgeBox.start({ modules: { faults }, warm: ["faults"] });
+        const attempt = () => box.call("faults", "ok", 1).then((v) => ["value", v], (e) => [e.code, e.message]);
+        const answers = [await attempt(), await attempt()];
+        return { answers, restarts: box.restarts };
+    }""", [faults])
+    page.close()
+    for code, message in got["answers"]:
+        assert code == "E_LOAD" and words in message, got
+    assert got["restarts"] == 0
+
+
+def test_a_guest_error_that_cannot_be_read_is_still_an_answer(page):
+    """Whatever a guest rejects with (an odd message, a getter), the call gets E_GUEST at once."""
+    for fn in ["badMessage", "rejectBare", "getterCode"]:
+        got = timed(page, fn, module="roomy")
+        assert (got["ok"], got["code"]) == (False, "E_GUEST"), (fn, got)
+        assert got["ms"] < 1000, (fn, got)
+    assert_still_serves(page, "roomy")

@@ -41,6 +41,12 @@ func after(ms int, value any) any {
 }
 
 func main() {
+	switch os.Getenv("START") { // how a module can fail before it serves anything
+	case "panic":
+		panic("start-up panicked on purpose")
+	case "exit":
+		os.Exit(0)
+	}
 	export("ok", func(args []js.Value) any { return args[0] })
 	export("slow", func(args []js.Value) any { return after(args[0].Int(), args[1]) })
 	export("big", func(args []js.Value) any { return global.Get("Uint8Array").New(args[0].Int()) })
@@ -111,6 +117,19 @@ func main() {
 	export("claim", func(args []js.Value) any {
 		e := global.Get("Error").New("I am " + args[0].String())
 		e.Set("code", args[0])
+		return e
+	})
+	// Failures that are hard to read: a message that is no string, a bare object, a code behind a getter.
+	export("badMessage", func([]js.Value) any {
+		e := global.Get("Error").New("x")
+		e.Set("message", object.Call("create", nil))
+		return e
+	})
+	export("rejectBare", func([]js.Value) any { return promise.Call("reject", object.Call("create", nil)) })
+	export("getterCode", func([]js.Value) any {
+		e := global.Get("Error").New("x")
+		object.Call("defineProperty", e, "code", map[string]any{
+			"get": js.FuncOf(func(js.Value, []js.Value) any { panic("a getter ran") })})
 		return e
 	})
 	// Names: only granted files open.
