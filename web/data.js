@@ -2,8 +2,8 @@
 // that could carry behaviour or a prototype with it.
 //
 // toData(value, maxBytes) returns a fresh copy made of null, undefined,
-// booleans, numbers, strings, Uint8Arrays (any binary view or ArrayBuffer,
-// copied as bytes), dense arrays and plain objects whose keys are own data
+// booleans, numbers, strings, Uint8Arrays (a fresh view of any binary view or
+// ArrayBuffer), dense arrays and plain objects whose keys are own data
 // properties (a key named "__proto__" stays a key). It throws DataError for a
 // BigInt, Symbol or function, a cycle, nesting deeper than MAX_DEPTH, an
 // accessor property, an object that is not plain (Map, Date, a class
@@ -62,8 +62,8 @@ export function toData(value, maxBytes = Infinity) {
     if (v === null) return null;
     if (v instanceof RealArrayBuffer || isView(v)) {
       spend(4 + v.byteLength, where);
-      const view = v instanceof RealArrayBuffer ? new RealUint8Array(v) : new RealUint8Array(v.buffer, v.byteOffset, v.byteLength);
-      return view.slice();
+      // A fresh view, not a copy: the value is encoded or cloned as it is sent, before any guest code runs.
+      return v instanceof RealArrayBuffer ? new RealUint8Array(v) : new RealUint8Array(v.buffer, v.byteOffset, v.byteLength);
     }
     if (depth >= MAX_DEPTH) throw new DataError(`the value is nested deeper than ${MAX_DEPTH} levels (at ${where})`);
     if (ancestors.has(v)) throw new DataError(`the value contains a cycle (at ${where})`);

@@ -13,7 +13,7 @@ test("plain data is copied, not shared", () => {
   assert.deepEqual(copy, value);
   assert.notEqual(copy, value);
   assert.notEqual(copy.a, value.a);
-  assert.ok(copy.c instanceof Uint8Array);
+  assert.ok(copy.c instanceof Uint8Array && copy.c !== value.c && copy.c.buffer === value.c.buffer);
 });
 
 test("a key named __proto__ stays a key and sets no prototype", () => {
