@@ -1,6 +1,7 @@
 """The Go guests' own tests, on the host (go test), as their authors run them."""
 
 import os
+import re
 import subprocess
 
 import build
@@ -25,3 +26,13 @@ def test_go_test_passes_for_the_test_guests(tmp_path):
     result = go_test(build.ROOT / "tests" / "guests", tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok  \tedgebox.dev/testguests/httpecho" in result.stdout
+
+
+def test_the_sdk_is_documented_with_examples_that_run(tmp_path):
+    env = {**os.environ, "GOTOOLCHAIN": "local", "GOPROXY": "off"}
+    doc = subprocess.run([build.go_binary(), "doc", "./sdk"], cwd=build.ROOT / "modules", env=env, capture_output=True, text=True, timeout=120)
+    assert doc.returncode == 0 and "GOOS=wasip1" in doc.stdout and "GOOS=js" in doc.stdout, doc.stdout + doc.stderr
+    run = subprocess.run([build.go_binary(), "test", "-count=1", "-v", "-run", "Example", "./sdk"], cwd=build.ROOT / "modules",
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert {"ExampleExport", "ExampleExportBytes", "ExampleServeEnvelope"} <= set(re.findall(r"--- PASS: (\w+)", run.stdout))

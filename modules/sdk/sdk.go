@@ -1,15 +1,3 @@
-// Package edgebox is the guest side of EdgeBox for GOOS=wasip1 modules:
-// export Go functions that box.call(module, fn, ...args) reaches, with JSON
-// or raw bytes in and out.
-//
-//	func init() {
-//		edgebox.Export("sum", func(args []json.RawMessage) (any, error) { ... })
-//		edgebox.ExportBytes("reverse", func(in []byte) ([]byte, error) { ... })
-//	}
-//
-// Build with GOOS=wasip1 GOARCH=wasm -buildmode=c-shared (build.py does).
-// Handlers are plain Go functions: call them from ordinary `go test`s, or
-// through Invoke to exercise the same envelope the host uses.
 package edgebox
 
 import (
