@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import build
+import buildtools as build
 
 ROOT = Path(__file__).resolve().parent.parent
 

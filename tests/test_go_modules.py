@@ -4,7 +4,7 @@ import os
 import re
 import subprocess
 
-import build
+import buildtools as build
 
 
 def go_test(directory, tmp_path):

@@ -4,7 +4,7 @@ Node's test runner, so a change to them is checked in seconds (tests/js)."""
 import shutil
 import subprocess
 
-import build
+import buildtools as build
 
 
 def test_javascript_units_pass_under_node():

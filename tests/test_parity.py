@@ -2,7 +2,7 @@
 
 import re
 
-import build
+import buildtools as build
 from edgebox import ERROR_CLASSES
 from edgebox._guest_protocol import GuestOp
 from edgebox._protocol import Op

@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-import build
+import buildtools as build
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-import build
+import buildtools as build
 
 GUEST = """//go:build js && wasm
 

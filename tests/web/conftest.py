@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import build
+import buildtools as build
 from pages import open_page
 
 CHROMIUM_ARGS = [

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-import build
+import buildtools as build
 from conftest import serve
 from pages import open_page
 

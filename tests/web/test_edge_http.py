@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 from prometheus_client.parser import text_string_to_metric_families
 
-import build
+import buildtools as build
 from edgebox import Manifest
 from pages import open_page
 

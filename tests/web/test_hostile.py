@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-import build
+import buildtools as build
 from pages import open_page
 
 GUESTS = build.ROOT / "tests" / "guests"

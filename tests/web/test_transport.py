@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-import build
+import buildtools as build
 from conftest import serve
 from pages import open_page
 

@@ -1,0 +1,112 @@
+"""build.py bench: start-up, round trips, throughput and memory in headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+
+from .go import cap_memory, compile_go_module
+from .paths import CHROMIUM, DIST, ROOT
+from .server import make_server
+from .steps import copy_if_changed, sha256_file, write_if_changed
+
+
+BENCH_SIZES = [64, 4096, 65536, 1048576]
+
+
+BENCH_COUNTS = {64: 400, 4096: 400, 65536: 200, 1048576: 40}
+
+
+BENCH_MODES = {"sab": "(a) EdgeBox, SharedArrayBuffer", "host": "(a') same, every call via Python",
+               "message": "(b) EdgeBox, postMessage",
+               "direct": "(c) direct main-thread call", "rpc": "(d) hand-written worker RPC"}
+
+
+def bench() -> int:
+    """Measure boot, latency, throughput and memory in headless Chromium; print a table
+    and write dist/bench/results.json and dist/bench/chart.png."""
+    import jinja2
+    from playwright.sync_api import sync_playwright
+
+    out = DIST / "bench"
+    compile_go_module(ROOT / "tests" / "guests" / "echo", out / "echo.wasm")
+    cap_memory(out / "echo.wasm", ROOT / "tests" / "guests" / "echo" / "policy.json")
+    for name in ["bench.js", "rpc-worker.js"]:
+        copy_if_changed(ROOT / "web" / "bench" / name, out / name)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT / "web" / "templates"), autoescape=True)
+    write_if_changed(out / "bench.html", env.get_template("bench.html").render().encode())
+    echo = {"url": "/bench/echo.wasm", "sha256": sha256_file(out / "echo.wasm"),
+            "policy": json.loads((ROOT / "tests" / "guests" / "echo" / "policy.json").read_text())}
+
+    server = make_server([DIST])
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/bench/bench.html"
+    progress = lambda text: print(f"[bench] {text}", file=sys.stderr, flush=True)  # noqa: E731
+    results: dict = {"sizes": BENCH_SIZES, "latency": {}, "throughput": {}}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-quic", "--enable-blink-features=ForceEagerMeasureMemory"])
+        context = browser.new_context()
+        page = None
+        for label in ["cold", "warm"]:
+            progress(f"page load to first answer, {label} HTTP cache")
+            if page:
+                page.close()
+            page = context.new_page()
+            page.goto(url)
+            page.wait_for_function("typeof setUp === 'function'")
+            results[f"boot_{label}"] = page.evaluate("(echo) => setUp(echo)", echo)
+        for mode in BENCH_MODES:
+            results["latency"][mode] = {}
+            for size in BENCH_SIZES:
+                progress(f"round trips: {mode}, {size} bytes x {BENCH_COUNTS[size]}")
+                results["latency"][mode][size] = page.evaluate("([m, s, n]) => roundTrips(m, s, n)", [mode, size, BENCH_COUNTS[size]])
+        for mode in ["sab", "host", "message", "rpc"]:
+            results["throughput"][mode] = {}
+            for in_flight in [1, 8, 64]:
+                progress(f"throughput: {mode}, {in_flight} in flight")
+                results["throughput"][mode][in_flight] = page.evaluate("([m, k]) => throughput(m, k, 1500)", [mode, in_flight])
+        progress("memory")
+        try:
+            results["memory"] = page.evaluate("memory()")
+        except Exception as error:  # the API is best effort in headless mode
+            results["memory"] = {"error": str(error)}
+        page.evaluate("(r) => drawChart(r)", json.loads(json.dumps(results)))
+        page.locator("#chart").screenshot(path=str(out / "chart.png"))
+        browser.close()
+    server.shutdown()
+
+    (out / "results.json").write_text(json.dumps(results, indent=1))
+    print(bench_table(results))
+    print(f"\nresults: {(out / 'results.json').relative_to(ROOT)}   chart: {(out / 'chart.png').relative_to(ROOT)}")
+    return 0
+
+
+def bench_table(r: dict) -> str:
+    lat = r["latency"]
+    lines = ["", "Start-up (ms)                              cold        warm"]
+    for key, name in [("boxReadyMs", "EdgeBox.start (Pyodide boot to ready)"), ("moduleColdStartMs", "module cold start (unwarmed first call)"),
+                      ("pageToFirstAnswerMs", "page load to first answered call (warm)")]:
+        lines.append(f"  {name:<40} {r['boot_cold'][key]:>8.0f}  {r['boot_warm'][key]:>10.0f}")
+    lines += ["", "Round trip, microseconds       " + "".join(f"{(f'{s // 1024} KiB' if s >= 1024 else f'{s} B'):>20}" for s in r["sizes"]),
+              "                               " + "".join(f"{'p50':>10}{'p99':>10}" for _ in r["sizes"])]
+    for mode, name in BENCH_MODES.items():
+        lines.append(f"  {name:<29}" + "".join(f"{lat[mode][s]['p50']:>10.0f}{lat[mode][s]['p99']:>10.0f}" for s in r["sizes"]))
+    lines += ["", "Ratios of p50                  " + "".join(f"{(f'{s // 1024} KiB' if s >= 1024 else f'{s} B'):>20}" for s in r["sizes"])]
+    for other, name in [("direct", "(a) / (c) floor"), ("rpc", "(a) / (d) hand-written RPC")]:
+        lines.append(f"  {name:<29}" + "".join(f"{lat['sab'][s]['p50'] / max(lat[other][s]['p50'], 1e-9):>20.2f}" for s in r["sizes"]))
+    lines += ["", "Throughput, calls/s (64 B)          1 in flight   8 in flight  64 in flight"]
+    for mode in r["throughput"]:
+        t = r["throughput"][mode]
+        lines.append(f"  {BENCH_MODES[mode]:<33}" + "".join(f"{t[k]:>14.0f}" for k in t))
+    memory = r.get("memory") or {}
+    if "total" in memory:
+        hosts = 3  # the page runs three boxes: sab, via-Python and message
+        lines += ["", f"Memory: {memory['host'] / hosts / 2**20:.1f} MiB per host (3 boxes), "
+                  f"{memory['guests'] / max(memory['guestCount'], 1) / 2**20:.1f} MiB per guest instance ({memory['guestCount']}), "
+                  f"page {memory['page'] / 2**20:.1f} MiB, total {memory['total'] / 2**20:.1f} MiB"]
+    else:
+        lines += ["", f"Memory: not measurable here ({memory.get('error', 'API unavailable')})"]
+    return "\n".join(lines)

@@ -1,0 +1,56 @@
+"""The command line of build.py (its usage is the docstring there)."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+from pathlib import Path
+
+from .bench import bench
+from .dist import add_module, build
+from .environment import setup
+from .paths import DIST, ROOT, VENV_PYTHON
+from .server import serve
+from .soak import soak
+
+USAGE = ""  # build.py's docstring, set by build.py
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="build.py", description=USAGE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("build", help="build dist/")
+    serve_parser = commands.add_parser("serve", help="build, then serve dist/ with the isolation headers")
+    serve_parser.add_argument("--host", default="127.0.0.1")
+    serve_parser.add_argument("--port", type=int, default=8000)
+    commands.add_parser("test", help="build, then run every test (extra arguments go to pytest)")
+    module_parser = commands.add_parser("module", help="compile a Go module directory and add it to dist/'s manifest")
+    module_parser.add_argument("dir", nargs="?", type=Path)
+    module_parser.add_argument("--name")
+    module_parser.add_argument("--abi", choices=["js", "wasip1"])
+    module_parser.add_argument("--remove", metavar="NAME")
+    commands.add_parser("bench", help="build, then benchmark in headless Chromium (table, JSON, PNG)")
+    soak_parser = commands.add_parser("soak", help="build, then run the fault-injection mix and box.fetch under load")
+    soak_parser.add_argument("--calls", type=int, default=10_000)
+    commands.add_parser("clean", help="remove dist/")
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command != "test":
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+
+    if args.command == "clean":
+        shutil.rmtree(DIST, ignore_errors=True)
+        return 0
+    setup(browser=args.command in ("test", "bench", "soak"))
+    if args.command == "module":
+        add_module(args.dir, name=args.name, abi=args.abi, remove=args.remove)
+    build()
+    if args.command == "serve":
+        serve(args.host, args.port)
+    elif args.command == "bench":
+        return bench()
+    elif args.command == "soak":
+        return soak(args.calls)
+    elif args.command == "test":
+        return subprocess.run([str(VENV_PYTHON), "-m", "pytest", *(rest or ["tests"])], cwd=ROOT).returncode
+    return 0

@@ -1,0 +1,65 @@
+"""Setup: the pinned .venv (Go comes with it), node_modules, the Pyodide-side
+wheels and Debian's chromium, each once, each skipped when its inputs are unchanged."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from .paths import CHROMIUM, NODE_MODULES, PYODIDE_WHEELS, ROOT, VENV, VENV_PYTHON
+from .steps import Stamp, fingerprint, run
+
+
+def ensure_venv() -> None:
+    """Create .venv with the pinned packages, then continue inside it."""
+    key = fingerprint(ROOT / "requirements.txt", sys.version_info[:2])
+    stamp = Stamp(VENV / ".edgebox-requirements")
+    if not stamp.fresh(key):
+        if not VENV_PYTHON.exists():
+            run([sys.executable, "-m", "venv", VENV])
+        run([VENV_PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", ROOT / "requirements.txt"])
+        stamp.mark(key)
+    if Path(sys.prefix).resolve() != VENV.resolve():
+        os.execv(VENV_PYTHON, [str(VENV_PYTHON), str(ROOT / "build.py"), *sys.argv[1:]])
+
+
+def ensure_node_modules() -> None:
+    key = fingerprint(ROOT / "package-lock.json")
+    stamp = Stamp(NODE_MODULES / ".edgebox-lock")
+    if not stamp.fresh(key):
+        if not shutil.which("npm"):
+            sys.exit("EdgeBox needs Node.js 20+ and npm: apt-get install -y nodejs npm")
+        run(["npm", "ci", "--no-audit", "--no-fund"], cwd=ROOT)
+        stamp.mark(key)
+
+
+def ensure_pyodide_wheels() -> None:
+    key = fingerprint(ROOT / "requirements-pyodide.txt")
+    stamp = Stamp(PYODIDE_WHEELS / ".edgebox-requirements")
+    if not stamp.fresh(key):
+        shutil.rmtree(PYODIDE_WHEELS, ignore_errors=True)
+        run([
+            VENV_PYTHON, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
+            "--python-version", "3.14", "--only-binary=:all:", "-d", PYODIDE_WHEELS,
+            "-r", ROOT / "requirements-pyodide.txt",
+        ])
+        stamp.mark(key)
+
+
+def ensure_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    command = "apt-get update && apt-get install -y chromium"
+    if os.geteuid() != 0:
+        sys.exit(f"EdgeBox's browser tests need Debian's chromium. Run as root:\n    sudo sh -c '{command}'")
+    run(["sh", "-c", f"DEBIAN_FRONTEND=noninteractive {command}"])
+
+
+def setup(*, browser: bool) -> None:
+    ensure_venv()
+    ensure_node_modules()
+    ensure_pyodide_wheels()
+    if browser:
+        ensure_chromium()

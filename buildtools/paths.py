@@ -1,0 +1,26 @@
+"""Where everything is: the source tree, dist/, the tools, and what is served and built."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+VENV_PYTHON = VENV / "bin" / "python"
+CACHE = ROOT / ".cache"
+PYODIDE_WHEELS = CACHE / "pyodide-wheels"
+NODE_MODULES = ROOT / "node_modules"
+DIST = ROOT / "dist"
+BOX = DIST / "edgebox"  # everything the loader needs sits under one URL prefix
+CHROMIUM = Path("/usr/bin/chromium")
+
+PYODIDE_CORE = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]
+# Fetched by loadPyodide itself; their sizes are the "runtime" boot progress total.
+PYODIDE_FETCHED = ["pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]
+BROWSER_WHEELS: list[str] = []  # third-party wheels the host needs in the browser (none so far)
+WEB_BOX_FILES = ["edgebox.js", "options.js", "errors.js", "protocol.js", "channel.js", "guest-protocol.js", "worker.js", "guest.js", "membrane.js",
+                 "wasi.js", "data.js", "gojs.js", "harden.js", "instance-js.js", "instance-wasip1.js", "js-memory.js"]
+WEB_PAGE_FILES = ["demo.js", "demo.css"]
+PAGES = ["index.html", "blank.html"]
+GO_BUILD_FLAGS = ["-trimpath", "-ldflags=-s -w"]
+GO_ENV = {"GOOS": "js", "GOARCH": "wasm", "CGO_ENABLED": "0", "GOTOOLCHAIN": "local", "GOPROXY": "off"}
