@@ -12,7 +12,10 @@ import {
   BadRequestError, BootError, ClosedError, ConfigError, CrashedError, EdgeBoxError, GuestError, TimeoutError, TooLargeError,
 } from "./errors.js";
 
-export * from "./errors.js";
+export {
+  BadRequestError, BootError, ClosedError, ConfigError, CrashedError, DeniedError, ERROR_CLASSES, EdgeBoxError, GuestError,
+  ImportMismatchError, IntegrityError, LimitError, LoadError, NetworkError, NotFoundError, PanicError, TimeoutError, TooLargeError,
+} from "./errors.js";
 
 // Beyond a module's timeout_ms, what a direct call may wait for the host's verdict
 // (its watchdog looks every 25 ms) before it ends on its own.

@@ -2,6 +2,9 @@
 // tests/app/test_protocol.py). Errors cross the wire as {code, message, stack}
 // and are rebuilt here as the same class.
 
+/** The one wire form of an error, {code, message, stack}, for those who have no EdgeBoxError to hand. */
+export const wireError = (code, message, stack = "") => ({ code: String(code), message: String(message), stack: String(stack) });
+
 export class EdgeBoxError extends Error {
   static code = "E_INTERNAL";
   static fatal = false;
@@ -14,7 +17,7 @@ export class EdgeBoxError extends Error {
   }
 
   toWire() {
-    return { code: this.code, message: this.message, stack: this.stack ?? "" };
+    return wireError(this.code, this.message, this.stack ?? "");
   }
 
   static fromWire(wire) {

@@ -16,6 +16,7 @@
 import { SharedChannel } from "./channel.js";
 import { AUDIT_CODES, GUEST_CODES, GuestOp, HANDLER_PANICKED, HTTP_EXPORT, MAX_ARGS, Via, Watch } from "./guest-protocol.js";
 import { toData } from "./data.js";
+import { wireError } from "./errors.js";
 import { errno } from "./gojs.js";
 import { startJs } from "./instance-js.js";
 import { startWasi } from "./instance-wasip1.js";
@@ -234,7 +235,7 @@ async function load({ id, name, abi, module, grant: granted, watch, maxMessageBy
 
 const reply = (id, value, send = post) => send({ op: GuestOp.REPLY, id, ok: true, value });
 const fail = (id, code, message, stack = "", send = post) =>
-  send({ op: GuestOp.REPLY, id, ok: false, error: { code, message, stack } });
+  send({ op: GuestOp.REPLY, id, ok: false, error: wireError(code, message, stack) });
 
 // The guest's own failure: only a guest code is kept; any other claim becomes
 // E_GUEST, the claim kept in the message.

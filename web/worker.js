@@ -2,6 +2,7 @@
 // to the Python host's dispatcher. All decisions are made in Python (app/).
 import { MessagePortChannel, SharedChannel } from "./channel.js";
 import { Op } from "./protocol.js";
+import { wireError } from "./errors.js";
 import runtime from "./runtime.json" with { type: "json" };
 
 const here = (path) => new URL(path, import.meta.url).href;
@@ -112,7 +113,7 @@ self.onmessage = async ({ data: init }) => {
     } catch (error) {
       if (message.op !== Op.REPLY) return console.error("EdgeBox: message not sent", error);
       const code = error instanceof RangeError ? "E_TOO_LARGE" : "E_GUEST";
-      send({ op: Op.REPLY, id: message.id, ok: false, error: { code, message: `the reply cannot be sent: ${error.message}`, stack: "" } });
+      send({ op: Op.REPLY, id: message.id, ok: false, error: wireError(code, `the reply cannot be sent: ${error.message}`) });
     }
   };
   post = send;
@@ -134,6 +135,6 @@ self.onmessage = async ({ data: init }) => {
     if (init.shared) self.onmessage = ({ data }) => dispatch(data);
     send({ op: Op.READY });
   } catch (error) {
-    send({ op: Op.REPLY, id: null, ok: false, error: { code: "E_BOOT", message: String(error?.message ?? error), stack: String(error?.stack ?? "") } });
+    send({ op: Op.REPLY, id: null, ok: false, error: wireError("E_BOOT", error?.message ?? error, error?.stack ?? "") });
   }
 };
