@@ -22,6 +22,7 @@ const argumentBytes = (args) => args.reduce((n, arg) => n + (typeof arg === "str
 // shows (JSON.parse's graph, Promise.all's reactions): a new object counts as
 // this many times the bytes it was made from, unless its own size is larger.
 const DERIVED = 8;
+const LARGE_INPUT = 64 * 1024;
 const inputBytes = (target, args) => args.reduce((n, arg) => n + bytesOf(arg), target === null ? 0 : bytesOf(target));
 
 /**
@@ -67,8 +68,15 @@ export class JsMemory {
         if (typeof value === "string") {
           this.#transient += 2 * value.length;
           this.#check();
-        } else if (value !== null && typeof value === "object" && !this.#costs.has(value)) {
-          this.#charge(value, Math.max(bytesOf(value), DERIVED * inputBytes(target, args)));
+        } else if (value !== null && typeof value === "object") {
+          if (!this.#costs.has(value)) {
+            this.#charge(value, Math.max(bytesOf(value), DERIVED * inputBytes(target, args)));
+          } else {
+            // An object it already had, handed back by a call with large inputs
+            // (Object.assign(o, bytes)): what it took in, it may now hold.
+            const taken = inputBytes(null, args);
+            if (taken > LARGE_INPUT) this.#charge(value, DERIVED * taken);
+          }
         }
       },
       grew: (target, before, args) => {

@@ -44,7 +44,11 @@ export function createMembrane(audit, meter = null) {
         if (blocked(key) || !writable.has(value)) return denied(`write .${String(key)}`, false);
         const real = unwrap(v);
         meter?.wrote(value, real);
-        return set(value, key, real, value);
+        // An array's length counts, holes included: a write that lengthens it grows it.
+        const before = meter !== null && isArray(value) ? value.length : -1;
+        const done = set(value, key, real, value);
+        if (before !== -1) meter.grew(value, before, []);
+        return done;
       },
       has: (_, key) => !blocked(key) && has(value, key),
       deleteProperty: (_, key) => !blocked(key) && writable.has(value) && deleteProperty(value, key),

@@ -76,7 +76,7 @@ class Death:
         return {"error": self.error.to_wire(), "culprit": culprit, "taken": self.taken_page}
 
 
-def classify_exit(module: str, tail: str, exit_code: str | None) -> EdgeBoxError:
+def classify_exit(module: str, tail: str, exit_code: str | None, abi: str = "js") -> EdgeBoxError:
     """The error for a Go program that ended, from what it wrote to stderr since
     the call began and how it ended.
 
@@ -87,7 +87,7 @@ def classify_exit(module: str, tail: str, exit_code: str | None) -> EdgeBoxError
     read as a panic or a limit; any other end (``os.Exit(n)``, another trap)
     is a crash, whatever the guest printed before."""
     tail = (tail or "").strip()
-    as_go_ends = exit_code in ("2", "trap: unreachable")
+    as_go_ends = exit_code == ("2" if abi == "js" else "trap: unreachable")
     last = None
     if as_go_ends:
         for last in _PANIC.finditer(tail):

@@ -17,7 +17,9 @@ def test_only_a_real_panic_is_a_panic():
     assert isinstance(forged, CrashedError) and "exited (code 3)" in forged.message
     assert isinstance(classify_exit("m", "fatal error: out of memory", "2"), LimitError)
     assert isinstance(classify_exit("m", "fatal error: out of memory", "5"), CrashedError)
-    assert isinstance(classify_exit("m", OWN, "trap: unreachable"), PanicError)  # how a wasip1 panic ends
+    assert isinstance(classify_exit("m", OWN, "trap: unreachable", "wasip1"), PanicError)  # how a wasip1 panic ends
+    assert isinstance(classify_exit("m", OWN, "2", "wasip1"), CrashedError)  # proc_exit(2) is not a wasip1 SDK panic
+    assert isinstance(classify_exit("m", OWN, "trap: unreachable", "js"), CrashedError)
     # The last words count: text forged before a real panic does not replace it.
     real = classify_exit("m", "panic: forged\n\ngoroutine 1 [running]:\n" + "\n" + OWN, "2")
     assert real.message == "module 'm': " + OWN

@@ -50,3 +50,13 @@ test("what an intrinsic makes from a large input counts as its input, several ti
   assert.throws(() => { for (let i = 0; i < 4; i++) meter.meter().made({}, Promise, [input]); }, RangeError);
   assert.equal(over.length, 1);
 });
+
+test("an object it already had counts what a call with large inputs put into it", () => {
+  const { meter, over } = memory(256 * MiB, 0);
+  const target = {};
+  meter.meter().made(target);
+  const bytes = new Uint8Array(10 * MiB);
+  // Object.assign(target, bytes): the same object back, ten million keys later.
+  assert.throws(() => { for (let i = 0; i < 4; i++) meter.meter().made(target, Object, [target, bytes]); }, RangeError);
+  assert.equal(over.length, 1);
+});

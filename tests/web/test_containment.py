@@ -241,6 +241,7 @@ def test_floods_are_summarised_and_the_box_stays_responsive(page):
     ("sparse", [100_000_000]),  # an array's length counts, holes included
     ("fillArray", [300_000_000]),  # what a method of a bare value makes counts too
     ("sliceBytes", [200]),
+    ("lengthenFill", [2_000_000]),  # 40 arrays made long by a write, then filled
 ])
 def test_js_values_count_against_memory_mb(page, fn, args):
     got = timed(page, fn, *args, module="roomy")

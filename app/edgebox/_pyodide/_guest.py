@@ -36,8 +36,9 @@ class WorkerGuest:
     It carries messages and reports facts; what a death is and what it costs
     each call is decided by the host (``_lifecycle.py``)."""
 
-    def __init__(self, name: str, worker: Any, services: GuestServices) -> None:
+    def __init__(self, name: str, worker: Any, services: GuestServices, abi: str = "js") -> None:
         self.name = name
+        self.abi = abi
         self.exports: frozenset[str] = frozenset()
         self.started = False  # start-up done: from now on the guest reaches out only during calls
         self._worker = worker
@@ -150,7 +151,7 @@ class WorkerGuest:
         elif data.kind == "panic":  # a call's own handler, by the SDK's report: that call's panic
             error = PanicError(f"module {self.name!r}: {detail[:8000]}")
         else:
-            error = classify_exit(self.name, detail, None if data.exitCode is None else str(data.exitCode))
+            error = classify_exit(self.name, detail, None if data.exitCode is None else str(data.exitCode), self.abi)
         culprit = data.culprit.to_py() if data.culprit else None
         if data.kind == "exit" and isinstance(error, PanicError) and panicked_goroutine_was_spawned(detail):
             culprit = None

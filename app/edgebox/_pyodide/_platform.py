@@ -73,7 +73,7 @@ class BrowserPlatform:
         except JsException as error:
             worker.terminate()
             raise LoadError(f"module {spec.name!r}: not a valid WebAssembly module: {error}") from None
-        guest = WorkerGuest(spec.name, worker, services)
+        guest = WorkerGuest(spec.name, worker, services, spec.abi)
         try:
             grant = spec.policy.grant()
             grant["files"] = {path: to_js(content) for path, content in grant["files"].items()}

@@ -166,6 +166,17 @@ func main() {
 	export("fillArray", func(args []js.Value) any {
 		return array.New(args[0].Int()).Call("fill", 0).Length()
 	})
+	// An array lengthened by a write, then filled: its length counts, holes included.
+	export("lengthenFill", func(args []js.Value) any {
+		kept := array.New()
+		for i := 0; i < 40; i++ {
+			a := array.New()
+			a.Set("length", args[0].Int())
+			a.Call("fill", 1.5)
+			kept.Call("push", a)
+		}
+		return kept.Length()
+	})
 	// The methods of bytes, which cross unwrapped, make what they make through the membrane too.
 	export("sliceBytes", func(args []js.Value) any {
 		keep := array.New()
