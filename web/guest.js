@@ -326,6 +326,9 @@ async function call({ id, fn, args }, via, send) {
     } finally {
       current = null;
       store(slots, Watch.CURRENT_ID, 0);
+      // Without shared memory the host must hear that this call let go of the thread,
+      // or a goroutine that takes it next would be blamed on this call.
+      if (!shared) post({ op: GuestOp.BEAT, watch: [...slots] });
     }
     const value = pending instanceof RealPromise ? await pending : pending;
     answer(value);
