@@ -4,12 +4,13 @@
 // toData(value, maxBytes) returns a fresh copy made of null, undefined,
 // booleans, numbers, strings, Uint8Arrays (a fresh view of any binary view or
 // ArrayBuffer), dense arrays and plain objects whose keys are own data
-// properties (a key named "__proto__" stays a key). It throws DataError for a
+// properties (a key named "__proto__" stays a key). It throws GuestError (errors.js) for a
 // BigInt, Symbol or function, a cycle, nesting deeper than MAX_DEPTH, an
 // accessor property, an object that is not plain (Map, Date, a class
 // instance), and TooLargeError when the value holds more than MAX_VALUES values
 // or would occupy more than maxBytes on the wire, counted before anything is
 // copied (a sparse array of 2^32-1 holes costs 2^32-1 bytes, not nothing).
+import { GuestError, TooLargeError } from "./errors.js";
 import { MAX_DEPTH, MAX_VALUES } from "./guest-protocol.js";
 
 // Primordials: taken at import, before any guest code exists.
@@ -20,21 +21,6 @@ const ObjectPrototype = Object.prototype;
 const ArrayPrototype = Array.prototype;
 const RealUint8Array = Uint8Array;
 const RealArrayBuffer = ArrayBuffer;
-const RealError = Error;
-
-export class DataError extends RealError {
-  constructor(message) {
-    super(message);
-    this.code = "E_GUEST";
-  }
-}
-
-export class TooLargeError extends RealError {
-  constructor(message) {
-    super(message);
-    this.code = "E_TOO_LARGE";
-  }
-}
 
 export function toData(value, maxBytes = Infinity) {
   let bytes = 0;
@@ -54,9 +40,9 @@ export function toData(value, maxBytes = Infinity) {
       case "undefined": case "boolean": return v;
       case "number": spend(8, where); return v;
       case "string": spend(4 + v.length, where); return v;
-      case "bigint": throw new DataError(`a BigInt cannot be sent (at ${where}); convert it to a string or a number`);
-      case "symbol": throw new DataError(`a Symbol cannot be sent (at ${where})`);
-      case "function": throw new DataError(`a function cannot be sent (at ${where})`);
+      case "bigint": throw new GuestError(`a BigInt cannot be sent (at ${where}); convert it to a string or a number`);
+      case "symbol": throw new GuestError(`a Symbol cannot be sent (at ${where})`);
+      case "function": throw new GuestError(`a function cannot be sent (at ${where})`);
       default: break;
     }
     if (v === null) return null;
@@ -65,13 +51,13 @@ export function toData(value, maxBytes = Infinity) {
       // A fresh view, not a copy: the value is encoded or cloned as it is sent, before any guest code runs.
       return v instanceof RealArrayBuffer ? new RealUint8Array(v) : new RealUint8Array(v.buffer, v.byteOffset, v.byteLength);
     }
-    if (depth >= MAX_DEPTH) throw new DataError(`the value is nested deeper than ${MAX_DEPTH} levels (at ${where})`);
-    if (ancestors.has(v)) throw new DataError(`the value contains a cycle (at ${where})`);
+    if (depth >= MAX_DEPTH) throw new GuestError(`the value is nested deeper than ${MAX_DEPTH} levels (at ${where})`);
+    if (ancestors.has(v)) throw new GuestError(`the value contains a cycle (at ${where})`);
     const proto = getPrototypeOf(v);
     ancestors.add(v);
     try {
       if (isArray(v)) {
-        if (proto !== ArrayPrototype) throw new DataError(`an array with a foreign prototype cannot be sent (at ${where})`);
+        if (proto !== ArrayPrototype) throw new GuestError(`an array with a foreign prototype cannot be sent (at ${where})`);
         const length = v.length;
         spend(4 + length, where); // every element is at least a tag, holes included: refused before a walk
         if (values + length > MAX_VALUES) throw new TooLargeError(`the value holds more than ${MAX_VALUES} values (at ${where})`);
@@ -80,7 +66,7 @@ export function toData(value, maxBytes = Infinity) {
         return out;
       }
       if (proto !== ObjectPrototype && proto !== null) {
-        throw new DataError(`only plain objects and arrays can be sent, not a Map, Date, class instance or other exotic object (at ${where})`);
+        throw new GuestError(`only plain objects and arrays can be sent, not a Map, Date, class instance or other exotic object (at ${where})`);
       }
       const out = {};
       for (const key of ownKeys(v)) {
@@ -104,6 +90,6 @@ export function toData(value, maxBytes = Infinity) {
 function own(object, key, where) {
   const found = getOwnPropertyDescriptor(object, key);
   if (found === undefined) return undefined;
-  if (!("value" in found)) throw new DataError(`a getter cannot be sent (at ${where}.${key})`);
+  if (!("value" in found)) throw new GuestError(`a getter cannot be sent (at ${where}.${key})`);
   return found.value;
 }

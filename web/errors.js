@@ -11,7 +11,9 @@ export class EdgeBoxError extends Error {
 
   constructor(message, { code, stack, cause } = {}) {
     super(message, cause === undefined ? undefined : { cause });
-    this.name = new.target.name;
+    // Defined, not assigned: in a guest worker Error.prototype is frozen, and
+    // assigning over a frozen inherited name throws.
+    Object.defineProperty(this, "name", { value: new.target.name, writable: true, configurable: true });
     this.code = code ?? new.target.code;
     if (stack) this.stack = `${this.name} [${this.code}]: ${message}\n${stack}`;
   }

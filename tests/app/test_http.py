@@ -125,24 +125,19 @@ def counted(edge, status):
     return edge.host.metrics.value("edgebox_requests_total", "heartbeat", "heartbeat", "/edge/orders/", status)
 
 
+# One answer per kind of rule: that a bad answer is a 502 through the middleware,
+# counted and audited once. Each rule, at its edges, is tested in test_http_answer.py.
 @pytest.mark.parametrize("guest, problem", [
     (answer_with("not json"), "the head is not JSON"),
-    (answer_with("[200]"), "the head is a JSON list, not an object"),
     (answer(True), "status true is not an integer"),
-    (answer("200"), 'status "200" is not an integer'),
     (answer(999), "status 999 is outside 200..599"),
-    (answer(101), "status 101 is outside 200..599"),
-    (answer_with(json.dumps({"status": 200, "headers": {"x-a": "1"}})), "headers is a JSON dict, not a list of [name, value] pairs"),
     (answer_with(json.dumps({"status": 200, "headers": [["x-a", 1]]})), "headers[0] is [\"x-a\", 1], not a [name, value] pair of strings"),
     (answer(headers=[("bad name", "v")]), "header name 'bad name' (headers[0]) is not an RFC 9110 token"),
     (answer(headers=[("x-a", "1\r\nset-cookie: a=b")]), "header 'x-a' (headers[0]) has a value with NUL, CR or LF"),
-    (answer(headers=[("x-a", "a\x00b")]), "header 'x-a' (headers[0]) has a value with NUL, CR or LF"),
     (answer(headers=[("x-a", "\u20ac")]), "header 'x-a' (headers[0]) has a value with a character above U+00FF"),
     (answer(headers=[("Set-Cookie", "session=stolen")]), "header 'Set-Cookie' (headers[0]) is a forbidden response header"),
-    (answer(headers=[("set-cookie2", "a=b")]), "header 'set-cookie2' (headers[0]) is a forbidden response header"),
     (answer(headers=[("X-EdgeBox-Version", "forged")]), "header 'X-EdgeBox-Version' (headers[0]) is set by EdgeBox"),
     (answer(headers=[("traceparent", "00-" + "1" * 32 + "-" + "2" * 16 + "-01")]), "header 'traceparent' (headers[0]) is set by EdgeBox"),
-    (answer(headers=[("x-a", "v")] * 101), "101 headers, more than the 100 EdgeBox takes"),
     (answer_with(json.dumps({"status": 200, "headers": [["x-a", "v" * 70_000]]})), "the head is over 65536 bytes (64 KiB)"),
     (lambda request_head, request_body: SimpleNamespace(body=b"no head"), "the head is a NoneType, not a JSON string"),
 ])

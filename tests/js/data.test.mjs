@@ -51,3 +51,21 @@ test("size is counted before anything is walked: holes cost", () => {
   refused("x".repeat(1000), "E_TOO_LARGE", "maxMessageBytes", 100);
   refused(new Uint8Array(200), "E_TOO_LARGE", "maxMessageBytes", 100);
 });
+
+test("its errors are the box's own classes, even in a realm whose Error.prototype is frozen", async () => {
+  // In a process of its own: freezing Error.prototype here would break the test runner.
+  const { spawnSync } = await import("node:child_process");
+  const web = new URL("../../web/", import.meta.url).href;
+  const script = `
+    const { toData } = await import("${web}data.js");
+    const { GuestError, TooLargeError } = await import("${web}errors.js");
+    Object.freeze(Error.prototype);
+    const got = [];
+    for (const [value, max] of [[1n, Infinity], ["x".repeat(100), 10]]) {
+      try { toData(value, max); } catch (error) { got.push([error.constructor.name, error.name, error.code]); }
+    }
+    console.log(JSON.stringify(got));`;
+  const run = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+  assert.equal(run.status, 0, run.stderr);
+  assert.deepEqual(JSON.parse(run.stdout), [["GuestError", "GuestError", "E_GUEST"], ["TooLargeError", "TooLargeError", "E_TOO_LARGE"]]);
+});
