@@ -46,7 +46,7 @@ def detect_abi(source: Path) -> str:
     text = "".join(f.read_text() for f in source.glob("*.go") if not f.name.endswith("_test.go"))
     if re.search(r"^//go:build .*\bjs\b", text, re.M):
         return "js"
-    return "wasip1" if "//go:wasmexport" in text or '"edgebox.dev/modules/sdk"' in text else "js"
+    return "wasip1" if "//go:wasmexport" in text or '"edgebox.dev/edgebox"' in text else "js"
 
 
 def _module_root(source: Path) -> Path | None:
@@ -59,7 +59,7 @@ def _module_root(source: Path) -> Path | None:
 def compile_go_module(source: Path, output: Path, abi: str = "js") -> None:
     """Compile one Go main package to wasm with the flags every module gets.
 
-    A workspace joins the module's own go.mod with modules/ (so any module can
+    A workspace joins the module's own go.mod with the SDK's (so any module can
     import the EdgeBox SDK); a directory without a go.mod gets a minimal one.
     """
     import tempfile
@@ -73,7 +73,7 @@ def compile_go_module(source: Path, output: Path, abi: str = "js") -> None:
         if root is None:
             root = source = Path(shutil.copytree(source, scratch / "module"))
             (root / "go.mod").write_text(f"module edgebox.local/{output.stem}\n\ngo 1.27\n")
-        uses = sorted({str(root), str(ROOT / "modules")})
+        uses = sorted({str(root), str(ROOT / "sdk")})
         (scratch / "go.work").write_text("go 1.27\n\nuse (\n" + "".join(f"\t{u}\n" for u in uses) + ")\n")
         env = {**os.environ, **GO_ENV, "GOOS": abi, "GOWORK": str(scratch / "go.work")}
         flags = [*GO_BUILD_FLAGS, *(["-buildmode=c-shared"] if abi == "wasip1" else [])]

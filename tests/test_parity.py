@@ -23,6 +23,20 @@ def test_page_protocol_matches():
     assert js_ops("protocol.js", "Op") == py_ops(Op)
 
 
+def test_the_init_message_matches_what_the_page_sends_and_python_reads():
+    from edgebox._protocol import INIT_FIELDS, parse_init
+
+    assert js_list("protocol.js", "INIT_FIELDS") == sorted(INIT_FIELDS)
+    sent = re.search(r"op: Op\.INIT,(.*?)\}\);", (WEB / "edgebox.js").read_text(), re.S).group(1)
+    page = {part.split(":")[0].strip() for part in sent.split(",") if part.strip()}
+    # The worker keeps lockName and shared and adds the manifest it fetched.
+    assert (page - {"lockName", "shared"}) | {"manifest"} == set(INIT_FIELDS)
+    read = []
+    manifest = {"status": 200, "text": '{"format": 1, "modules": []}'}
+    parse_init(lambda key: read.append(key) or (manifest if key == "manifest" else None))
+    assert sorted(set(read)) == sorted(INIT_FIELDS)
+
+
 def test_guest_protocol_matches():
     assert js_ops("guest-protocol.js", "GuestOp") == py_ops(GuestOp)
 
@@ -77,12 +91,13 @@ def test_error_classes_match():
     assert js == py
 
 
-GO_SDK = build.ROOT / "modules" / "sdk"
+GO_SDK = build.ROOT / "sdk"
+GO_ABI = GO_SDK / "internal" / "abi"
 
 
-def go_constants(file: str) -> dict[str, str]:
+def go_constants(file) -> dict[str, str]:
     """Go `Name = "value"` and `Name byte = 'c'` constants of one SDK file."""
-    source = (GO_SDK / file).read_text()
+    source = file.read_text()
     found = dict(re.findall(r'^\s*(?:const\s+)?(\w+)(?:\s+\w+)?\s*=\s*"([^"]*)"', source, re.M))
     found.update({name: str(ord(char)) for name, char in re.findall(r"^\s*(\w+)\s+byte\s*=\s*'(.)'", source, re.M)})
     return found
@@ -99,7 +114,7 @@ def test_the_http_export_matches_in_three_languages():
     from edgebox._guest_protocol import HTTP_EXPORT
 
     js = re.search(r'export const HTTP_EXPORT = "([^"]+)"', (WEB / "guest-protocol.js").read_text()).group(1)
-    assert js == HTTP_EXPORT == go_constants("http.go")["HTTPExport"]
+    assert js == HTTP_EXPORT == go_constants(GO_ABI / "abi.go")["HTTPExport"]
 
 
 def test_the_envelope_tags_match_in_three_languages():
@@ -107,19 +122,19 @@ def test_the_envelope_tags_match_in_three_languages():
 
     js = {key: int(value, 16) for key, value in re.findall(
         r"(\w+): 0x([0-9a-f]+)", re.search(r"export const Envelope = Object\.freeze\(\{(.*?)\}\)", (WEB / "guest-protocol.js").read_text(), re.S).group(1))}
-    go = go_constants("sdk.go")
+    go = go_constants(GO_ABI / "abi.go")
     assert js == py_ops(Envelope) == {"JSON": int(go["TagJSON"]), "BYTES": int(go["TagBytes"]), "ERROR": int(go["TagError"])}
 
 
 def test_the_guest_codes_match_in_three_languages():
     from edgebox._guest_protocol import GUEST_CODES
 
-    go = {value for name, value in go_constants("sdk.go").items() if name.startswith("Code")}
+    go = {value for name, value in go_constants(GO_SDK / "edgebox.go").items() if name.startswith("Code")}
     assert go == set(GUEST_CODES)
 
 
 def test_the_sdk_exports_match():
-    go = re.findall(r"//go:wasmexport (\w+)", (GO_SDK / "abi_wasip1.go").read_text())
+    go = re.findall(r"//go:wasmexport (\w+)", (GO_ABI / "wasip1.go").read_text())
     assert js_list("guest-protocol.js", "SDK_EXPORTS") == sorted(go)
 
 
@@ -133,4 +148,4 @@ def test_the_handler_panic_report_matches_in_three_languages():
     from edgebox._guest_protocol import HANDLER_PANICKED
 
     js = re.search(r'export const HANDLER_PANICKED = "([^"]+)"', (WEB / "guest-protocol.js").read_text()).group(1)
-    assert js == HANDLER_PANICKED == go_constants("run_js.go")["handlerPanicked"]
+    assert js == HANDLER_PANICKED == go_constants(GO_ABI / "abi.go")["HandlerPanicked"]

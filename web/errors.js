@@ -1,5 +1,5 @@
 // The error hierarchy, mirrored from app/edgebox/_errors.py (kept identical by
-// tests/app/test_protocol.py). Errors cross the wire as {code, message, stack}
+// tests/test_parity.py). Errors cross the wire as {code, message, stack}
 // and are rebuilt here as the same class.
 
 /** The one wire form of an error, {code, message, stack}, for those who have no EdgeBoxError to hand. */

@@ -20,8 +20,8 @@
 //                                   memory or exit) or went over a limit (kind "limit", what in detail);
 //                                   culprit: {via, id} of the call whose Go code ran at that moment, or
 //                                   null; watch: the Watch slots then
-//                                   kind "panic": a call's own HTTP handler panicked in the SDK's
-//                                   goroutine (GOOS=js), which rejected that call with
+//                                   kind "panic": the function the SDK ran for a call panicked in the
+//                                   SDK's goroutine (GOOS=js), which rejected that call with
 //                                   {code: HANDLER_PANICKED, message: the panic and its stack}
 //                  {op: "beat", watch}   without shared memory only: the Watch slots, every BEAT_MS
 //
@@ -45,7 +45,7 @@ export const Watch = Object.freeze({
 
 export const Via = Object.freeze({ HOST: 1, PAGE: 2 });
 
-// The wasip1 call ABI (modules/sdk): the guest exports edgebox_alloc(size) -> ptr,
+// The wasip1 call ABI (sdk/internal/abi/wasip1.go): the guest exports edgebox_alloc(size) -> ptr,
 // edgebox_free(ptr), edgebox_exports() and edgebox_call(namePtr, nameLen, inPtr, inLen),
 // both returning (ptr << 32 | len) of an envelope: one tag byte, then the payload.
 export const Envelope = Object.freeze({
@@ -57,7 +57,7 @@ export const Envelope = Object.freeze({
 // The function edgebox.Serve registers: box.fetch calls it with (head JSON,
 // body bytes) and gets {head, body} back (app/edgebox/_http.py).
 export const HTTP_EXPORT = "__edgebox_http";
-// How the SDK reports, as that request's rejection, a panic of the handler it ran (modules/sdk/run_js.go).
+// How the SDK reports, as that request's rejection, a panic of the function it ran for a call (sdk/internal/abi/js.go).
 export const HANDLER_PANICKED = "E_PANIC";
 
 // Codes a guest may give its own failures; anything else it claims becomes
@@ -73,7 +73,7 @@ export const AUDIT_CODES = Object.freeze(["E_DENIED", "E_LIMIT"]);
 // What a load's grant holds (app/edgebox/_policy.py Policy.grant), read by the guest worker.
 export const GRANT_KEYS = Object.freeze(["args", "cryptoRandom", "cryptoSubtle", "env", "files", "logBytes", "memoryBytes", "net"]);
 
-// The wasip1 module's exports the SDK provides (modules/sdk/abi_wasip1.go).
+// The wasip1 module's exports the SDK provides (sdk/internal/abi/wasip1.go).
 export const SDK_EXPORTS = Object.freeze(["edgebox_alloc", "edgebox_call", "edgebox_exports", "edgebox_free"]);
 
 // Values that cross from a guest are plain data (web/data.js): at most this deep,

@@ -262,7 +262,7 @@ function dataOf(object, key) {
 
 // box.fetch reaches a guest as (head JSON, body bytes) and leaves it the same
 // way; in between, the SDK's net/http glue takes one envelope:
-// u32 head length, head, body (modules/sdk/http.go).
+// u32 head length, head, body (sdk/internal/abi/abi.go SplitHTTP).
 function packHttp(head, body) {
   const headBytes = encoder.encode(String(head));
   const bytes = body instanceof RealUint8Array ? body : new RealUint8Array(0);
@@ -335,8 +335,8 @@ async function call({ id, fn, args }, via, send) {
   } catch (error) {
     if (dead || answered) return;
     answered = true;
-    if (http && error?.code === HANDLER_PANICKED && error instanceof RealError) {
-      // The SDK's report of this request's own handler panic: the instance ends in its name.
+    if (error instanceof RealError && dataOf(error, "code") === HANDLER_PANICKED) {
+      // The SDK's report of a panic in the function it ran for this call: the instance ends in its name.
       current = { via, id, taken: true };
       die("panic", String(error.message).slice(0, STDERR_TAIL));
       current = null;

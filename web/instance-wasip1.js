@@ -1,4 +1,4 @@
-// One GOOS=wasip1 instance built with modules/sdk: WASI imports from the
+// One GOOS=wasip1 instance built with the Go SDK (sdk/): WASI imports from the
 // policy (wasi.js), calls through the edgebox_* exports and byte envelopes.
 import { Envelope, SDK_EXPORTS } from "./guest-protocol.js";
 import { hardenRealm } from "./harden.js";

@@ -1,5 +1,5 @@
 // Page <-> host worker messages. The Python half is app/edgebox/_protocol.py;
-// tests/app/test_protocol.py keeps the two identical.
+// tests/test_parity.py keeps the two identical.
 //
 //   page -> worker  {op: "init", manifestURL, modulesJSON, routesJSON, warm: [module names], lockName, shared?: SharedArrayBuffer,
 //                    flags, userId, userAgent}
@@ -37,6 +37,13 @@ export const Op = Object.freeze({
   PONG: "pong",
   DETACH: "detach",
 });
+
+// What Python reads of INIT (app/edgebox/_protocol.py parse_init): the page's
+// fields but lockName and shared, which the worker keeps, and manifest, the
+// worker's {status, statusText, text} of manifestURL.
+export const INIT_FIELDS = Object.freeze([
+  "manifestURL", "manifest", "modulesJSON", "routesJSON", "warm", "flags", "userId", "userAgent", "maxMessageBytes",
+]);
 
 // After init, with a SharedArrayBuffer, every message above travels through
 // channel.js's rings instead of postMessage. The region is two rings (page ->

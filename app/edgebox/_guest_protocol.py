@@ -79,12 +79,12 @@ AUDIT_CODES = frozenset({"E_DENIED", "E_LIMIT"})
 MAX_DEPTH = 64
 MAX_VALUES = 1_000_000
 MAX_ARGS = 1024
-HTTP_EXPORT = "__edgebox_http"  # what edgebox.Serve registers in a guest (modules/sdk/http.go HTTPExport)
-HANDLER_PANICKED = "E_PANIC"  # the SDK's report of a handler's panic (modules/sdk/run_js.go)
+HTTP_EXPORT = "__edgebox_http"  # what edgebox.Serve registers in a guest (sdk/internal/abi/abi.go HTTPExport)
+HANDLER_PANICKED = "E_PANIC"  # the SDK's report of a panic in the function it ran (sdk/internal/abi)
 
 
 class Envelope:
-    """The wasip1 call ABI's tag bytes (modules/sdk/sdk.go Tag*)."""
+    """The wasip1 call ABI's tag bytes (sdk/internal/abi/abi.go Tag*)."""
 
     JSON = 0x4A
     BYTES = 0x42

@@ -1,6 +1,6 @@
 """box.fetch on the host side: route by path prefix, pick the version (gray
 release), run the route's middleware, and hand the request to the guest's
-net/http handler (modules/sdk: edgebox.Serve)."""
+net/http handler (sdk/http.go: edgebox.Serve)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """What a guest may answer over HTTP.
 
 A guest's net/http handler answers with a JSON head ``{"status": int,
-"headers": [[name, value], ...]}`` and a body (modules/sdk: ServeEnvelope).
+"headers": [[name, value], ...]}`` and a body (sdk/http.go ServeEnvelope).
 The page turns that into ``new Response(body, {status, headers})``, which
 throws a raw RangeError or TypeError on an answer the browser refuses, and
 would hand the page headers no handler should set. So the host checks every

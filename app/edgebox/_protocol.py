@@ -15,7 +15,7 @@ from typing import Any, Callable
 from ._errors import BadRequestError, ConfigError, EdgeBoxError, LoadError
 from ._manifest import Manifest
 
-__all__ = ["Init", "Op", "Request", "parse_init", "parse_request", "reply_ok", "reply_error", "progress_event"]
+__all__ = ["INIT_FIELDS", "Init", "Op", "Request", "parse_init", "parse_request", "reply_ok", "reply_error", "progress_event"]
 
 
 class Op:
@@ -90,6 +90,10 @@ class Init:
     user_agent: str
     flags: dict[str, Any]
     max_message_bytes: int
+
+
+# What parse_init reads of INIT (web/protocol.js INIT_FIELDS).
+INIT_FIELDS = ("manifestURL", "manifest", "modulesJSON", "routesJSON", "warm", "flags", "userId", "userAgent", "maxMessageBytes")
 
 
 def parse_init(get: Callable[[str], Any]) -> Init:

@@ -4,7 +4,7 @@ package main
 import (
 	_ "embed"
 
-	edgebox "edgebox.dev/modules/sdk"
+	"edgebox.dev/edgebox"
 
 	"edgebox.dev/modules/riskrules/engine"
 )

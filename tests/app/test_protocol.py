@@ -26,6 +26,26 @@ def test_malformed_requests_are_bad_requests(message):
         parse_request(message.get)
 
 
+def test_each_op_keeps_the_fields_it_needs():
+    assert parse_request({"op": "stats", "id": 1, "module": "ignored"}.get) == Request(id=1, op="stats")
+    assert parse_request({"op": "metrics", "id": 2}.get) == Request(id=2, op="metrics")
+    assert parse_request({"op": "flags", "id": 3, "flags": {"a": True}}.get) == Request(id=3, op="flags", flags={"a": True})
+    head, body, region = object(), object(), object()
+    assert parse_request({"op": "fetch", "id": 4, "head": head, "body": body}.get) == Request(id=4, op="fetch", head=head, body=body)
+    assert parse_request({"op": "connect", "id": 5, "module": "m", "shared": region}.get) == Request(
+        id=5, op="connect", module="m", shared=region)
+
+
+@pytest.mark.parametrize("message", [
+    {"op": "fetch", "id": 1},
+    {"op": "connect", "id": 1, "module": "m"},
+    {"op": "connect", "id": 1, "module": 3, "shared": object()},
+])
+def test_a_fetch_or_connect_without_its_fields_is_a_bad_request(message):
+    with pytest.raises(BadRequestError):
+        parse_request(message.get)
+
+
 def test_replies_name_their_request():
     assert reply_ok(4, "v") == {"op": Op.REPLY, "id": 4, "ok": True, "value": "v"}
     error = reply_error(5, NotFoundError("gone"))

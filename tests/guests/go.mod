@@ -1,3 +1,8 @@
 module edgebox.dev/testguests
 
 go 1.27
+
+require edgebox.dev/edgebox v0.0.0
+
+// The SDK is this repository's own module; nothing is downloaded.
+replace edgebox.dev/edgebox => ../../sdk

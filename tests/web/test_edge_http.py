@@ -76,6 +76,36 @@ def test_method_url_headers_status_and_binary_bodies_arrive_intact(edge_page, pr
     assert headers["traceparent"] != INCOMING
 
 
+@pytest.mark.parametrize("module", ["httpjs", "httpwasi"])
+def test_the_sdk_exports_behave_the_same_under_both_abis(edge_page, module):
+    """One Go source, built for each ABI: the same values and the same typed errors."""
+    got = edge_page.evaluate(
+        """async (module) => {
+            const settle = (p) => p.then((value) => ["ok", value instanceof Uint8Array ? ["bytes", ...value] : value],
+                                         (e) => [e.code, e.message.split("\\n")[0]]);
+            return {
+                sum: await settle(box.call(module, "sum", 1, 2, 3.5)),
+                none: await settle(box.call(module, "sum")),
+                words: await settle(box.call(module, "sum", "x")),
+                bytes: await settle(box.call(module, "reverse", new Uint8Array([1, 2, 3]))),
+                text: await settle(box.call(module, "reverse", "abc")),
+                wrong: await settle(box.call(module, "reverse", 1, 2)),
+                panics: await settle(box.call(module, "panics")),
+                after: await settle(box.call(module, "sum", 4)),
+            };
+        }""",
+        module,
+    )
+    assert got["sum"] == ["ok", {"total": 6.5, "count": 3}]
+    assert got["none"] == ["ok", {"total": 0, "count": 0}]
+    assert got["words"] == ["E_BAD_REQUEST", "sum takes numbers"]
+    assert got["bytes"] == ["ok", ["bytes", 3, 2, 1]]
+    assert got["text"] == ["ok", ["bytes", 99, 98, 97]]
+    assert got["wrong"] == ["E_BAD_REQUEST", "reverse takes one Uint8Array (or one string)"]
+    assert got["panics"][0] == "E_PANIC" and "exported function panicked on purpose" in got["panics"][1]
+    assert got["after"] == ["ok", {"total": 4, "count": 1}]
+
+
 def test_a_path_with_no_route_is_a_404_response(edge_page):
     got = edge_page.evaluate(FETCH, ["/nowhere", {}])
     assert got["status"] == 404

@@ -1,6 +1,6 @@
 package engine
 
-import edgebox "edgebox.dev/modules/sdk"
+import "edgebox.dev/edgebox"
 
 // Serve answers box.fetch with the engine and the rules document a module
 // ships: all a version of the risk-rules guest has to do, from init.

@@ -6,7 +6,7 @@ package main
 import (
 	"encoding/json"
 
-	edgebox "edgebox.dev/modules/sdk"
+	"edgebox.dev/edgebox"
 )
 
 //go:wasmimport env anything

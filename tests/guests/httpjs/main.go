@@ -1,14 +1,13 @@
 //go:build js && wasm
 
-// httpecho as a GOOS=js guest.
+// httpecho as a GOOS=js guest: the same source as httpwasi.
 package main
 
 import (
-	edgebox "edgebox.dev/modules/sdk"
+	"edgebox.dev/edgebox"
 	"edgebox.dev/testguests/httpecho"
 )
 
-func main() {
-	edgebox.Serve(httpecho.Handler())
-	edgebox.Run()
-}
+func init() { httpecho.Register() }
+
+func main() { edgebox.Run() }

@@ -1,11 +1,11 @@
-// httpecho as a GOOS=wasip1 guest.
+// httpecho as a GOOS=wasip1 guest: the same source as httpjs.
 package main
 
 import (
-	edgebox "edgebox.dev/modules/sdk"
+	"edgebox.dev/edgebox"
 	"edgebox.dev/testguests/httpecho"
 )
 
-func init() { edgebox.Serve(httpecho.Handler()) }
+func init() { httpecho.Register() }
 
 func main() { edgebox.Run() }

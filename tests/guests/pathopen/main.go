@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"os"
 
-	edgebox "edgebox.dev/modules/sdk"
+	"edgebox.dev/edgebox"
 )
 
 func init() {

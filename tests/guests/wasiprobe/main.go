@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	edgebox "edgebox.dev/modules/sdk"
+	"edgebox.dev/edgebox"
 )
 
 func init() {

@@ -40,6 +40,8 @@ func TestEnvelopes(t *testing.T) {
 		{"rev", TagJSON, `["xy"]`, "yx", TagBytes},
 		{"fails", TagJSON, "[]", `{"code":"E_GUEST","message":"plain"}`, TagError},
 		{"missing", TagJSON, "[]", `{"code":"E_NOT_FOUND","message":"no exported function missing"}`, TagError},
+		{"sum", 0, "", `{"code":"E_BAD_REQUEST","message":"bad call envelope: no JSON or bytes tag"}`, TagError},
+		{"rev", 'X', "abc", `{"code":"E_BAD_REQUEST","message":"bad call envelope: no JSON or bytes tag"}`, TagError},
 	}
 	for _, c := range cases {
 		tag, out := Invoke(c.name, c.tag, []byte(c.in))

@@ -1,11 +1,15 @@
 //go:build wasip1
 
-package edgebox
+package abi
 
 import (
 	"encoding/json"
 	"unsafe"
 )
+
+// The wasip1 call ABI: the host writes a call's name and envelope into
+// buffers it asks for (edgebox_alloc), calls edgebox_call, reads the answer
+// from the packed (pointer << 32 | length) result and frees every buffer.
 
 // Buffers the host may read or write, kept alive until it frees them.
 var buffers = map[uint32][]byte{}
@@ -37,10 +41,10 @@ func edgeboxExports() uint64 {
 func edgeboxCall(namePtr, nameLen, inPtr, inLen uint32) uint64 {
 	name := string(buffers[namePtr][:nameLen])
 	in := buffers[inPtr][:inLen]
-	if len(in) == 0 {
-		tag, out := failure(BadRequest("empty call envelope"))
-		return result(append([]byte{tag}, out...))
+	var tag byte // an empty envelope has no tag: Dispatch refuses it as it refuses an unknown one
+	if len(in) > 0 {
+		tag, in = in[0], in[1:]
 	}
-	tag, out := Invoke(name, in[0], in[1:])
+	tag, out := Dispatch(name, tag, in)
 	return result(append([]byte{tag}, out...))
 }

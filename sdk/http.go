@@ -2,16 +2,15 @@ package edgebox
 
 import (
 	"bytes"
-	"encoding/binary"
-	"encoding/json"
-	"errors"
 	"net/http"
 	"sort"
 	"strconv"
+
+	"edgebox.dev/edgebox/internal/abi"
 )
 
 // HTTPExport is the function the host calls with each request for Serve's handler.
-const HTTPExport = "__edgebox_http"
+const HTTPExport = abi.HTTPExport
 
 // An HTTP envelope (both directions): u32 little-endian length of a JSON head,
 // the head, then the body bytes, untouched. Requests: {method, url, headers};
@@ -32,14 +31,13 @@ type responseHead struct {
 // The handler is ordinary net/http code: test it with net/http/httptest.
 func Serve(h http.Handler) {
 	ExportBytes(HTTPExport, func(in []byte) ([]byte, error) { return ServeEnvelope(h, in) })
-	serveJS(h)
 }
 
 // ServeEnvelope answers one request envelope with h and returns the response
 // envelope: what the host sends and gets back, for tests of the whole path.
 func ServeEnvelope(h http.Handler, envelope []byte) ([]byte, error) {
 	var head requestHead
-	body, err := split(envelope, &head)
+	body, err := abi.SplitHTTP(envelope, &head)
 	if err != nil {
 		return nil, BadRequest("bad request envelope: " + err.Error())
 	}
@@ -73,7 +71,7 @@ func ServeEnvelope(h http.Handler, envelope []byte) ([]byte, error) {
 		}
 	}
 	out.Headers = append(out.Headers, [2]string{"Content-Length", strconv.Itoa(w.body.Len())})
-	return join(out, w.body.Bytes())
+	return abi.JoinHTTP(out, w.body.Bytes())
 }
 
 type recorder struct {
@@ -91,29 +89,4 @@ func (r *recorder) WriteHeader(status int) {
 func (r *recorder) Write(b []byte) (int, error) {
 	r.WriteHeader(http.StatusOK)
 	return r.body.Write(b)
-}
-
-func split(envelope []byte, head any) ([]byte, error) {
-	if len(envelope) < 4 {
-		return nil, errors.New("too short")
-	}
-	n := binary.LittleEndian.Uint32(envelope)
-	if uint64(n)+4 > uint64(len(envelope)) {
-		return nil, errors.New("head runs past the end")
-	}
-	if err := json.Unmarshal(envelope[4:4+n], head); err != nil {
-		return nil, err
-	}
-	return envelope[4+n:], nil
-}
-
-func join(head any, body []byte) ([]byte, error) {
-	encoded, err := json.Marshal(head)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]byte, 4, 4+len(encoded)+len(body))
-	binary.LittleEndian.PutUint32(out, uint32(len(encoded)))
-	out = append(out, encoded...)
-	return append(out, body...), nil
 }

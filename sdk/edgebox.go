@@ -5,14 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"sort"
+
+	"edgebox.dev/edgebox/internal/abi"
 )
 
-// Envelope tags: one byte before every payload that crosses the ABI
-// (mirrored by web/guest-protocol.js).
+// Envelope tags: the byte before every payload Invoke takes and returns.
 const (
-	TagJSON  byte = 'J'
-	TagBytes byte = 'B'
-	TagError byte = 'E'
+	TagJSON  = abi.TagJSON
+	TagBytes = abi.TagBytes
+	TagError = abi.TagError
 )
 
 // The codes a guest may give its failures (web/guest-protocol.js GUEST_CODES);
@@ -40,10 +41,21 @@ type handler func(tag byte, in []byte) (byte, []byte)
 
 var handlers = map[string]handler{}
 
-// Export registers fn under name; it receives the call's arguments as a JSON
-// array and its result is sent back as JSON.
+func init() {
+	abi.Dispatch = Invoke
+	abi.Names = Names
+}
+
+func register(name string, h handler) {
+	handlers[name] = h
+	abi.Bind(name)
+}
+
+// Export registers fn under name; box.call(module, name, ...args) reaches it
+// with the arguments as a JSON array (one Uint8Array arrives as its base64
+// string), and its result is sent back as JSON. Call it from init.
 func Export(name string, fn func(args []json.RawMessage) (any, error)) {
-	handlers[name] = func(tag byte, in []byte) (byte, []byte) {
+	register(name, func(tag byte, in []byte) (byte, []byte) {
 		var args []json.RawMessage
 		if tag == TagBytes {
 			encoded, _ := json.Marshal(base64.StdEncoding.EncodeToString(in))
@@ -57,16 +69,16 @@ func Export(name string, fn func(args []json.RawMessage) (any, error)) {
 		}
 		out, err := json.Marshal(result)
 		if err != nil {
-			return failure(&Error{Code: "E_GUEST", Message: "result is not JSON: " + err.Error()})
+			return failure(&Error{Code: CodeGuest, Message: "result is not JSON: " + err.Error()})
 		}
 		return TagJSON, out
-	}
+	})
 }
 
 // ExportBytes registers fn under name for raw bytes: box.call(module, name, uint8Array)
 // resolves with a Uint8Array. Called with one string argument, fn gets its UTF-8 bytes.
 func ExportBytes(name string, fn func(in []byte) ([]byte, error)) {
-	handlers[name] = func(tag byte, in []byte) (byte, []byte) {
+	register(name, func(tag byte, in []byte) (byte, []byte) {
 		if tag == TagJSON {
 			var args []string
 			if err := json.Unmarshal(in, &args); err != nil || len(args) != 1 {
@@ -79,15 +91,19 @@ func ExportBytes(name string, fn func(in []byte) ([]byte, error)) {
 			return failure(err)
 		}
 		return TagBytes, out
-	}
+	})
 }
 
-// Invoke runs a registered function through the same envelope the host uses:
-// what a test calls to see exactly what the page would get.
+// Invoke runs a registered function on one envelope (tag, payload), exactly
+// as the host does under either ABI, and returns the answer's envelope: what
+// a test calls to see what the page would get.
 func Invoke(name string, tag byte, in []byte) (byte, []byte) {
 	h, ok := handlers[name]
 	if !ok {
-		return failure(&Error{Code: "E_NOT_FOUND", Message: "no exported function " + name})
+		return failure(&Error{Code: CodeNotFound, Message: "no exported function " + name})
+	}
+	if tag != TagJSON && tag != TagBytes {
+		return failure(BadRequest("bad call envelope: no JSON or bytes tag"))
 	}
 	return h(tag, in)
 }
@@ -105,7 +121,7 @@ func Names() []string {
 func failure(err error) (byte, []byte) {
 	var coded *Error
 	if !errors.As(err, &coded) {
-		coded = &Error{Code: "E_GUEST", Message: err.Error()}
+		coded = &Error{Code: CodeGuest, Message: err.Error()}
 	}
 	out, _ := json.Marshal(coded)
 	return TagError, out

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
-	edgebox "edgebox.dev/modules/sdk"
+	"edgebox.dev/edgebox"
 )
 
 // A function box.call reaches with JSON arguments, through the host's envelope.

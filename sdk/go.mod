@@ -1,0 +1,3 @@
+module edgebox.dev/edgebox
+
+go 1.27
