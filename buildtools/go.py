@@ -111,7 +111,7 @@ def go_modules(state: dict) -> list[GoModule]:
 
 def build_go(state: dict) -> list[GoModule]:
     go_version = subprocess.run([go_binary(), "version"], check=True, capture_output=True, text=True).stdout
-    shared = fingerprint(ROOT / "modules", go_version, GO_BUILD_FLAGS, GO_ENV, "memory capped at build")
+    shared = fingerprint(ROOT / "modules", ROOT / "sdk", go_version, GO_BUILD_FLAGS, GO_ENV, "memory capped at build")
     modules = go_modules(state)
     jobs = []
     for module in modules:

@@ -17,7 +17,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 PYODIDE_CORE = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]
 # Fetched by loadPyodide itself; their sizes are the "runtime" boot progress total.
 PYODIDE_FETCHED = ["pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]
-BROWSER_WHEELS: list[str] = []  # third-party wheels the host needs in the browser (none so far)
+BROWSER_WHEELS: list[str] = ["h11"]  # third-party wheels the host needs in the browser (app/pyproject.toml)
 WEB_BOX_FILES = ["edgebox.js", "options.js", "errors.js", "protocol.js", "channel.js", "guest-protocol.js", "worker.js", "guest.js", "membrane.js",
                  "wasi.js", "data.js", "gojs.js", "harden.js", "instance-js.js", "instance-wasip1.js", "js-memory.js"]
 WEB_PAGE_FILES = ["demo.js", "demo.css"]

@@ -1,8 +1,11 @@
 package edgebox_test
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 
 	"edgebox.dev/edgebox"
@@ -44,7 +47,8 @@ func ExampleExportBytes() {
 	// Output: B [3 2 1]
 }
 
-// An ordinary net/http handler answering box.fetch, through the host's envelope.
+// An ordinary net/http handler answering box.fetch: Go's own server writes
+// the response, so it is what a client of a real server would read.
 func ExampleServeEnvelope() {
 	hello := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
@@ -52,8 +56,9 @@ func ExampleServeEnvelope() {
 	})
 	head, _ := json.Marshal(map[string]any{"method": "GET", "url": "https://box.example/hi?name=edge", "headers": [][2]string{}})
 	request := append([]byte{byte(len(head)), 0, 0, 0}, head...)
-	response, _ := edgebox.ServeEnvelope(hello, request)
-	headLength := int(response[0])
-	fmt.Println(string(response[4:4+headLength]), string(response[4+headLength:]))
-	// Output: {"status":200,"headers":[["Content-Type","text/plain"],["Content-Length","10"]]} hello edge
+	raw, _ := edgebox.ServeEnvelope(hello, request)
+	response, _ := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
+	body, _ := io.ReadAll(response.Body)
+	fmt.Println(response.Status, response.Header.Get("Content-Type"), response.ContentLength, string(body))
+	// Output: 200 OK text/plain 10 hello edge
 }

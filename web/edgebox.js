@@ -102,7 +102,7 @@ export class EdgeBox extends EventTarget {
     const reply = await this.#request({ op: Op.FETCH, head, body: body ?? null }, `box.fetch(${head.url})`);
     const nullBody = [101, 204, 205, 304].includes(reply.status) || head.method === "HEAD";
     try {
-      return new Response(nullBody ? null : reply.body, { status: reply.status, headers: reply.headers });
+      return new Response(nullBody ? null : reply.body, { status: reply.status, statusText: reply.statusText ?? "", headers: reply.headers });
     } catch (error) {
       // The host validates every answer; this is the last line, never a foreign exception.
       throw new GuestError(`box.fetch(${head.url}): the answer is not a valid HTTP response: ${error.message}`, { cause: error });

@@ -260,9 +260,10 @@ function dataOf(object, key) {
   }
 }
 
-// box.fetch reaches a guest as (head JSON, body bytes) and leaves it the same
-// way; in between, the SDK's net/http glue takes one envelope:
-// u32 head length, head, body (sdk/internal/abi/abi.go SplitHTTP).
+// box.fetch reaches a guest as (head JSON, body bytes); the SDK's net/http glue
+// takes one envelope: u32 head length, head, body (sdk/internal/abi/abi.go
+// SplitHTTP). It answers with the HTTP/1.1 response bytes Go's server wrote,
+// which the host reads (app/edgebox/_http_answer.py).
 function packHttp(head, body) {
   const headBytes = encoder.encode(String(head));
   const bytes = body instanceof RealUint8Array ? body : new RealUint8Array(0);
@@ -273,12 +274,6 @@ function packHttp(head, body) {
   return envelope;
 }
 
-function unpackHttp(envelope) {
-  if (!(envelope instanceof RealUint8Array) || envelope.length < 4) throw errno("E_GUEST", "the guest's HTTP answer is not an envelope");
-  const headLength = new DataView(envelope.buffer, envelope.byteOffset, 4).getUint32(0, true);
-  if (4 + headLength > envelope.length) throw errno("E_GUEST", "the guest's HTTP answer is not an envelope");
-  return { head: decoder.decode(envelope.subarray(4, 4 + headLength)), body: envelope.slice(4 + headLength) };
-}
 
 async function call({ id, fn, args }, via, send) {
   if (dead || instance.exited()) return send({ op: GuestOp.REPLY, id, ok: false, gone: true });
@@ -302,7 +297,7 @@ async function call({ id, fn, args }, via, send) {
       store(slots, Watch.CURRENT_ID, id);
     }
     try {
-      send({ op: GuestOp.REPLY, id, ok: true, value: toData(http ? unpackHttp(value) : value, maxMessageBytes) });
+      send({ op: GuestOp.REPLY, id, ok: true, value: toData(value, maxMessageBytes) });
     } catch (error) {
       const code = error?.code === "E_TOO_LARGE" || error instanceof RangeError ? "E_TOO_LARGE" : "E_GUEST";
       fail(id, code, `${fn}: ${String(error?.message ?? error)}`, "", send);

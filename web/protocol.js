@@ -9,7 +9,7 @@
 //                   {op: "call", id, module, fn, args, waitedMs?}  waitedMs: how long the call already waited
 //                                                           on a direct channel whose instance died
 //                   {op: "stats", id}                       -> value: {counters, running, log, audit, requests, spans}
-//                   {op: "fetch", id, head: {method, url, headers}, body}  -> value: {status, headers, body}
+//                   {op: "fetch", id, head: {method, url, headers}, body}  -> value: {status, statusText, headers, body}
 //                   {op: "flags", id, flags}                -> value: the flags now in force
 //                   {op: "metrics", id}                     -> value: Prometheus text exposition
 //   worker -> page  {op: "progress", phase, loaded, total}

@@ -13,7 +13,11 @@ export const WASI_BASE = Object.freeze([
   "fd_write", "fd_read", "fd_close", "fd_fdstat_get", "fd_fdstat_set_flags", "fd_prestat_get",
   "fd_prestat_dir_name", "poll_oneoff", "sched_yield", "proc_exit",
 ]);
-export const WASI_FILES = Object.freeze(["path_open", "fd_filestat_get", "path_filestat_get", "fd_seek", "fd_tell", "fd_pread"]);
+export const WASI_FILES = Object.freeze([
+  "path_open", "fd_filestat_get", "path_filestat_get", "fd_seek", "fd_tell", "fd_pread",
+  // Linked by net/http's server (a multipart form's temporary files): the files are read-only.
+  "path_unlink_file", "path_remove_directory", "path_readlink", "fd_readdir",
+]);
 
 const ERRNO = { SUCCESS: 0, ACCES: 2, BADF: 8, INVAL: 28, ISDIR: 31, NOENT: 44, NOTDIR: 54, NOTSUP: 58, ROFS: 69 };
 const FILETYPE = { CHARACTER_DEVICE: 2, DIRECTORY: 3, REGULAR_FILE: 4 };
@@ -213,6 +217,19 @@ export function makeWasi({ args, env, files, writeLog, audit, randomFill, sleepM
       view().setUint32(nread, readInto(file, [iovs, count], Number(offset)), true);
       return ERRNO.SUCCESS;
     },
+    path_unlink_file(dirfd, pathPtr, pathLen) {
+      audit("fs", `unlink ${pathAt(pathPtr, pathLen)}`);
+      return ERRNO.ROFS;
+    },
+    path_remove_directory(dirfd, pathPtr, pathLen) {
+      audit("fs", `rmdir ${pathAt(pathPtr, pathLen)}`);
+      return ERRNO.ROFS;
+    },
+    // The files have no links: a file is not one (EINVAL, as readlink(2) says of a regular file).
+    path_readlink(dirfd, pathPtr, pathLen) {
+      return dirfd === PREOPEN_FD && files.has(pathAt(pathPtr, pathLen)) ? ERRNO.INVAL : ERRNO.NOENT;
+    },
+    fd_readdir: () => ERRNO.NOTSUP, // the policy grants files by name, not a listing
   };
 
   return {

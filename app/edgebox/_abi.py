@@ -19,7 +19,11 @@ WASI_BASE = frozenset({
     "fd_write", "fd_read", "fd_close", "fd_fdstat_get", "fd_fdstat_set_flags", "fd_prestat_get",
     "fd_prestat_dir_name", "poll_oneoff", "sched_yield", "proc_exit",
 })
-WASI_FILES = frozenset({"path_open", "fd_filestat_get", "path_filestat_get", "fd_seek", "fd_tell", "fd_pread"})
+WASI_FILES = frozenset({
+    "path_open", "fd_filestat_get", "path_filestat_get", "fd_seek", "fd_tell", "fd_pread",
+    # Linked by net/http's server (a multipart form's temporary files); the files are read-only.
+    "path_unlink_file", "path_remove_directory", "path_readlink", "fd_readdir",
+})
 
 
 def provided_imports(abi: str, policy: Policy, gojs: frozenset[str]) -> frozenset[str]:

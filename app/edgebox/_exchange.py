@@ -5,6 +5,7 @@ never copies a body."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -45,6 +46,17 @@ class EdgeResponse:
     status: int
     headers: list[tuple[str, str]]
     body: Any = None
+    reason: str | None = None  # the status line's reason phrase; None: the standard one for status
+
+    @property
+    def status_text(self) -> str:
+        """What the page's Response.statusText says (RFC 9110 section 15 phrases by default)."""
+        if self.reason is not None:
+            return self.reason
+        try:
+            return HTTPStatus(self.status).phrase
+        except ValueError:
+            return ""
 
     def header(self, name: str) -> str | None:
         return _get(self.headers, name)

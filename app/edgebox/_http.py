@@ -74,7 +74,7 @@ class EdgeHttp:
             return json_response(504 if isinstance(error, TimeoutError) else 502,
                                  {"error": {"code": error.code, "message": error.message}})
         try:
-            return parse_answer(getattr(result, "head", None), getattr(result, "body", None))
+            return parse_answer(result, request.method)
         except GuestError as error:
             # A handler's answer the page's Response could not take (or must not): refused, audited, 502.
             message = f"{module}: {error.message}"

@@ -1,29 +1,25 @@
 """What a guest may answer over HTTP.
 
-A guest's net/http handler answers with a JSON head ``{"status": int,
-"headers": [[name, value], ...]}`` and a body (sdk/http.go ServeEnvelope).
-The page turns that into ``new Response(body, {status, headers})``, which
-throws a raw RangeError or TypeError on an answer the browser refuses, and
-would hand the page headers no handler should set. So the host checks every
-answer first (``parse_answer``) and refuses a bad one with ``GuestError``,
-naming the problem; box.fetch then answers 502 ``E_GUEST``.
+A guest's net/http handler is served by Go's own ``net/http`` server inside
+the guest (sdk/http.go ServeEnvelope), which answers with the HTTP/1.1
+response bytes a client would read off the wire: informational (1xx)
+responses, then the final one, framed by ``Content-Length``, chunked encoding
+(with trailers) or the end of the bytes. ``parse_answer`` reads them with
+h11, a well-kept HTTP/1.1 parser, and returns what a browser's ``fetch``
+would make of them, or ``GuestError`` naming the problem (box.fetch then
+answers 502 ``E_GUEST``).
 
 The rules, and where they come from:
 
-- The head is a JSON object of at most ``MAX_HEAD_BYTES`` (64 KiB, UTF-8)
-  with at most ``MAX_HEADERS`` (100) headers: EdgeBox's own limits.
-- ``status`` is an integer (not a bool, not a float) in 200..599: the range
-  the Fetch ``Response`` constructor accepts (anything else is a RangeError).
-- ``headers`` is a list of ``[name, value]`` pairs of strings; absent or
-  ``null`` means none (Go encodes a nil slice as ``null``).
-- A name is an RFC 9110 token (section 5.6.2), ``TOKEN`` below: the Fetch
-  ``Headers`` object refuses any other name with a TypeError.
-- A value is a Fetch/WebIDL ``ByteString`` (no character above U+00FF) and
-  holds no NUL, CR or LF (Fetch "header value"); EdgeBox refuses CR and LF
-  anywhere in it, even at the ends where ``Headers`` would strip them, since
-  they mean a handler is splicing headers. Leading and trailing HTTP
-  whitespace (space, tab) is stripped from what is returned, as ``Headers``
-  normalizes it.
+- The bytes are one HTTP/1.1 response as h11 reads it (RFC 9112): header
+  names are tokens, values hold no NUL, CR or LF, the framing is consistent
+  and complete. Each response's headers are at most ``MAX_HEAD_BYTES``
+  (64 KiB) and ``MAX_HEADERS`` (100): EdgeBox's own limits.
+- Informational responses (``103 Early Hints``, say) are read and dropped, as
+  ``fetch`` drops them; trailers too (``fetch`` exposes none).
+- The final status is in 200..599: the range a Fetch ``Response`` takes.
+- A body is dropped for ``HEAD`` and for 204 and 304 (RFC 9110: they have
+  none; h11 does this) and for 205, which Fetch makes a null-body status.
 - A name in ``FORBIDDEN_RESPONSE_HEADERS`` (Fetch's "forbidden response-header
   names": ``set-cookie``, ``set-cookie2``) is refused: a browser never takes
   cookies from a handler running in the page.
@@ -31,15 +27,23 @@ The rules, and where they come from:
   refused: EdgeBox sets those itself (the release and the tracer middleware),
   and a guest must not be able to forge them.
 
-Names are compared case-insensitively. A good answer keeps its headers in
-order, with names as the guest spelled them.
+- A body with ``Content-Encoding`` ``gzip``, ``x-gzip`` or ``deflate`` (zlib or
+  raw, as browsers take it) is decoded, as ``fetch`` decodes it, to at most
+  ``MAX_DECODED_BYTES`` (64 MiB; more is refused: a small guest answer must
+  not become a large host allocation); the header stays, as in ``fetch``.
+  ``br`` and ``zstd``, which ``fetch`` decodes but neither Python's standard
+  library nor the page's ``DecompressionStream`` can, are refused; any other
+  coding passes through undecoded, as ``fetch`` passes it.
+
+Values are decoded as Latin-1 (a Fetch ``ByteString``). Names are compared
+case-insensitively; headers keep their order and the server's spelling.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from typing import Any
+import zlib
+
+import h11
 
 from ._errors import GuestError
 from ._exchange import EdgeResponse
@@ -47,111 +51,110 @@ from ._exchange import EdgeResponse
 __all__ = [
     "EDGEBOX_HEADERS",
     "FORBIDDEN_RESPONSE_HEADERS",
+    "MAX_DECODED_BYTES",
     "MAX_HEADERS",
     "MAX_HEAD_BYTES",
     "MAX_STATUS",
     "MIN_STATUS",
-    "TOKEN",
+    "NULL_BODY_STATUSES",
     "parse_answer",
 ]
 
 MAX_HEAD_BYTES = 64 * 1024
 MAX_HEADERS = 100
+MAX_DECODED_BYTES = 64 << 20
 MIN_STATUS, MAX_STATUS = 200, 599
-
-# RFC 9110 section 5.6.2: token = 1*tchar. Used with fullmatch (a "$" would let a trailing "\n" through).
-TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# Fetch: a null body status (101 is never final here: see parse_answer).
+NULL_BODY_STATUSES = frozenset({101, 103, 204, 205, 304})
 # Fetch: forbidden response-header names.
 FORBIDDEN_RESPONSE_HEADERS = frozenset({"set-cookie", "set-cookie2"})
 # Set by EdgeBox on every box.fetch response (release: x-edgebox-version; tracer: traceparent).
 EDGEBOX_HEADERS = frozenset({"x-edgebox-version", "traceparent"})
-
-_NUL_CR_LF = re.compile(r"[\x00\r\n]")
-# Strings and everything but brackets, removed before the nesting is counted.
-_NOT_BRACKETS = re.compile(r'"(?:[^"\\]|\\.)*"|[^\[\]{}]+')
-MAX_HEAD_DEPTH = 8  # {"headers": [[name, value]]} needs 3
-_NOT_BYTE = re.compile(r"[^\x00-\xff]")
-_HTTP_WHITESPACE = " \t"
-
-
-def _show(value: str, limit: int = 60) -> str:
-    return _cut(repr(value), limit)
-
-
-def _show_json(value: Any, limit: int = 60) -> str:
-    try:
-        return _cut(json.dumps(value, ensure_ascii=True), limit)
-    except (ValueError, RecursionError):
-        return f"a deeply nested JSON {type(value).__name__}"
-
-
-def _depth(text: str) -> int:
-    depth = deepest = 0
-    for bracket in _NOT_BRACKETS.sub("", text):
-        depth += 1 if bracket in "[{" else -1
-        deepest = max(deepest, depth)
-    return deepest
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _fail(problem: str) -> GuestError:
     return GuestError(f"bad HTTP answer: {problem}")
 
 
-def parse_answer(head: str, body: Any) -> EdgeResponse:
-    """The guest's answer as an ``EdgeResponse`` the page can build a ``Response``
-    from; ``GuestError`` naming the problem if it breaks a rule above. ``body`` is
-    passed through untouched."""
-    if not isinstance(head, str):
-        raise _fail(f"the head is a {type(head).__name__}, not a JSON string")
-    if len(head) > MAX_HEAD_BYTES or len(head.encode("utf-8", "surrogatepass")) > MAX_HEAD_BYTES:
+def _headers(raw: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    if len(raw) > MAX_HEADERS:
+        raise _fail(f"{len(raw)} headers, more than the {MAX_HEADERS} EdgeBox takes")
+    if sum(len(name) + len(value) + 4 for name, value in raw) > MAX_HEAD_BYTES:
         raise _fail(f"the head is over {MAX_HEAD_BYTES} bytes (64 KiB), the most EdgeBox takes")
-    if _depth(head) > MAX_HEAD_DEPTH:
-        # Counted before parsing: under Pyodide a deep parse overflows the JavaScript
-        # stack, a fatal error for the whole host, not a RecursionError.
-        raise _fail(f"the head is nested deeper than {MAX_HEAD_DEPTH} levels")
-    try:
-        answer = json.loads(head)
-    except (ValueError, RecursionError) as error:
-        raise _fail(f"the head is not JSON ({error})") from None
-    if not isinstance(answer, dict):
-        raise _fail(f"the head is a JSON {type(answer).__name__}, not an object {{status, headers}}")
+    headers = []
+    for name, value in raw:
+        text = name.decode("ascii")
+        lower = text.lower()
+        if lower in FORBIDDEN_RESPONSE_HEADERS:
+            raise _fail(f"header {text!r} is a forbidden response header; a handler may not set it")
+        if lower in EDGEBOX_HEADERS:
+            raise _fail(f"header {text!r} is set by EdgeBox; a handler may not set it")
+        headers.append((text, value.decode("latin-1")))
+    return headers
 
-    if "status" not in answer:
-        raise _fail("the head has no status")
-    status = answer["status"]
-    if type(status) is not int:  # bool is an int subclass; float is not
-        raise _fail(f"status {_show_json(status)} is not an integer")
+
+def _decode(body: bytes, codings: str) -> bytes:
+    # Content-Encoding lists codings in the order they were applied: undo them last first.
+    for coding in reversed([c.strip().lower() for c in codings.split(",") if c.strip()]):
+        if coding in ("br", "zstd"):
+            raise _fail(f"Content-Encoding {coding} cannot be decoded in EdgeBox; use gzip")
+        if coding not in ("gzip", "x-gzip", "deflate"):
+            return body  # fetch leaves a coding it does not know as it is
+        attempts = (16 + zlib.MAX_WBITS,) if coding != "deflate" else (zlib.MAX_WBITS, -zlib.MAX_WBITS)
+        for wbits in attempts:
+            decoder = zlib.decompressobj(wbits)
+            try:
+                decoded = decoder.decompress(body, MAX_DECODED_BYTES + 1)
+            except zlib.error as error:
+                problem = error
+                continue
+            if len(decoded) > MAX_DECODED_BYTES or decoder.unconsumed_tail:
+                raise _fail(f"the body decodes to more than {MAX_DECODED_BYTES >> 20} MiB (Content-Encoding {coding})")
+            if not decoder.eof:
+                problem = "the compressed data ends early"
+                continue
+            body = decoded
+            break
+        else:
+            raise _fail(f"the body is not valid {coding} data ({problem})")
+    return body
+
+
+def parse_answer(raw: bytes, method: str = "GET") -> EdgeResponse:
+    """The HTTP/1.1 response bytes ``raw`` that answer a ``method`` request, as an
+    ``EdgeResponse`` (status, headers, body bytes, or ``None`` for no body);
+    ``GuestError`` naming the problem if they break a rule above."""
+    if not isinstance(raw, (bytes, bytearray, memoryview)):
+        raise _fail(f"the answer is a {type(raw).__name__}, not the bytes of an HTTP response")
+    if not raw:
+        raise _fail("the answer is empty, not an HTTP response")
+    # h11 reads responses as a client that sent the request: it needs the method (HEAD has no body).
+    connection = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_BYTES)
+    connection.send(h11.Request(method=method, target="/", headers=[("Host", "edgebox")]))
+    connection.send(h11.EndOfMessage())
+    connection.receive_data(bytes(raw))
+    connection.receive_data(b"")  # the end of the bytes: ends a body framed by the connection's close
+    status, reason, headers, chunks = None, "", [], []
+    try:
+        while True:
+            event = connection.next_event()
+            if isinstance(event, h11.InformationalResponse):
+                _headers(event.headers.raw_items())
+            elif isinstance(event, h11.Response):
+                status, headers = event.status_code, _headers(event.headers.raw_items())
+                reason = event.reason.decode("latin-1")
+            elif isinstance(event, h11.Data):
+                chunks.append(event.data)
+            elif isinstance(event, h11.EndOfMessage):
+                break
+            else:  # h11 raises for bytes that end early; anything else is not one response
+                raise _fail(f"not a valid HTTP/1.1 response (h11 read {type(event).__name__})")
+    except h11.RemoteProtocolError as error:
+        raise _fail(f"not a valid HTTP/1.1 response ({error})") from None
     if not MIN_STATUS <= status <= MAX_STATUS:
         raise _fail(f"status {status} is outside {MIN_STATUS}..{MAX_STATUS}, the range a Response accepts")
-
-    pairs = answer.get("headers")
-    if pairs is None:
-        pairs = []
-    if not isinstance(pairs, list):
-        raise _fail(f"headers is a JSON {type(pairs).__name__}, not a list of [name, value] pairs")
-    if len(pairs) > MAX_HEADERS:
-        raise _fail(f"{len(pairs)} headers, more than the {MAX_HEADERS} EdgeBox takes")
-
-    headers: list[tuple[str, str]] = []
-    for i, pair in enumerate(pairs):
-        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(part, str) for part in pair)):
-            raise _fail(f"headers[{i}] is {_show_json(pair)}, not a [name, value] pair of strings")
-        name, value = pair
-        if not TOKEN.fullmatch(name):
-            raise _fail(f"header name {_show(name)} (headers[{i}]) is not an RFC 9110 token")
-        lower = name.lower()
-        if lower in FORBIDDEN_RESPONSE_HEADERS:
-            raise _fail(f"header {name!r} (headers[{i}]) is a forbidden response header; a handler may not set it")
-        if lower in EDGEBOX_HEADERS:
-            raise _fail(f"header {name!r} (headers[{i}]) is set by EdgeBox; a handler may not set it")
-        if _NUL_CR_LF.search(value):
-            raise _fail(f"header {name!r} (headers[{i}]) has a value with NUL, CR or LF: {_show(value)}")
-        if _NOT_BYTE.search(value):
-            raise _fail(f"header {name!r} (headers[{i}]) has a value with a character above U+00FF"
-                        f" (not a ByteString): {_show(value)}")
-        headers.append((name, value.strip(_HTTP_WHITESPACE)))
-    return EdgeResponse(status, headers, body)
+    if method == "HEAD" or status in NULL_BODY_STATUSES:
+        return EdgeResponse(status, headers, None, reason)
+    body = b"".join(chunks)
+    codings = ", ".join(value for name, value in headers if name.lower() == "content-encoding")
+    return EdgeResponse(status, headers, _decode(body, codings) if codings and body else body, reason)

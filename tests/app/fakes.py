@@ -50,6 +50,14 @@ def wasm_module(imports=(("gojs", "runtime.wasmExit"),), min_pages: int = 2, max
     return b"\0asm\x01\0\0\0" + types + imported + memory
 
 
+def http_bytes(status: int = 200, headers=(), body: bytes = b"", *, reason: str = "OK") -> bytes:
+    """An HTTP/1.1 response as Go's server writes one: what a guest's HTTP export answers."""
+    lines = [f"HTTP/1.1 {status} {reason}", *(f"{name}: {value}" for name, value in headers)]
+    if not any(name.lower() in ("content-length", "transfer-encoding") for name, _ in headers):
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
 class FakeGuest:
     """A guest whose functions are Python callables. Calls get rising ids, as
     a worker guest's do; ``reading`` is what the watchdog sees."""

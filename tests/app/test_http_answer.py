@@ -1,135 +1,133 @@
-"""What a guest may answer over HTTP: parse_answer's contract (the whole path is in test_http.py)."""
+"""What a guest may answer over HTTP: parse_answer's contract (the whole path is in test_http.py;
+the same handlers against a real net/http server in tests/web/test_http_fidelity.py)."""
 
-import json
+import gzip
+import zlib
 
 import pytest
 
 from edgebox import GuestError
-from edgebox._http_answer import (EDGEBOX_HEADERS, FORBIDDEN_RESPONSE_HEADERS, MAX_HEAD_BYTES, MAX_HEADERS,
-                                  parse_answer)
+from edgebox._http_answer import (EDGEBOX_HEADERS, FORBIDDEN_RESPONSE_HEADERS, MAX_DECODED_BYTES, MAX_HEAD_BYTES,
+                                  MAX_HEADERS, parse_answer)
+from fakes import http_bytes
 
 
-def head(status=200, headers=(), **extra):
-    return json.dumps({"status": status, "headers": [list(h) for h in headers], **extra}, ensure_ascii=False)  # as Go writes it
-
-
-def refused(text) -> str:
+def refused(raw, method="GET") -> str:
     with pytest.raises(GuestError) as caught:
-        parse_answer(text, b"")
+        parse_answer(raw, method)
     assert caught.value.code == "E_GUEST"
     return caught.value.message
 
 
-def test_a_good_answer_keeps_status_headers_in_order_and_the_body_untouched():
-    body = object()
+def test_a_good_answer_keeps_status_headers_in_order_and_the_body():
     headers = [("Content-Type", "text/plain; charset=utf-8"), ("X-A", "1"), ("x-a", "2"), ("x-empty", ""),
                ("x-latin1", "caf\u00e9 \u00ff"), ("x-odd!#$%&'*+-.^_`|~", "v")]
-    response = parse_answer(head(201, headers), body)
-    assert response.status == 201 and response.body is body
-    assert response.headers == headers
+    response = parse_answer(http_bytes(201, headers, b"made", reason="Created"))
+    assert response.status == 201 and response.body == b"made"
+    assert response.headers == [*headers, ("Content-Length", "4")]
 
 
-def test_values_lose_leading_and_trailing_http_whitespace_as_headers_would():
-    response = parse_answer(head(headers=[("x-a", " \t padded value \t "), ("x-b", "\t"), ("x-c", "in  side")]), None)
-    assert response.headers == [("x-a", "padded value"), ("x-b", ""), ("x-c", "in  side")]
+def test_values_lose_leading_and_trailing_whitespace():
+    response = parse_answer(b"HTTP/1.1 200 OK\r\nx-a:  \t padded value \t \r\nx-c: in  side\r\nContent-Length: 0\r\n\r\n")
+    assert response.headers == [("x-a", "padded value"), ("x-c", "in  side"), ("Content-Length", "0")]
 
 
-@pytest.mark.parametrize("status", [200, 204, 304, 404, 599])
-def test_statuses_in_200_to_599_pass(status):
-    assert parse_answer(head(status), None).status == status
+def test_informational_responses_are_dropped_as_fetch_drops_them():
+    raw = (b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+           b"HTTP/1.1 100 Continue\r\n\r\n" + http_bytes(200, [("Link", "</a.css>; rel=preload")], b"after hints"))
+    response = parse_answer(raw)
+    assert (response.status, response.body) == (200, b"after hints")
+    assert response.headers == [("Link", "</a.css>; rel=preload"), ("Content-Length", "11")]
 
 
-@pytest.mark.parametrize("text", [json.dumps({"status": 200}), json.dumps({"status": 200, "headers": None})])
-def test_no_headers_or_null_headers_mean_none(text):
-    # Go encodes a nil [][2]string as null.
-    assert parse_answer(text, None).headers == []
+def test_a_chunked_body_is_joined_and_its_trailers_dropped():
+    raw = (b"HTTP/1.1 200 OK\r\nTrailer: X-Sum\r\nTransfer-Encoding: chunked\r\n\r\n"
+           b"5\r\nhello\r\n6\r\n world\r\n0\r\nX-Sum: 42\r\n\r\n")
+    response = parse_answer(raw)
+    assert response.body == b"hello world"
+    assert response.header("x-sum") is None and response.header("transfer-encoding") == "chunked"
 
 
-def test_unknown_keys_in_the_head_are_ignored():
-    assert parse_answer(head(200, extra_field=1), None).status == 200
+def test_a_body_framed_by_the_end_of_the_bytes_is_read_to_the_end():
+    assert parse_answer(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nto the end").body == b"to the end"
 
 
-def test_the_limits_are_inclusive():
-    assert len(parse_answer(head(headers=[(f"x-{i}", "v") for i in range(MAX_HEADERS)]), None).headers) == MAX_HEADERS
-    text = head()
-    exactly = text + " " * (MAX_HEAD_BYTES - len(text))  # JSON allows trailing whitespace
-    assert parse_answer(exactly, None).status == 200
-    assert "over 65536 bytes (64 KiB)" in refused(exactly + " ")
+@pytest.mark.parametrize("status", [204, 205, 304])
+def test_null_body_statuses_have_no_body(status):
+    assert parse_answer(http_bytes(status, [("Content-Length", "0")])).body is None
 
 
-def test_the_head_limit_counts_utf8_bytes_not_characters():
-    text = head(headers=[("x-a", "\u00e9" * (MAX_HEAD_BYTES // 2))])
-    assert len(text) < MAX_HEAD_BYTES < len(text.encode())
-    assert "64 KiB" in refused(text)
+def test_a_head_request_has_no_body_whatever_content_length_says():
+    response = parse_answer(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n", "HEAD")
+    assert response.body is None and response.header("content-length") == "1000"
 
 
-@pytest.mark.parametrize("text, problem", [
-    ("not json", "not JSON"),
-    ("", "not JSON"),
-    ('{"status": 200', "not JSON"),
-    ("[" * 5000 + "]" * 5000, "nested deeper than 8"),  # refused before the parser sees it
-    ('{"status": 200, "headers": [], "x": [[[[[[[["]]]]]]]]"]]]]]]]]}', "nested deeper than 8"),
-    ("[]", "is a JSON list, not an object"),
-    ('"200"', "is a JSON str, not an object"),
-    ("null", "is a JSON NoneType, not an object"),
-    ('{"headers": []}', "has no status"),
-    (head("200"), 'status "200" is not an integer'),
-    (head(True), "status true is not an integer"),
-    (head(200.0), "status 200.0 is not an integer"),
-    (head(None), "status null is not an integer"),
-    ('{"status": NaN}', "status NaN is not an integer"),
-    (head(999), "status 999 is outside 200..599"),
-    (head(600), "status 600 is outside 200..599"),
-    (head(199), "status 199 is outside 200..599"),
-    (head(101), "status 101 is outside 200..599"),
-    (head(0), "status 0 is outside 200..599"),
-    (head(-200), "status -200 is outside 200..599"),
-    (json.dumps({"status": 200, "headers": {"x-a": "1"}}), "headers is a JSON dict, not a list"),
-    (json.dumps({"status": 200, "headers": "x-a: 1"}), "headers is a JSON str, not a list"),
-    (json.dumps({"status": 200, "headers": [["x-a", "1", "2"]]}), 'headers[0] is ["x-a", "1", "2"], not a [name, value] pair'),
-    (json.dumps({"status": 200, "headers": [["x-a"]]}), "headers[0] is [\"x-a\"], not a [name, value] pair"),
-    (json.dumps({"status": 200, "headers": [["x-a", 1]]}), 'headers[0] is ["x-a", 1], not a [name, value] pair of strings'),
-    (json.dumps({"status": 200, "headers": [["ok", "1"], {"x-a": "1"}]}), "headers[1] is"),
-    (json.dumps({"status": 200, "headers": [["ok", "1"], "x-a"]}), "headers[1] is"),
-    (head(headers=[("", "v")]), "header name '' (headers[0]) is not an RFC 9110 token"),
-    (head(headers=[("bad name", "v")]), "header name 'bad name' (headers[0]) is not an RFC 9110 token"),
-    (head(headers=[("x-a:", "v")]), "not an RFC 9110 token"),
-    (head(headers=[("x-a\n", "v")]), "not an RFC 9110 token"),  # a regex "$" would let this through
-    (head(headers=[("x-a\r\nset-cookie", "v")]), "not an RFC 9110 token"),
-    (head(headers=[("x-\u00e9", "v")]), "not an RFC 9110 token"),
-    (head(headers=[("(x)", "v")]), "not an RFC 9110 token"),
-    (head(headers=[("x-a", "1\r\nset-cookie: a=b")]), "header 'x-a' (headers[0]) has a value with NUL, CR or LF"),
-    (head(headers=[("x-a", "1\n")]), "has a value with NUL, CR or LF"),
-    (head(headers=[("x-a", "\r")]), "has a value with NUL, CR or LF"),
-    (head(headers=[("x-a", "a\x00b")]), "has a value with NUL, CR or LF"),
-    (head(headers=[("x-a", "\u20ac5")]), "header 'x-a' (headers[0]) has a value with a character above U+00FF"),
-    (head(headers=[("x-a", "\u0100")]), "above U+00FF (not a ByteString)"),
-    (head(headers=[("x-a", "\U0001f600")]), "above U+00FF"),
-    (head(headers=[("x-ok", "1"), ("Set-Cookie", "a=b")]),
-     "header 'Set-Cookie' (headers[1]) is a forbidden response header"),
-    (head(headers=[("set-cookie", "a=b")]), "forbidden response header"),
-    (head(headers=[("SET-COOKIE2", "a=b")]), "forbidden response header"),
-    (head(headers=[("X-EdgeBox-Version", "evil")]), "header 'X-EdgeBox-Version' (headers[0]) is set by EdgeBox"),
-    (head(headers=[("traceparent", "00-" + "1" * 32 + "-" + "2" * 16 + "-01")]), "header 'traceparent' (headers[0]) is set by EdgeBox"),
-    (head(headers=[("x-a", "v")] * (MAX_HEADERS + 1)), "101 headers, more than the 100"),
-    (head(headers=[("x-a", "v" * MAX_HEAD_BYTES)]), "over 65536 bytes (64 KiB)"),
+@pytest.mark.parametrize("coding, encode", [
+    ("gzip", gzip.compress),
+    ("x-gzip", gzip.compress),
+    ("deflate", zlib.compress),
+    ("deflate", lambda data: zlib.compress(data)[2:-4]),  # raw deflate, which browsers take too
+    ("gzip, deflate", lambda data: zlib.compress(gzip.compress(data))),
 ])
-def test_a_bad_answer_is_a_guest_error_naming_the_problem(text, problem):
-    message = refused(text)
-    assert message.startswith("bad HTTP answer: ")
-    assert problem in message
+def test_a_body_fetch_would_decode_is_decoded_and_keeps_its_header(coding, encode):
+    response = parse_answer(http_bytes(200, [("Content-Encoding", coding)], encode(b"compressed hello " * 50)))
+    assert response.body == b"compressed hello " * 50
+    assert response.header("content-encoding") == coding
 
 
-@pytest.mark.parametrize("value", [None, b'{"status": 200}', 200, {"status": 200}])
-def test_a_head_that_is_not_a_string_is_refused(value):
-    assert "not a JSON string" in refused(value)
+def test_a_coding_fetch_does_not_know_passes_through():
+    assert parse_answer(http_bytes(200, [("Content-Encoding", "x-mine")], b"as is")).body == b"as is"
 
 
-def test_long_names_and_values_are_shortened_in_the_message():
-    message = refused(head(headers=[("x-a", "\n" + "v" * 10_000)]))
-    assert len(message) < 200 and message.endswith("...")
+@pytest.mark.parametrize("coding", ["br", "zstd"])
+def test_codings_that_cannot_be_decoded_here_are_refused(coding):
+    assert f"Content-Encoding {coding} cannot be decoded" in refused(http_bytes(200, [("Content-Encoding", coding)], b"x"))
 
 
-def test_the_lists_are_lower_case_constants():
-    assert FORBIDDEN_RESPONSE_HEADERS == {"set-cookie", "set-cookie2"}
-    assert EDGEBOX_HEADERS == {"x-edgebox-version", "traceparent"}
+def test_a_bad_or_truncated_gzip_body_is_refused():
+    assert "not valid gzip data" in refused(http_bytes(200, [("Content-Encoding", "gzip")], b"not gzip"))
+    assert "not valid gzip data" in refused(http_bytes(200, [("Content-Encoding", "gzip")], gzip.compress(b"x" * 100)[:-12]))
+
+
+def test_a_decompression_bomb_is_refused_without_decoding_it_all():
+    bomb = gzip.compress(b"\0" * (MAX_DECODED_BYTES + 1))
+    assert f"decodes to more than {MAX_DECODED_BYTES >> 20} MiB" in refused(http_bytes(200, [("Content-Encoding", "gzip")], bomb))
+
+
+@pytest.mark.parametrize("status", [200, 404, 599])
+def test_statuses_in_200_to_599_pass(status):
+    assert parse_answer(http_bytes(status)).status == status
+
+
+@pytest.mark.parametrize("status", [600, 999])
+def test_statuses_a_response_cannot_take_are_refused(status):
+    assert f"status {status} is outside 200..599" in refused(http_bytes(status))
+
+
+@pytest.mark.parametrize("raw, problem", [
+    (b"", "the answer is empty"),
+    (b"HTTP/1.1 200 OK\r\n", "peer unexpectedly closed connection"),
+    (b"not http at all\r\n\r\n", "not a valid HTTP/1.1 response"),
+    (b"HTTP/1.1 200 OK\r\nbad name: v\r\n\r\n", "not a valid HTTP/1.1 response"),
+    (b"HTTP/1.1 200 OK\r\nx-a: a\0b\r\n\r\n", "not a valid HTTP/1.1 response"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", "without sending complete message body"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel", "incomplete chunked read"),
+    (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n", "not a valid HTTP/1.1 response"),
+    ({"status": 200}, "the answer is a dict, not the bytes"),
+])
+def test_what_is_not_one_valid_response_is_refused(raw, problem):
+    assert problem in refused(raw)
+
+
+def test_a_head_over_64_kib_or_100_headers_is_refused():
+    assert MAX_HEAD_BYTES == 64 * 1024
+    assert "the head is over 65536 bytes" in refused(http_bytes(200, [("x-a", "v" * MAX_HEAD_BYTES)]))
+    assert parse_answer(http_bytes(200, [("x-a", "v" * (MAX_HEAD_BYTES - 100))])).status == 200
+    many = [(f"x-{i}", "v") for i in range(MAX_HEADERS)]
+    assert f"more than the {MAX_HEADERS} EdgeBox takes" in refused(http_bytes(200, many))
+    assert parse_answer(http_bytes(200, many[:-1])).status == 200
+
+
+@pytest.mark.parametrize("name", sorted(FORBIDDEN_RESPONSE_HEADERS | EDGEBOX_HEADERS))
+def test_headers_a_handler_may_not_set_are_refused_in_any_case(name):
+    assert "may not set it" in refused(http_bytes(200, [(name.upper(), "v")]))

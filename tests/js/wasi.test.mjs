@@ -15,7 +15,12 @@ function opener(files) {
     new Uint8Array(memory.buffer).set(bytes, 1024);
     return wasi.imports.wasi_snapshot_preview1.path_open(3, 0, 1024, bytes.length, 0, 0n, 0n, 0, 2048);
   };
-  return { open, audits };
+  const at = (path) => {
+    const bytes = new TextEncoder().encode(path);
+    new Uint8Array(memory.buffer).set(bytes, 1024);
+    return [1024, bytes.length];
+  };
+  return { open, audits, at, calls: wasi.imports.wasi_snapshot_preview1 };
 }
 
 test("names of Object.prototype's members are not files", () => {
@@ -23,4 +28,15 @@ test("names of Object.prototype's members are not files", () => {
   for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty"]) assert.equal(open(name), ERRNO_NOENT, name);
   assert.equal(open("/etc/granted.txt"), 0);
   assert.equal(audits.length, 4);
+});
+
+test("the files are read-only: unlink and rmdir are refused and audited, nothing is a link", () => {
+  const { audits, at, calls } = opener(new Map([["/etc/granted.txt", new Uint8Array([1])]]));
+  const ERRNO_ROFS = 69, ERRNO_INVAL = 28, ERRNO_NOTSUP = 58;
+  assert.equal(calls.path_unlink_file(3, ...at("/etc/granted.txt")), ERRNO_ROFS);
+  assert.equal(calls.path_remove_directory(3, ...at("/etc")), ERRNO_ROFS);
+  assert.deepEqual(audits.map((a) => a.slice(0, 2)), [["fs", "unlink /etc/granted.txt"], ["fs", "rmdir /etc"]]);
+  assert.equal(calls.path_readlink(3, ...at("/etc/granted.txt"), 2048, 64, 4096), ERRNO_INVAL);
+  assert.equal(calls.path_readlink(3, ...at("/etc/none"), 2048, 64, 4096), ERRNO_NOENT);
+  assert.equal(calls.fd_readdir(3, 2048, 256, 0n, 4096), ERRNO_NOTSUP);
 });

@@ -62,4 +62,5 @@ class Dispatcher:
                            headers=[(str(k), str(v)) for k, v in head.headers.to_py()], body=request.body)
         response = await self._http.handle(edge)
         body = to_js(response.body) if isinstance(response.body, bytes) else response.body
-        return to_wire_js({"status": response.status, "headers": [list(h) for h in response.headers], "body": body})
+        return to_wire_js({"status": response.status, "statusText": response.status_text,
+                           "headers": [list(h) for h in response.headers], "body": body})

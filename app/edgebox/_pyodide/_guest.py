@@ -12,7 +12,7 @@ import js
 from pyodide.ffi import create_proxy
 
 from .._errors import CrashedError, DeniedError, EdgeBoxError, GuestGone, LimitError, PanicError, claimed
-from .._guest_protocol import AUDIT_CODES, LOAD_CODES, REPLY_CODES, GuestOp, Via, Watch, WatchReading
+from .._guest_protocol import AUDIT_CODES, HTTP_EXPORT, LOAD_CODES, REPLY_CODES, GuestOp, Via, Watch, WatchReading
 from .._host import GuestServices
 from .._lifecycle import Death, classify_exit, panicked_goroutine_was_spawned
 from .._platform import HttpRequest
@@ -69,7 +69,9 @@ class WorkerGuest:
         return future
 
     async def call(self, fn: str, args: Any) -> Any:
-        return await self.request({"op": GuestOp.CALL, "fn": fn, "args": args})
+        value = await self.request({"op": GuestOp.CALL, "fn": fn, "args": args})
+        # An HTTP answer is read in Python (_http_answer.py): one copy of its bytes into Python's heap.
+        return value.to_bytes() if fn == HTTP_EXPORT and hasattr(value, "to_bytes") else value
 
     async def connect(self, shared: Any) -> None:
         await self.request({"op": GuestOp.CONNECT, "shared": shared})

@@ -16,6 +16,9 @@ import (
 func Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if serveCase(w, r) {
+			return
+		}
 		if r.URL.Query().Has("panic") {
 			panic("handler panicked on purpose")
 		}
