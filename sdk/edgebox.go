@@ -46,10 +46,7 @@ func init() {
 	abi.Names = Names
 }
 
-func register(name string, h handler) {
-	handlers[name] = h
-	abi.Bind(name)
-}
+func register(name string, h handler) { handlers[name] = h }
 
 // Export registers fn under name; box.call(module, name, ...args) reaches it
 // with the arguments as a JSON array (one Uint8Array arrives as its base64

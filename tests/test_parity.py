@@ -138,6 +138,12 @@ def test_the_sdk_exports_match():
     assert js_list("guest-protocol.js", "SDK_EXPORTS") == sorted(go)
 
 
+def test_the_sdk_globals_under_goos_js_match():
+    js = js_ops("guest-protocol.js", "SDK_GLOBALS")
+    go = go_constants(GO_ABI / "abi.go")
+    assert js == {"CALL": go["JSCall"], "EXPORTS": go["JSExports"]}
+
+
 def test_the_grant_keys_match():
     from edgebox import Policy
 

@@ -10,6 +10,7 @@
 // MessagePortChannel: the postMessage fallback for pages that are not
 // cross-origin isolated. Same interface: send(message), onmessage, close().
 import { Channel, Frame, Tag } from "./protocol.js";
+import { Refusal, VIEW_CONSTRUCTORS, VIEW_KINDS, at, binaryKind, isPlain, refuseObject, refusePrimitive } from "./values.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -48,28 +49,43 @@ class Writer {
     if (v === null) return this.u8(Tag.NULL);
     if (v === true || v === false) return this.u8(v ? Tag.TRUE : Tag.FALSE);
     if (typeof v === "number") {
-      if (Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff) {
+      if (Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff && !Object.is(v, -0)) {
         this.u8(Tag.INT32); this.reserve(4); this.view.setInt32(this.length, v, true); this.length += 4;
       } else {
         this.u8(Tag.FLOAT64); this.reserve(8); this.view.setFloat64(this.length, v, true); this.length += 8;
       }
       return;
     }
-    if (typeof v === "string") { this.u8(Tag.STRING); return this.raw(encoder.encode(v)); }
-    if (v instanceof Uint8Array) { this.u8(Tag.BYTES); return this.raw(v); }
-    if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) {
-      // Other binary data travels as bytes too (and arrives as a Uint8Array).
-      this.u8(Tag.BYTES);
-      return this.raw(v instanceof ArrayBuffer ? new Uint8Array(v) : new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+    if (typeof v !== "object") {
+      const refused = refusePrimitive(v);
+      if (refused) throw refused;
+      this.u8(Tag.STRING);
+      return this.raw(encoder.encode(v));
     }
-    if (Array.isArray(v)) { this.over(v.length); this.u8(Tag.ARRAY); this.u32(v.length); for (const item of v) this.value(item); return; }
-    if (typeof v === "object") {
-      const keys = Object.keys(v);
-      this.u8(Tag.OBJECT); this.u32(keys.length);
-      for (const key of keys) { this.raw(encoder.encode(key)); this.value(v[key]); }
+    const kind = binaryKind(v);
+    if (kind === "Uint8Array") { this.u8(Tag.BYTES); return this.raw(v); }
+    if (kind !== null) {
+      this.u8(Tag.VIEW);
+      this.u8(VIEW_KINDS.indexOf(kind));
+      return this.raw(kind === "ArrayBuffer" ? new Uint8Array(v) : new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+    }
+    if (Array.isArray(v)) {
+      this.over(v.length);
+      this.u8(Tag.ARRAY); this.u32(v.length);
+      for (let i = 0; i < v.length; i++) {
+        try { this.value(v[i]); } catch (error) { throw at(error, i); }
+      }
       return;
     }
-    throw new TypeError(`cannot send a ${typeof v}`);
+    if (!isPlain(v)) throw refuseObject(v);
+    const keys = Object.keys(v);
+    this.u8(Tag.OBJECT); this.u32(keys.length);
+    for (const key of keys) {
+      const refused = refusePrimitive(key);
+      if (refused) throw at(refused, key);
+      this.raw(encoder.encode(key));
+      try { this.value(v[key]); } catch (error) { throw at(error, key); }
+    }
   }
 }
 
@@ -84,9 +100,18 @@ function binaryBytes(v, depth = 0) {
   return n;
 }
 
+/**
+ * `message` as bytes. Throws RangeError above maxBytes, and TypeError naming
+ * where it sits ("args[0].when: a Date cannot be sent ...") for a value that
+ * does not cross (values.js).
+ */
 export function encode(message, maxBytes = Infinity) {
   const writer = new Writer(Math.min(256 + binaryBytes(message), maxBytes + 1), maxBytes);
-  writer.value(message);
+  try {
+    writer.value(message);
+  } catch (error) {
+    throw error instanceof Refusal ? new TypeError(error.explain()) : error;
+  }
   if (writer.length > maxBytes) writer.over(0);
   return writer.bytes.subarray(0, writer.length);
 }
@@ -108,6 +133,13 @@ export function decode(bytes) {
       case Tag.FLOAT64: { const v = view.getFloat64(at, true); at += 8; return v; }
       case Tag.STRING: return decoder.decode(raw());
       case Tag.BYTES: return raw();
+      case Tag.VIEW: {
+        const kind = bytes[at++];
+        const copy = raw().slice(); // its own buffer: a view's elements must be aligned
+        if (VIEW_KINDS[kind] === "ArrayBuffer") return copy.buffer;
+        if (VIEW_CONSTRUCTORS[kind] === undefined) throw new TypeError(`bad binary kind ${kind}`);
+        return new VIEW_CONSTRUCTORS[kind](copy.buffer);
+      }
       case Tag.ARRAY: { const n = u32(); const out = new Array(n); for (let i = 0; i < n; i++) out[i] = value(); return out; }
       case Tag.OBJECT: {
         const n = u32();

@@ -1,26 +1,26 @@
 // What may cross from a guest to the host or the page: plain data, and nothing
 // that could carry behaviour or a prototype with it.
 //
-// toData(value, maxBytes) returns a fresh copy made of null, undefined,
-// booleans, numbers, strings, Uint8Arrays (a fresh view of any binary view or
-// ArrayBuffer), dense arrays and plain objects whose keys are own data
-// properties (a key named "__proto__" stays a key). It throws GuestError (errors.js) for a
-// BigInt, Symbol or function, a cycle, nesting deeper than MAX_DEPTH, an
-// accessor property, an object that is not plain (Map, Date, a class
-// instance), and TooLargeError when the value holds more than MAX_VALUES values
+// toData(value, maxBytes) returns a fresh copy made of what values.js lets
+// cross: null, undefined, booleans, numbers, well-formed strings, binary data
+// (a fresh view of the same kind, made with the real constructor), dense
+// arrays and plain objects whose keys are own data properties (a key named
+// "__proto__" stays a key). It throws GuestError (errors.js) for what values.js
+// refuses, a cycle, nesting deeper than MAX_DEPTH, an accessor property,
+// and TooLargeError when the value holds more than MAX_VALUES values
 // or would occupy more than maxBytes on the wire, counted before anything is
 // copied (a sparse array of 2^32-1 holes costs 2^32-1 bytes, not nothing).
 import { GuestError, TooLargeError } from "./errors.js";
 import { MAX_DEPTH, MAX_VALUES } from "./guest-protocol.js";
+import { VIEW_CONSTRUCTORS, VIEW_KINDS, binaryKind, isPlain, refuseObject, refusePrimitive } from "./values.js";
 
 // Primordials: taken at import, before any guest code exists.
 const { getPrototypeOf, ownKeys, getOwnPropertyDescriptor, defineProperty } = Reflect;
 const isArray = Array.isArray;
-const isView = ArrayBuffer.isView;
-const ObjectPrototype = Object.prototype;
 const ArrayPrototype = Array.prototype;
 const RealUint8Array = Uint8Array;
-const RealArrayBuffer = ArrayBuffer;
+const RealDataView = DataView;
+const indexOf = (kind) => VIEW_KINDS.indexOf(kind);
 
 export function toData(value, maxBytes = Infinity) {
   let bytes = 0;
@@ -39,17 +39,20 @@ export function toData(value, maxBytes = Infinity) {
     switch (typeof v) {
       case "undefined": case "boolean": return v;
       case "number": spend(8, where); return v;
-      case "string": spend(4 + v.length, where); return v;
-      case "bigint": throw new GuestError(`a BigInt cannot be sent (at ${where}); convert it to a string or a number`);
-      case "symbol": throw new GuestError(`a Symbol cannot be sent (at ${where})`);
-      case "function": throw new GuestError(`a function cannot be sent (at ${where})`);
       default: break;
     }
+    const refused = refusePrimitive(v);
+    if (refused) throw new GuestError(`${refused.what} (at ${where})`);
+    if (typeof v === "string") return spend(4 + v.length, where), v;
     if (v === null) return null;
-    if (v instanceof RealArrayBuffer || isView(v)) {
-      spend(4 + v.byteLength, where);
-      // A fresh view, not a copy: the value is encoded or cloned as it is sent, before any guest code runs.
-      return v instanceof RealArrayBuffer ? new RealUint8Array(v) : new RealUint8Array(v.buffer, v.byteOffset, v.byteLength);
+    const kind = binaryKind(v);
+    if (kind !== null) {
+      spend(5 + v.byteLength, where);
+      // A fresh view of its kind, not a copy: the value is encoded or cloned as it is sent, before any guest code runs.
+      if (kind === "ArrayBuffer") return new RealUint8Array(v).slice().buffer; // no view to take: a copy
+      if (kind === "DataView") return new RealDataView(v.buffer, v.byteOffset, v.byteLength);
+      const View = kind === "Uint8Array" ? RealUint8Array : VIEW_CONSTRUCTORS[indexOf(kind)];
+      return new View(v.buffer, v.byteOffset, v.byteLength / View.BYTES_PER_ELEMENT);
     }
     if (depth >= MAX_DEPTH) throw new GuestError(`the value is nested deeper than ${MAX_DEPTH} levels (at ${where})`);
     if (ancestors.has(v)) throw new GuestError(`the value contains a cycle (at ${where})`);
@@ -65,14 +68,13 @@ export function toData(value, maxBytes = Infinity) {
         for (let i = 0; i < length; i++) out[i] = copy(own(v, String(i), where), depth + 1, `${where}[${i}]`);
         return out;
       }
-      if (proto !== ObjectPrototype && proto !== null) {
-        throw new GuestError(`only plain objects and arrays can be sent, not a Map, Date, class instance or other exotic object (at ${where})`);
-      }
+      if (!isPlain(v)) throw new GuestError(`${refuseObject(v).what} (at ${where})`);
       const out = {};
       for (const key of ownKeys(v)) {
         if (typeof key !== "string") continue; // symbol keys are not data
         const found = getOwnPropertyDescriptor(v, key);
         if (!found.enumerable) continue;
+        if (refusePrimitive(key)) throw new GuestError(`a key with a lone surrogate cannot be sent (at ${where})`);
         spend(4 + key.length, where);
         defineProperty(out, key, { value: copy(own(v, key, where), depth + 1, `${where}.${key}`), writable: true, enumerable: true, configurable: true });
       }

@@ -75,6 +75,9 @@ export const GRANT_KEYS = Object.freeze(["args", "cryptoRandom", "cryptoSubtle",
 
 // The wasip1 module's exports the SDK provides (sdk/internal/abi/wasip1.go).
 export const SDK_EXPORTS = Object.freeze(["edgebox_alloc", "edgebox_call", "edgebox_exports", "edgebox_free"]);
+// The globals a GOOS=js module that uses the SDK sets (sdk/internal/abi/abi.go JSCall, JSExports):
+// the worker calls the SDK's functions through them, with the wasip1 envelopes (sdk-envelope.js).
+export const SDK_GLOBALS = Object.freeze({ CALL: "edgebox_call", EXPORTS: "edgebox_exports" });
 
 // Values that cross from a guest are plain data (web/data.js): at most this deep,
 // and at most this many values in all (each costs the page time to rebuild).

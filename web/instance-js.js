@@ -6,10 +6,15 @@ import { createMembrane } from "./membrane.js";
 import { errno, makeGlobal } from "./gojs.js";
 import { hardenRealm } from "./harden.js";
 import { JsMemory } from "./js-memory.js";
+import { SDK_GLOBALS } from "./guest-protocol.js";
+import { answerOf, callEnvelope, exportedNames } from "./sdk-envelope.js";
 
 const { apply, get, set, has, ownKeys, getOwnPropertyDescriptor, deleteProperty } = Reflect;
 const { defineProperty, create, getOwnPropertyNames } = Object;
 const RealMap = Map;
+const RealSet = Set;
+const RealPromise = Promise;
+const promiseThen = Promise.prototype.then;
 const Go = globalThis.Go;
 
 /**
@@ -114,14 +119,27 @@ export async function startJs(name, module, env) {
       exported.set(key, sandbox[key]); // set through the membrane: already host-callable
     }
   }
+  // A module built with the SDK lists its functions through the SDK's globals and is
+  // called through them, with the envelopes a wasip1 module takes (sdk-envelope.js).
+  const sdkCall = exported.get(SDK_GLOBALS.CALL);
+  const sdkExports = exported.get(SDK_GLOBALS.EXPORTS);
+  let sdkNames = new RealSet();
+  if (sdkCall !== undefined && sdkExports !== undefined && exitCode === null) {
+    exported.delete(SDK_GLOBALS.CALL);
+    exported.delete(SDK_GLOBALS.EXPORTS);
+    sdkNames = new RealSet(exportedNames(apply(sdkExports, undefined, [])));
+  }
+  const sdkAnswer = (out) => (out instanceof RealPromise ? apply(promiseThen, out, [answerOf]) : answerOf(out));
   return {
-    names: [...exported.keys()],
-    has: (fn) => exported.has(fn),
+    names: [...new RealSet([...exported.keys(), ...sdkNames])],
+    has: (fn) => exported.has(fn) || sdkNames.has(fn),
     invoke(fn, args) {
+      const sdk = sdkNames.has(fn);
+      const callArgs = sdk ? [fn, callEnvelope(fn, args)] : args; // refused before Go sees it: the instance is intact
       awaitingTop = true;
       entered = false;
       try {
-        return apply(exported.get(fn), undefined, args);
+        return sdk ? sdkAnswer(apply(sdkCall, undefined, callArgs)) : apply(exported.get(fn), undefined, callArgs);
       } catch (error) {
         // Refused before Go saw it (the arguments themselves): the call's fault, the instance is intact.
         if (!entered && exitCode === null) throw errno("E_BAD_REQUEST", `${fn}: ${String(error?.message ?? error)}`);

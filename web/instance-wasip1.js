@@ -1,9 +1,10 @@
 // One GOOS=wasip1 instance built with the Go SDK (sdk/): WASI imports from the
 // policy (wasi.js), calls through the edgebox_* exports and byte envelopes.
-import { Envelope, SDK_EXPORTS } from "./guest-protocol.js";
+import { SDK_EXPORTS } from "./guest-protocol.js";
 import { hardenRealm } from "./harden.js";
 import { makeWasi, WasiExit } from "./wasi.js";
 import { errno } from "./gojs.js";
+import { answerOf, callEnvelope, exportedNames } from "./sdk-envelope.js";
 
 const RealUint8Array = Uint8Array;
 const decoder = new TextDecoder();
@@ -12,20 +13,6 @@ const encoder = new TextEncoder();
 const sleepCell = typeof SharedArrayBuffer === "function" ? new Int32Array(new SharedArrayBuffer(4)) : null;
 const atomicsWait = typeof Atomics === "object" ? Atomics.wait : null;
 const getRandomValues = crypto.getRandomValues.bind(crypto);
-
-// The SDK's list of exports: a JSON array of names, or the module is not one EdgeBox can load.
-function exportedNames(bytes) {
-  let names;
-  try {
-    names = JSON.parse(decoder.decode(bytes));
-  } catch {
-    names = null;
-  }
-  if (!Array.isArray(names) || names.length > 10000 || !names.every((name) => typeof name === "string" && name.length <= 256)) {
-    throw errno("E_LOAD", "edgebox_exports did not answer a JSON array of function names");
-  }
-  return names;
-}
 
 /**
  * env: {grant, files: Map, writeLog, audit, onExit(code), onTaken()}.
@@ -76,33 +63,19 @@ export async function startWasi(name, module, env) {
   }
   const hasSdk = SDK_EXPORTS.every((f) => typeof ex[f] === "function");
   if (exitCode === null && !hasSdk) throw errno("E_LOAD", `module ${name} does not use the EdgeBox SDK (edgebox_* exports missing)`);
-  const names = exitCode === null ? exportedNames(take(run(() => ex.edgebox_exports()))) : [];
+  const names = exitCode === null ? exportedNames(decoder.decode(take(run(() => ex.edgebox_exports())))) : [];
   return {
     names,
     has: (fn) => names.includes(fn),
     invoke(fn, args) {
+      const envelope = callEnvelope(fn, args); // refused before Go sees it: the instance is intact
       env.onTaken(); // synchronous from here on: the guest has the call
       const nameBytes = encoder.encode(fn);
-      const bytesIn = args.length === 1 && args[0] instanceof RealUint8Array;
-      const payload = bytesIn ? args[0] : encoder.encode(JSON.stringify(args));
-      const envelope = new RealUint8Array(payload.length + 1);
-      envelope[0] = bytesIn ? Envelope.BYTES : Envelope.JSON;
-      envelope.set(payload, 1);
       const namePtr = put(nameBytes);
       const inPtr = put(envelope);
       const out = take(run(() => ex.edgebox_call(namePtr, nameBytes.length, inPtr, envelope.length)));
       run(() => { ex.edgebox_free(namePtr); ex.edgebox_free(inPtr); });
-      const body = out.subarray(1);
-      if (out[0] === Envelope.BYTES) return body;
-      let value = null;
-      try {
-        value = body.length ? JSON.parse(decoder.decode(body)) : null;
-      } catch {
-        throw errno("E_GUEST", "the guest's answer is not the SDK's envelope");
-      }
-      if (out[0] === Envelope.ERROR) throw errno(String(value?.code ?? "E_GUEST"), String(value?.message ?? ""));
-      if (out[0] !== Envelope.JSON) throw errno("E_GUEST", "the guest's answer is not the SDK's envelope");
-      return value;
+      return answerOf(out);
     },
     exited: () => exitCode !== null,
   };

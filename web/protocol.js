@@ -59,9 +59,10 @@ export const Channel = Object.freeze({
 // ring is split into FIRST, MIDDLE..., LAST frames, written back to back.
 export const Frame = Object.freeze({ HEADER: 5, WHOLE: 0, FIRST: 1, MIDDLE: 2, LAST: 3 });
 
-// The payload: one value, tag byte first. Uint8Array (and other binary data)
-// is raw bytes; strings UTF-8; numbers int32 or float64; arrays and objects
-// carry their count.
+// The payload: one value, tag byte first. Uint8Array is raw bytes; VIEW is the
+// other binary kinds (one byte, the index of its kind in values.js VIEW_KINDS,
+// then the raw bytes); strings UTF-8; numbers int32 or float64; arrays and
+// objects carry their count. What is encoded at all is values.js's rule.
 export const Tag = Object.freeze({
-  UNDEFINED: 0, NULL: 1, FALSE: 2, TRUE: 3, INT32: 4, FLOAT64: 5, STRING: 6, BYTES: 7, ARRAY: 8, OBJECT: 9,
+  UNDEFINED: 0, NULL: 1, FALSE: 2, TRUE: 3, INT32: 4, FLOAT64: 5, STRING: 6, BYTES: 7, ARRAY: 8, OBJECT: 9, VIEW: 10,
 });

@@ -37,7 +37,47 @@ test("postMessage carries what the rings carry, no more", async () => {
   const channel = new MessagePortChannel(port, { maxMessageBytes: 1000 });
   assert.throws(() => channel.send({ args: [1n] }), TypeError);
   assert.throws(() => channel.send({ args: [new Uint8Array(2000)] }), RangeError);
-  channel.send({ args: [new Map([[1, 2]]), new Uint16Array([1, 2])] });
-  assert.deepEqual(sent[0].args[0], {});
-  assert.ok(sent[0].args[1] instanceof Uint8Array && sent[0].args[1].length === 4);
+  assert.throws(() => channel.send({ args: [new Map([[1, 2]])] }), /args\[0\]: a Map cannot be sent/);
+  channel.send({ args: [new Uint16Array([1, 2])] });
+  assert.ok(sent[0].args[0] instanceof Uint16Array);
+  assert.deepEqual([...sent[0].args[0]], [1, 2]);
+});
+
+test("every binary kind arrives as its own kind and value, aligned whatever its offset", () => {
+  const buffer = new ArrayBuffer(64);
+  new Uint8Array(buffer).forEach((_, i, a) => { a[i] = i * 7; });
+  const values = [
+    new Int8Array([-1, 2]), new Uint8ClampedArray([0, 255]), new Int16Array([-300, 300]), new Uint16Array([65535]),
+    new Int32Array([-1e9]), new Uint32Array([4e9]), new Float32Array([1.5, 2.25, 4]), new Float64Array([Math.PI, -0, NaN]),
+    new BigInt64Array([-(2n ** 63n)]), new BigUint64Array([2n ** 64n - 1n]), new DataView(buffer, 3, 5), buffer.slice(1, 9),
+    new Uint8Array([1, 2, 3]),
+  ];
+  const decoded = decode(encode({ pad: "x", values })).values;  // "x" leaves the payload unaligned
+  values.forEach((value, i) => {
+    const got = decoded[i];
+    assert.equal(Object.prototype.toString.call(got), Object.prototype.toString.call(value), `kind ${i}`);
+    const bytes = (v) => [...new Uint8Array(v instanceof ArrayBuffer ? v : v.buffer, v.byteOffset ?? 0, v.byteLength)];
+    assert.deepEqual(bytes(got), bytes(value), `bytes ${i}`);
+  });
+});
+
+test("numbers keep -0, NaN and the infinities; undefined stays inside arrays and objects", () => {
+  const decoded = decode(encode([-0, NaN, Infinity, -Infinity, 2 ** 53 + 2, [undefined, 1], { a: undefined }]));
+  assert.ok(Object.is(decoded[0], -0));
+  assert.ok(Number.isNaN(decoded[1]));
+  assert.deepEqual(decoded.slice(2), [Infinity, -Infinity, 2 ** 53 + 2, [undefined, 1], { a: undefined }]);
+  assert.ok("a" in decoded[6]);
+});
+
+test("what does not cross is refused where it sits", () => {
+  const refused = (value) => { try { encode({ args: value }); } catch (error) { return [error.constructor.name, error.message]; } return null; };
+  assert.deepEqual(refused([{ items: [1, 2, 3, new Date(0)] }]), ["TypeError", "args[0].items[3]: a Date cannot be sent: only undefined, null, booleans, numbers, well-formed strings, plain objects, arrays and binary data cross"]);
+  assert.match(refused([new Set()])[1], /^args\[0\]: a Set cannot be sent/);
+  assert.match(refused([/x/])[1], /^args\[0\]: a RegExp cannot be sent/);
+  assert.match(refused([new (class Order {})()])[1], /^args\[0\]: a Order cannot be sent/);
+  assert.match(refused([{ "odd key": 1n }])[1], /^args\[0\]\["odd key"\]: a BigInt cannot be sent/);
+  assert.match(refused(["ok", "lone \ud800"])[1], /^args\[1\]: a string with a lone surrogate/);
+  assert.match(refused([{ ["\udc00"]: 1 }])[1], /^args\[0\]\["\\udc00"\]: a string with a lone surrogate/);
+  assert.match(refused([() => 1])[1], /^args\[0\]: a function cannot be sent/);
+  assert.equal(refused(["\ud83d\ude00", { "\u00e9": "\u00e9" }]), null);
 });

@@ -33,10 +33,27 @@ test("what the wire cannot carry is refused by name", () => {
   cycle.self = cycle;
   refused(cycle, "E_GUEST", "cycle");
   refused(Object.defineProperty({}, "x", { get: () => 1, enumerable: true }), "E_GUEST", "getter");
-  refused(new Map(), "E_GUEST", "plain objects");
+  refused(new Map(), "E_GUEST", "a Map cannot be sent");
+  refused({ when: new Date(0) }, "E_GUEST", "a Date cannot be sent: only undefined, null, booleans, numbers, well-formed strings, plain objects, arrays and binary data cross (at the value.when)");
+  refused(["\ud800"], "E_GUEST", "lone surrogate (not well-formed Unicode) cannot be sent (at the value[0])");
   let deep = [];
   for (let i = 0; i < 65; i++) deep = [deep];
   refused(deep, "E_GUEST", "deeper than 64");
+});
+
+test("binary data keeps its kind: a fresh view over the same bytes, made by the real constructor", () => {
+  const buffer = new ArrayBuffer(16);
+  const values = [new Float32Array(buffer, 4, 2), new Int16Array([1, -2]), new DataView(buffer, 2, 6), new BigUint64Array([5n]), buffer];
+  const copy = toData(values);
+  values.forEach((value, i) => {
+    assert.equal(Object.prototype.toString.call(copy[i]), Object.prototype.toString.call(value));
+    assert.notEqual(copy[i], value);
+  });
+  assert.equal(copy[0].buffer, buffer);
+  assert.equal(copy[0].byteOffset, 4);
+  assert.equal(copy[0].length, 2);
+  assert.deepEqual([...copy[1]], [1, -2]);
+  assert.equal(copy[4].byteLength, 16);
 });
 
 test("a shared reference is not a cycle", () => {

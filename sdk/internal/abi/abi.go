@@ -21,6 +21,15 @@ const (
 // HTTPExport is the function the host calls with each request for Serve's handler.
 const HTTPExport = "__edgebox_http"
 
+// The globals through which a GOOS=js worker calls the SDK: JSCall(name,
+// envelope) answers a Promise of the answer's envelope, JSExports() the JSON
+// array of the registered names (the twins of the wasip1 exports edgebox_call
+// and edgebox_exports).
+const (
+	JSCall    = "edgebox_call"
+	JSExports = "edgebox_exports"
+)
+
 // HandlerPanicked is the code of a GOOS=js guest's report that the function
 // the SDK ran for a call panicked: the worker ends the instance in that
 // call's name (under wasip1 the panic itself ends it).

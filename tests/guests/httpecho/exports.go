@@ -6,8 +6,8 @@ import (
 	"edgebox.dev/edgebox"
 )
 
-// Register serves Handler and exports three functions, the same in a js and
-// a wasip1 guest: sum (JSON numbers), reverse (bytes) and panics.
+// Register serves Handler and exports four functions, the same in a js and
+// a wasip1 guest: sum (JSON numbers), reverse (bytes), panics and echo (its arguments).
 func Register() {
 	edgebox.Serve(Handler())
 	edgebox.Export("sum", func(args []json.RawMessage) (any, error) {
@@ -29,4 +29,5 @@ func Register() {
 		return out, nil
 	})
 	edgebox.Export("panics", func([]json.RawMessage) (any, error) { panic("exported function panicked on purpose") })
+	edgebox.Export("echo", func(args []json.RawMessage) (any, error) { return args, nil })
 }
