@@ -14,6 +14,15 @@ const getRandomValues = realCrypto.getRandomValues.bind(realCrypto);
 const randomUUID = realCrypto.randomUUID.bind(realCrypto);
 const subtle = realCrypto.subtle;
 const RealResponse = Response;
+const RealReadableStream = ReadableStream;
+const RealAbortSignal = AbortSignal;
+const { addEventListener, removeEventListener } = EventTarget.prototype;
+const abortedOf = Object.getOwnPropertyDescriptor(AbortSignal.prototype, "aborted").get;
+const reasonOf = Object.getOwnPropertyDescriptor(AbortSignal.prototype, "reason").get;
+const getReader = ReadableStream.prototype.getReader;
+const { read: readChunk, cancel: cancelReader } = ReadableStreamDefaultReader.prototype;
+// Fetch: statuses whose response has no body (a Response for one refuses any).
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 const RealError = Error;
 const RealTypeError = TypeError;
 const RealUint8Array = Uint8Array;
@@ -39,7 +48,9 @@ export const errno = (code, message) => {
 
 /**
  * The guest's global object. env: {grant, files: Map, audit, writeLog, inCall, requestFetch}.
- * requestFetch({url, method, headers, body}) resolves to the host's answer.
+ * requestFetch({url, method, headers, body}) returns {answer, abort()}: answer resolves to
+ * the host's answer ({ok, status, statusText, headers, body: a ReadableStream or null} or
+ * {ok: false, error}); abort() tells the host to give the request up.
  */
 export function makeGlobal(env) {
   const sandbox = create(null);
@@ -192,32 +203,83 @@ function copyRequest(input, init) {
   if (raw !== undefined && raw !== null) {
     body = isView(raw) ? new RealUint8Array(raw.buffer, raw.byteOffset, raw.byteLength).slice() : encoder.encode(String(raw));
   }
-  return { url, method, headers, body };
+  const signal = options.signal instanceof RealAbortSignal ? options.signal : null;
+  return { url, method, headers, body, signal };
 }
 
 // fetch asks the host, which checks the policy and performs the request itself;
-// only a call that is running may ask (work left behind by a call may not).
+// only a call that is running may ask (work left behind by a call may not). As
+// the browser's fetch: the request's AbortSignal ends it before its head (the
+// promise rejects with the signal's reason) and while its body is read (the
+// body errors), and the body streams as it arrives.
 function makeFetch({ audit, inCall, requestFetch }) {
   let inFlight = 0;
   return async (input, init) => {
-    const request = copyRequest(input, init);
+    const { signal, ...request } = copyRequest(input, init);
     if (!inCall()) {
       audit("net", `${request.method} ${request.url} outside any call`);
       throw new RealTypeError(`fetch ${request.url}: E_DENIED: a guest may use the network only while one of its calls runs`);
     }
+    if (signal !== null && apply(abortedOf, signal, [])) throw apply(reasonOf, signal, []);
     if (inFlight >= MAX_FETCHES) {
       audit("net", `${request.method} ${request.url}: more than ${MAX_FETCHES} requests in flight`, "E_LIMIT");
       throw new RealTypeError(`fetch ${request.url}: E_LIMIT: at most ${MAX_FETCHES} requests in flight`);
     }
     inFlight++;
+    const { answer: answered, abort } = requestFetch(request);
+    let onAbort = null;
+    const aborted = signal === null ? null : new RealPromise((_, reject) => {
+      onAbort = () => { abort(); reject(apply(reasonOf, signal, [])); };
+      apply(addEventListener, signal, ["abort", onAbort]);
+    });
     let answer;
     try {
-      answer = await requestFetch(request);
+      answer = aborted === null ? await answered : await RealPromise.race([answered, aborted]);
     } finally {
       inFlight--;
+      if (onAbort !== null) apply(removeEventListener, signal, ["abort", onAbort]);
     }
     if (!answer.ok) throw new RealTypeError(`fetch ${request.url}: ${answer.error.code}: ${answer.error.message}`);
-    return new RealResponse(answer.status === 204 || answer.status === 304 ? null : answer.body,
-      { status: answer.status, statusText: answer.statusText, headers: answer.headers });
+    const body = NULL_BODY_STATUSES.has(answer.status) || !(answer.body instanceof RealReadableStream) ? null : readable(answer.body, signal);
+    return new RealResponse(body, { status: answer.status, statusText: answer.statusText, headers: answer.headers });
   };
+}
+
+// The host's body stream, read as the guest reads it; an abort errors it, as in fetch.
+function readable(source, signal) {
+  const reader = apply(getReader, source, []);
+  let onAbort = null;
+  let ended = false;
+  const stop = () => signal !== null && onAbort !== null && apply(removeEventListener, signal, ["abort", onAbort]);
+  return new RealReadableStream({
+    start(controller) {
+      if (signal === null) return;
+      onAbort = () => {
+        ended = true;
+        controller.error(apply(reasonOf, signal, []));
+        apply(cancelReader, reader, []).catch(() => {});
+      };
+      apply(addEventListener, signal, ["abort", onAbort]);
+    },
+    async pull(controller) {
+      let chunk;
+      try {
+        chunk = await apply(readChunk, reader, []);
+      } catch (error) {
+        stop();
+        throw error;
+      }
+      if (ended) return;
+      if (chunk.done) {
+        stop();
+        controller.close();
+      } else {
+        controller.enqueue(chunk.value);
+      }
+    },
+    cancel(reason) {
+      stop();
+      return apply(cancelReader, reader, [reason]);
+    },
+  });
 }

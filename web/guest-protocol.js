@@ -7,11 +7,14 @@
 //                  {op: "connect", id, shared: SharedArrayBuffer}   page <-> guest channel (channel.js); on it,
 //                                   the page sends {op: "call", id, fn, args} and gets {op: "reply", ...} back
 //                  {op: "fetched", fid, ok, status, statusText, headers, body} | {op: "fetched", fid, ok: false, error}
+//                                   body: the response's ReadableStream, transferred (cancelling it
+//                                   cancels the request), or null
 //   guest -> host  {op: "reply", id, ok: true, value}      (value of a load: the exported names)
 //                  {op: "reply", id, ok: false, error: {code, message, stack}}   code: one of REPLY_CODES
 //                  {op: "reply", id, ok: false, gone: true}   the instance had exited before the call
 //                                   reached it: the call never ran (also on a direct channel)
 //                  {op: "fetch", fid, url, method, headers: [[name, value]], body: Uint8Array | null}
+//                  {op: "fetch-abort", fid}   the guest's AbortSignal ended the request before its answer
 //                  {op: "audit", events: [{capability, detail, code, count}]}   batched, floods summarised
 //                  {op: "log", lines: [[fd, text]], dropped}                    batched, floods summarised
 //                  {op: "died", kind, detail, exitCode, culprit, watch}
@@ -93,6 +96,7 @@ export const GuestOp = Object.freeze({
   CONNECT: "connect",
   REPLY: "reply",
   FETCH: "fetch",
+  FETCH_ABORT: "fetch-abort",
   AUDIT: "audit",
   LOG: "log",
   DIED: "died",

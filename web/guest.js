@@ -189,10 +189,15 @@ let nextFetch = 1;
 
 function requestFetch({ url, method, headers, body }) {
   const fid = nextFetch++;
-  return new RealPromise((resolve) => {
+  const answer = new RealPromise((resolve) => {
     fetches.set(fid, resolve);
     post({ op: GuestOp.FETCH, fid, url, method, headers, body });
   });
+  const abort = () => {
+    if (!fetches.delete(fid)) return; // answered already: its body stream carries a cancel back
+    post({ op: GuestOp.FETCH_ABORT, fid });
+  };
+  return { answer, abort };
 }
 
 function fetched({ fid, ...answer }) {

@@ -26,6 +26,7 @@ class GuestOp:
     # guest -> host
     REPLY = "reply"
     FETCH = "fetch"
+    FETCH_ABORT = "fetch-abort"
     AUDIT = "audit"
     LOG = "log"
     DIED = "died"

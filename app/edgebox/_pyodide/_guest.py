@@ -9,7 +9,7 @@ from itertools import count
 from typing import Any
 
 import js
-from pyodide.ffi import create_proxy
+from pyodide.ffi import create_proxy, to_js
 
 from .._errors import CrashedError, DeniedError, EdgeBoxError, GuestGone, LimitError, PanicError, claimed
 from .._guest_protocol import AUDIT_CODES, HTTP_EXPORT, LOAD_CODES, REPLY_CODES, GuestOp, Via, Watch, WatchReading
@@ -45,7 +45,7 @@ class WorkerGuest:
         self._services = services
         self._ids = count(1)
         self._pending: dict[int, asyncio.Future[Any]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[int, asyncio.Task[None]] = {}  # fid -> the request the host performs for it
         self._dead: Death | None = None
         # The watch slots (guest-protocol.js Watch), shared with the guest when the
         # page is cross-origin isolated; otherwise the guest posts them (beat).
@@ -54,7 +54,8 @@ class WorkerGuest:
         self._proxies = [create_proxy(self._on_message), create_proxy(self._on_error)]
         worker.onmessage, worker.onerror = self._proxies
         self._handlers = {
-            GuestOp.REPLY: self._on_reply, GuestOp.FETCH: self._on_fetch, GuestOp.AUDIT: self._on_audit,
+            GuestOp.REPLY: self._on_reply, GuestOp.FETCH: self._on_fetch, GuestOp.FETCH_ABORT: self._on_fetch_abort,
+            GuestOp.AUDIT: self._on_audit,
             GuestOp.LOG: self._on_log, GuestOp.DIED: self._on_died, GuestOp.BEAT: self._on_beat,
         }
 
@@ -113,22 +114,35 @@ class WorkerGuest:
         if len(self._tasks) >= _MAX_FETCHES:  # the guest worker holds it to fewer; this is the host's own bound
             self._answer(int(data.fid), {"ok": False, "error": LimitError("too many requests in flight").to_wire()})
             return
-        task = asyncio.ensure_future(self._answer_fetch(int(data.fid), request))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        fid = int(data.fid)
+        task = asyncio.ensure_future(self._answer_fetch(fid, request))
+        self._tasks[fid] = task
+        task.add_done_callback(lambda _: self._tasks.pop(fid, None))
+
+    def _on_fetch_abort(self, data: Any) -> None:
+        # The guest's AbortSignal ended it: the platform's request is aborted as the task is cancelled.
+        task = self._tasks.pop(int(data.fid), None)
+        if task is not None:
+            task.cancel()
 
     async def _answer_fetch(self, fid: int, request: HttpRequest) -> None:
         try:
             response = await self._services.fetch(request)
-            answer = {"ok": True, "status": response.status, "statusText": response.status_text,
-                      "headers": [list(pair) for pair in response.headers], "body": response.body}
+        except asyncio.CancelledError:
+            return
         except BaseException as error:
-            answer = {"ok": False, "error": translate(error, f"fetch {request.url}").to_wire()}
-        self._answer(fid, answer)
+            self._answer(fid, {"ok": False, "error": translate(error, f"fetch {request.url}").to_wire()})
+            return
+        self._answer(fid, {"ok": True, "status": response.status, "statusText": response.status_text,
+                           "headers": [list(pair) for pair in response.headers], "body": response.body})
 
     def _answer(self, fid: int, answer: dict[str, Any]) -> None:
-        if self._dead is None:
-            self._worker.postMessage(to_wire_js({"op": GuestOp.FETCHED, "fid": fid, **answer}))
+        if self._dead is not None:
+            return
+        # A body stream is transferred, not copied: it streams into the guest, which can cancel it.
+        body = answer.get("body")
+        transfer = [body] if body is not None and hasattr(body, "getReader") else []
+        self._worker.postMessage(to_wire_js({"op": GuestOp.FETCHED, "fid": fid, **answer}), to_js(transfer))
 
     def _on_audit(self, data: Any) -> None:
         for event in data.events.to_py()[:200]:

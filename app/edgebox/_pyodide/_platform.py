@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from typing import Any
 
 import js
@@ -91,17 +93,23 @@ class BrowserPlatform:
         return guest
 
     async def http(self, request: HttpRequest, *, credentials: str, timeout_ms: int) -> HttpResponse:
+        """The browser's fetch, bounded by timeout_ms; cancelling the awaiting task aborts it.
+        The body is the response's ReadableStream (or None), read by whoever it is handed to."""
+        controller = js.AbortController.new()
+        signal = js.AbortSignal.any(to_js([controller.signal, js.AbortSignal.timeout(timeout_ms)]))
         init = {"method": request.method, "headers": [list(pair) for pair in request.headers],
-                "redirect": "manual", "credentials": credentials, "signal": js.AbortSignal.timeout(timeout_ms)}
+                "redirect": "manual", "credentials": credentials, "signal": signal}
         if request.body is not None:
             init["body"] = request.body
         try:
             response = await js.fetch(request.url, to_wire_js(init))
-            if response.type == "opaqueredirect":
-                raise DeniedError(f"{request.method} {request.url} answered with a redirect; "
-                                  "EdgeBox does not follow a redirect whose target it cannot check")
-            body = await response.arrayBuffer()
+        except asyncio.CancelledError:
+            controller.abort()
+            raise
         except JsException as error:
             raise NetworkError(f"{request.method} {request.url}: {error}") from None
+        if response.type == "opaqueredirect":
+            raise DeniedError(f"{request.method} {request.url} answered with a redirect; "
+                              "EdgeBox does not follow a redirect whose target it cannot check")
         headers = [(str(name), str(value)) for name, value in response.headers.entries()]
-        return HttpResponse(status=int(response.status), status_text=str(response.statusText), headers=headers, body=body)
+        return HttpResponse(status=int(response.status), status_text=str(response.statusText), headers=headers, body=response.body)
