@@ -73,6 +73,14 @@ def server(overlay, canary_url):
 
 
 @pytest.fixture(scope="session")
+def plain_url(overlay, server):
+    """The same build from another origin, without cross-origin isolation: no shared memory anywhere."""
+    server = serve([build.DIST, overlay], isolated=False)
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
 def base_url(server) -> str:
     return f"http://127.0.0.1:{server.server_address[1]}"
 

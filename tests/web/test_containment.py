@@ -8,7 +8,6 @@ import shutil
 import pytest
 
 import buildtools as build
-from conftest import serve
 from pages import open_page
 
 TIMEOUT_MS = 300
@@ -35,14 +34,6 @@ TIMED = """async ([module, fn, args]) => {
                  isEdgeBoxError: error instanceof EdgeBoxModule.EdgeBoxError };
     }
 }"""
-
-
-@pytest.fixture(scope="module")
-def plain_url(overlay):
-    """The same build from another origin, without cross-origin isolation: no shared memory anywhere."""
-    server = serve([build.DIST, overlay], isolated=False)
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
 
 
 @pytest.fixture(scope="module", params=["direct", "host", "message"])

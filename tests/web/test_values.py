@@ -6,9 +6,7 @@ the same value, or E_BAD_REQUEST naming where the value JSON cannot carry sits).
 
 import pytest
 
-from conftest import serve
 from pages import open_page
-import buildtools as build
 
 SEED_COUNT = 80
 
@@ -105,13 +103,6 @@ PROPERTY = r"""async ([seed, count]) => {
   }
   return failures;
 }"""
-
-
-@pytest.fixture(scope="module")
-def plain_url(overlay):
-    server = serve([build.DIST, overlay], isolated=False)
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
 
 
 @pytest.fixture(scope="module", params=["direct", "host", "message"])
