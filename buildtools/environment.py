@@ -57,9 +57,24 @@ def ensure_chromium() -> None:
     run(["sh", "-c", f"DEBIAN_FRONTEND=noninteractive {command}"])
 
 
-def setup(*, browser: bool) -> None:
+def ensure_wrk() -> bool:
+    """Debian's wrk, the load generator of `bench --edge`; False when it is missing
+    and cannot be installed (not root): the bench then uses its httpx client."""
+    if shutil.which("wrk"):
+        return True
+    if os.geteuid() != 0:
+        print("[setup] wrk is missing (apt-get install -y wrk as root); using the httpx load generator", flush=True)
+        return False
+    run(["sh", "-c", "DEBIAN_FRONTEND=noninteractive apt-get install -y wrk || "
+                     "(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk)"])
+    return bool(shutil.which("wrk"))
+
+
+def setup(*, browser: bool, load_generator: bool = False) -> None:
     ensure_venv()
     ensure_node_modules()
     ensure_pyodide_wheels()
     if browser:
         ensure_chromium()
+    if load_generator:
+        ensure_wrk()
