@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -43,15 +44,16 @@ func init() {
 		}
 		w.Write(data)
 	})
-	mux.HandleFunc("/hostile/fetch", func(w http.ResponseWriter, r *http.Request) {
-		response, err := http.Get(r.URL.Query().Get("url"))
+	// The network: WASI preview1 has no sockets; Go's net package answers from the runtime.
+	mux.HandleFunc("/hostile/dial", func(w http.ResponseWriter, r *http.Request) {
+		conn, err := net.Dial("tcp", r.URL.Query().Get("addr"))
 		if err != nil {
 			w.WriteHeader(http.StatusForbidden)
 			fmt.Fprint(w, err.Error())
 			return
 		}
-		response.Body.Close()
-		fmt.Fprint(w, "reached: ", response.Status)
+		conn.Close()
+		fmt.Fprint(w, "reached")
 	})
 	mux.HandleFunc("/hostile/panic", func(w http.ResponseWriter, r *http.Request) { panic("hostile handler panicked on purpose") })
 	edgebox.Serve(mux)
