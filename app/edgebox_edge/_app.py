@@ -105,6 +105,7 @@ class EdgeApp:
         self.http: EdgeHttp | None = None
         self.refused: dict[str, str] = {}
         self._tasks: list[asyncio.Task[Any]] = []
+        self._flush_soon = False
 
     async def startup(self) -> None:
         """Read the manifest, log what is served and refused, start every wasip1 module."""
@@ -114,8 +115,7 @@ class EdgeApp:
                          on_audit=lambda event: _line(self._err, audit=event.to_wire()),
                          on_log=lambda module, fd, text: _line(self._err, module=module,
                                                                stream="stderr" if fd == 2 else "stdout", text=text))
-        self.http = EdgeHttp(self.host, manifest.routes, user_id="", user_agent="", flags={},
-                             emit=lambda line: (self._out.write(line + "\n"), self._out.flush()))
+        self.http = EdgeHttp(self.host, manifest.routes, user_id="", user_agent="", flags={}, emit=self._request_line)
         self._tasks.append(asyncio.ensure_future(self.host.watch()))
         for spec in manifest.modules.values():
             if spec.abi not in self.platform.abis:
@@ -132,12 +132,24 @@ class EdgeApp:
               routes=[{"prefix": r.prefix, "module": r.module} for r in manifest.routes],
               serving=sorted(set(manifest.modules) - set(self.refused)), refused=self.refused)
 
+    def _request_line(self, line: str) -> None:
+        """The logger's JSON line, to stdout; flushed within 100 ms rather than per request."""
+        self._out.write(line + "\n")
+        if not self._flush_soon:
+            self._flush_soon = True
+            asyncio.get_running_loop().call_later(0.1, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_soon = False
+        self._out.flush()
+
     async def shutdown(self) -> None:
         for task in self._tasks:
             task.cancel()
         if self.host is not None:
             self.host.close()
         await self.platform.aclose()
+        self._out.flush()
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str, Any]]], send: Send) -> None:
         if scope["type"] == "lifespan":

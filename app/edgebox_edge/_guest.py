@@ -16,6 +16,7 @@ calls queued behind it never started and are delivered again by the host.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
 import math
 import struct
@@ -25,6 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import wasmtime
+from wasmtime import _ffi as ffi
+from wasmtime._func import enter_wasm
 
 from edgebox._errors import EdgeBoxError, GuestGone, LimitError, LoadError, TimeoutError, claimed
 from edgebox._guest_protocol import REPLY_CODES, Envelope, Via, HTTP_EXPORT
@@ -37,7 +40,6 @@ from ._wasi import Wasi, WasiExit
 __all__ = ["HttpAnswer", "WasmtimeGuest", "TICK_S"]
 
 TICK_S = 0.005  # the epoch's period: a call ends within timeout_ms plus this
-SDK_EXPORTS = ("edgebox_alloc", "edgebox_free", "edgebox_call", "edgebox_exports")
 _STDERR_TAIL = 16 * 1024  # what a death is read from (web/guest.js STDERR_TAIL)
 _MAX_LINE = 4096
 
@@ -64,6 +66,39 @@ def unpack_http(envelope: Any) -> HttpAnswer:
     if 4 + n > len(envelope):
         raise claimed({"code": "E_GUEST", "message": "the guest's HTTP answer is not an envelope"}, REPLY_CODES)
     return HttpAnswer(bytes(envelope[4:4 + n]).decode("utf-8", "replace"), bytes(envelope[4 + n:]))
+
+
+# The SDK's exports and their wasm signatures (sdk/internal/abi/wasip1.go), checked once per
+# instance: they are then called without wasmtime-py's per-call conversions.
+_I32, _I64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
+SDK_SIGNATURES = {
+    "edgebox_alloc": ([_I32], [_I32]),
+    "edgebox_free": ([_I32], []),
+    "edgebox_call": ([_I32] * 4, [_I64]),
+    "edgebox_exports": ([], [_I64]),
+}
+
+
+class _RawExport:
+    """An export of i32 parameters called through ``wasmtime_func_call_unchecked``:
+    wasmtime-py's checked call spends more time converting values than the guest
+    computing, while holding the GIL the server's event loop needs. Only ever made
+    for a function whose type was checked against ``SDK_SIGNATURES``."""
+
+    def __init__(self, store: wasmtime.Store, func: wasmtime.Func, params: int) -> None:
+        self._store, self._func = store, func
+        self._slots = (ffi.wasmtime_val_raw_t * max(params, 1))()
+
+    def __call__(self, *args: int) -> int:
+        slots = self._slots
+        for i, arg in enumerate(args):
+            slots[i].i32 = arg
+        with enter_wasm(self._store) as trap:
+            error = ffi.wasmtime_func_call_unchecked(self._store._context(), ctypes.byref(self._func._func), slots,
+                                                     len(slots), trap)
+            if error:
+                raise wasmtime.WasmtimeError._from_ptr(error)
+        return slots[0].i64
 
 
 class _Ended(Exception):
@@ -117,16 +152,17 @@ class WasmtimeGuest:
         except (wasmtime.WasmtimeError, wasmtime.Trap) as error:
             raise LoadError(f"module {name!r} could not be instantiated: {error}") from None
         exports = instance.exports(self._store)
-        missing = [fn for fn in SDK_EXPORTS if not isinstance(exports.get(fn), wasmtime.Func)]
+        missing = [fn for fn, (params, results) in SDK_SIGNATURES.items() if not isinstance(exports.get(fn), wasmtime.Func)
+                   or (list(exports[fn].type(self._store).params), list(exports[fn].type(self._store).results)) != (params, results)]
         self._memory = exports.get("memory")
         initialize = exports.get("_initialize")
         try:
             if isinstance(initialize, wasmtime.Func):
                 initialize(self._store)
             if missing or not isinstance(self._memory, wasmtime.Memory):
-                raise LoadError(f"module {name} does not use the EdgeBox SDK (edgebox_* exports missing)")
-            self._fns = {fn: exports[fn] for fn in SDK_EXPORTS}
-            names = json.loads(self._take(self._fns["edgebox_exports"](self._store)))
+                raise LoadError(f"module {name} does not use the EdgeBox SDK (edgebox_* exports missing or of other types)")
+            self._fns = {fn: _RawExport(self._store, exports[fn], len(SDK_SIGNATURES[fn][0])) for fn in SDK_SIGNATURES}
+            names = json.loads(self._take(self._fns["edgebox_exports"]()))
         except LoadError:
             raise
         except Exception as error:  # noqa: BLE001 - whatever ended the start is the load's failure
@@ -168,9 +204,9 @@ class WasmtimeGuest:
         self._arm(self._timeout_ms)
         try:
             name_ptr, in_ptr = self._put(name), self._put(bytes([tag]) + payload)
-            out = self._take(self._fns["edgebox_call"](self._store, name_ptr, len(name), in_ptr, len(payload) + 1))
-            self._fns["edgebox_free"](self._store, name_ptr)
-            self._fns["edgebox_free"](self._store, in_ptr)
+            out = self._take(self._fns["edgebox_call"](name_ptr, len(name), in_ptr, len(payload) + 1))
+            self._fns["edgebox_free"](name_ptr)
+            self._fns["edgebox_free"](in_ptr)
         except Exception as error:  # noqa: BLE001 - the instance ended here: classified below
             death = Death(self._classify(error), (Via.HOST, call_id), taken_host=call_id)
             self._death = death
@@ -197,7 +233,7 @@ class WasmtimeGuest:
         self._store.set_epoch_deadline(max(1, math.ceil(ms / 1000 / TICK_S)) + 1)
 
     def _put(self, data: bytes) -> int:
-        ptr = self._fns["edgebox_alloc"](self._store, len(data))
+        ptr = self._fns["edgebox_alloc"](len(data)) & 0xFFFFFFFF
         if data:
             self._memory.write(self._store, data, ptr)
         return ptr
@@ -206,7 +242,7 @@ class WasmtimeGuest:
         packed &= (1 << 64) - 1
         ptr, length = packed >> 32, packed & 0xFFFFFFFF
         out = bytes(self._memory.read(self._store, ptr, ptr + length))
-        self._fns["edgebox_free"](self._store, ptr)
+        self._fns["edgebox_free"](ptr)
         return out
 
     def _classify(self, error: BaseException) -> EdgeBoxError:

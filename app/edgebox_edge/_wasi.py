@@ -14,6 +14,7 @@ small surface is written out here over wasmtime's ``Linker``.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import struct
 import time
@@ -76,6 +77,8 @@ class Wasi:
         self._open: dict[int, _File] = {}
         self._next_fd = _PREOPEN_FD + 1
         self._memory: wasmtime.Memory | None = None
+        self._where: tuple[int, int] | None = None
+        self.mem = memoryview(b"")
 
     def define(self, linker: wasmtime.Linker) -> None:
         for name, (params, result) in _SIGNATURES.items():
@@ -85,17 +88,19 @@ class Wasi:
 
     def _bind(self, method: Callable[..., int]) -> Callable[..., int]:
         def call(caller: wasmtime.Caller, *args: int) -> int:
-            if self._memory is None:
-                self._memory = caller.get("memory")
-            memory = self._memory
-            # A view of the guest's memory now (it may have moved since the last call);
-            # a pointer outside it raises, and the guest traps, as a RangeError does in the browser.
-            self.mem = memoryview(memory.get_buffer_ptr(caller)).cast("B")
-            try:
-                return method(*args)
-            finally:
-                self.mem.release()
+            self._view(caller)
+            return method(*args)
         return call
+
+    def _view(self, caller: wasmtime.Caller) -> None:
+        """``self.mem``: the guest's memory now. It may have grown or moved since the last
+        call; a pointer outside it raises, and the guest traps, as a RangeError does in the browser."""
+        if self._memory is None:
+            self._memory = caller.get("memory")
+        where = (ctypes.addressof(self._memory.data_ptr(caller).contents), self._memory.data_len(caller))
+        if where != self._where:
+            self._where = where
+            self.mem = memoryview((ctypes.c_ubyte * where[1]).from_address(where[0])).cast("B")
 
     # ---------------------------------------------------------------- helpers
 
