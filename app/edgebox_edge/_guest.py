@@ -20,7 +20,6 @@ import ctypes
 import json
 import math
 import struct
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -123,17 +122,19 @@ class WasmtimeGuest:
         self._death: Death | None = None
         self._ending: tuple[str, Any] | None = None  # what a host function saw before it unwound the guest
         self._ids = 0
-        self._taken = 0
         self._deadline = 0.0
         self._logged = 0
         self._stderr_tail = ""
         self._partial = {1: "", 2: ""}
-        self._lock = threading.Lock()
 
     # ---------------------------------------------------------------- start-up (on the instance's thread)
 
     async def start(self) -> None:
-        await self._loop.run_in_executor(self._thread, self._start)
+        try:
+            await self._loop.run_in_executor(self._thread, self._start)
+        except BaseException:
+            self._thread.shutdown(wait=False)
+            raise
 
     def _start(self) -> None:
         policy, name = self._spec.policy, self.name
@@ -191,7 +192,6 @@ class WasmtimeGuest:
     def _invoke(self, call_id: int, fn: str, args: Any) -> Any:
         if self._death is not None:
             raise GuestGone(f"module {self.name!r} ended before the call reached it")
-        self._taken = call_id
         self._logged, self._stderr_tail, self._ending = 0, "", None
         http = fn == HTTP_EXPORT
         if http:
@@ -286,7 +286,7 @@ class WasmtimeGuest:
                 self._ending = ("limit", f"{detail} (log_kb)")
                 self._audit_soon("log", detail, LimitError.code)
             raise RuntimeError(f"output over log_kb ({self._log_bytes} bytes)")
-        if data[:1] != b"":
+        if data:
             text = data.decode("utf-8", "replace")
             if fd == 2:
                 self._stderr_tail = (self._stderr_tail + text)[-_STDERR_TAIL:]
