@@ -186,7 +186,6 @@ class WasmtimeGuest:
         except RuntimeError as error:  # the thread was shut down: the instance ended before taking this call
             raise GuestGone(f"module {self.name!r} ended before the call reached it") from error
         except _Ended as ended:
-            self._services.died(self, ended.death)
             raise ended.death.fate(Via.HOST, call_id) or GuestGone("ended") from None
 
     def _invoke(self, call_id: int, fn: str, args: Any) -> Any:
@@ -211,6 +210,8 @@ class WasmtimeGuest:
             death = Death(self._classify(error), (Via.HOST, call_id), taken_host=call_id)
             self._death = death
             self._thread.shutdown(wait=False)
+            # Told from here: the call that waits for this answer may have been given up meanwhile.
+            self._loop.call_soon_threadsafe(self._services.died, self, death)
             raise _Ended(death) from None
         finally:
             self._flush_partial()
