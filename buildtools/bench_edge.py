@@ -15,14 +15,13 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from .edge import EDGE_CACHE, edge_environment
+from .edge import EDGE_CACHE, edge_environment, free_port
 from .go import go_binary
 from .paths import BOX, DIST, GO_ENV, ROOT
 
@@ -39,12 +38,6 @@ request = function()
   return wrk.format("POST", nil, {["Content-Type"] = "application/json", ["x-edgebox-user"] = "bench"}, body)
 end
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _wait_for(url: str, process: subprocess.Popen, seconds: float = 120) -> None:
@@ -142,12 +135,12 @@ def bench_edge() -> int:
     tool = "wrk -t2 -c64" if shutil.which("wrk") else f"httpx, {CONNECTIONS} connections"
     print(f"[bench --edge] POST {PATH}, {SECONDS} s each, {tool}, {os.cpu_count()} cores", flush=True)
 
-    port = _free_port()
+    port = free_port()
     rows = [_measure("Go net/http, native (floor)", [str(native), "-addr", f"127.0.0.1:{port}", "-rules",
                                                      str(ROOT / "modules" / "riskrules" / "rules.json")],
                      f"http://127.0.0.1:{port}{PATH}")]
     for workers in (1, 2):
-        port = _free_port()
+        port = free_port()
         edge_env = {**os.environ, **edge_environment("127.0.0.1", port, []), "PYTHONPATH": str(ROOT / "app")}
         os.environ.update(edge_env)
         _precompile(edge_env)

@@ -5,11 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import sys
 
 from .paths import BOX, CACHE, ROOT
 
 EDGE_CACHE = CACHE / "edge-modules"  # compiled machine code, shared by the workers (Module.serialize)
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now (for tests and the bench)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def parse_routes(pairs: list[str]) -> list[dict]:

@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 import httpx
 
 import buildtools as build
-from buildtools.edge import EDGE_CACHE, edge_environment
+from buildtools.edge import EDGE_CACHE, edge_environment, free_port
 from edgebox import Manifest
 from edgebox._wasm import limit_memory
 from edgebox_edge import WasmtimePlatform
@@ -40,12 +39,6 @@ def precompile(manifest_path: Path) -> None:
 
     with ThreadPoolExecutor(max_workers=1) as pool:  # a loop of its own: Playwright's may run on this thread
         pool.submit(asyncio.run, compile_all()).result()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class EdgeServer:

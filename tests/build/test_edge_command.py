@@ -11,8 +11,7 @@ import httpx
 import pytest
 
 import buildtools as build
-from buildtools.edge import parse_routes
-from tests.edge_server import free_port
+from buildtools.edge import free_port, parse_routes
 
 ORDER = {"user": "cli", "region": "US", "amount": 12.5, "currency": "USD", "items": [{"sku": "A1", "qty": 1, "price": 12.5}]}
 

@@ -9,7 +9,6 @@ import pytest
 from buildtools.edge import EDGE_CACHE
 from edgebox import Host, Manifest
 from edgebox_edge import WasmtimePlatform
-from tests.app.fakes import wasm_module
 
 
 def attempt(manifest_path, module, fn, *args, then=None):
@@ -105,18 +104,3 @@ def test_calls_queued_behind_a_death_are_answered_by_a_fresh_instance(edge_manif
     panicked, *others = asyncio.run(run())
     assert panicked["code"] == "E_PANIC"
     assert others == [{"ok": True, "value": i + 1} for i in range(5)]
-
-
-def test_a_module_is_compiled_once_and_then_mapped_from_the_disk_cache(tmp_path):
-    data = wasm_module(imports=(("wasi_snapshot_preview1", "sched_yield"),))
-
-    async def compile_twice():
-        first = await WasmtimePlatform(tmp_path).compile(data)
-        cached = sorted(p.name for p in tmp_path.iterdir())
-        second = await WasmtimePlatform(tmp_path).compile(data)
-        return first, second, cached
-
-    first, second, cached = asyncio.run(compile_twice())
-    assert len(cached) == 1 and cached[0].endswith(".cwasm")
-    assert [(i.module, i.name) for i in first.imports] == [(i.module, i.name) for i in second.imports]
-    assert [(i.module, i.name) for i in second.imports] == [("wasi_snapshot_preview1", "sched_yield")]
