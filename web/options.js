@@ -103,9 +103,11 @@ export function validate(options) {
   }));
   let fallback = null;
   if (options.fallback !== undefined) {
-    fallback = resolve(options.fallback, pageURL(), "fallback");
-    if (!/^https?:$/.test(new URL(fallback).protocol)) throw new ConfigError("EdgeBox.start: fallback must be an http(s) URL");
-    if (!fallback.endsWith("/")) fallback += "/";
+    const url = new URL(resolve(options.fallback, pageURL(), "fallback"));
+    if (!/^https?:$/.test(url.protocol)) throw new ConfigError("EdgeBox.start: fallback must be an http(s) URL");
+    url.search = url.hash = "";
+    if (!url.pathname.endsWith("/")) url.pathname += "/";
+    fallback = url.href;
   }
   return {
     base: base.endsWith("/") ? base : `${base}/`,
