@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .edge import EDGE_CACHE, edge_environment, free_port
+from .edge import EDGE_CACHE, edge_environment, free_port, precompile
 from .go import go_binary
 from .paths import BOX, DIST, GO_ENV, ROOT
 
@@ -125,8 +125,6 @@ def _measure(name: str, command: list[str], url: str, env: dict | None = None) -
 
 
 def bench_edge() -> int:
-    from .edge import _precompile
-
     scratch = Path(tempfile.mkdtemp(prefix="edgebox-native-"))
     native = scratch / "riskrules-native"
     env = {**os.environ, **GO_ENV, "GOOS": "", "GOARCH": "", "CGO_ENABLED": "0"}
@@ -142,8 +140,7 @@ def bench_edge() -> int:
     for workers in (1, 2):
         port = free_port()
         edge_env = {**os.environ, **edge_environment("127.0.0.1", port, []), "PYTHONPATH": str(ROOT / "app")}
-        os.environ.update(edge_env)
-        _precompile(edge_env)
+        precompile(edge_env)
         command = [sys.executable, "-m", "uvicorn", "--factory", "edgebox_edge:create_app", "--host", "127.0.0.1",
                    "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
         rows.append(_measure(f"edge, {workers} uvicorn worker{'s' if workers > 1 else ''}", command,

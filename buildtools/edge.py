@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import sys
+from pathlib import Path
 
 from .paths import BOX, CACHE, ROOT
 
@@ -41,18 +42,19 @@ def edge_environment(host: str, port: int, routes: list[dict], manifest=None) ->
     }
 
 
-def _precompile(environment: dict[str, str]) -> None:
-    """Compile every module once, here, so that N workers each only map it in."""
-    from edgebox_edge import create_app
+def precompile(environment: dict[str, str]) -> None:
+    """Compile every module once, here, so that N workers each only map it in (the disk cache)."""
+    from edgebox_edge import EdgeApp
 
-    app = create_app()
-    asyncio.run(_start_and_stop(app))
+    async def start_and_stop(app) -> None:
+        await app.startup()
+        await app.shutdown()
 
-
-async def _start_and_stop(app) -> None:
-    app._err = open(os.devnull, "w")  # the workers log the start-up; this pass only fills the cache
-    await app.startup()
-    await app.shutdown()
+    with open(os.devnull, "w") as quiet:  # the workers log the start-up; this pass only fills the cache
+        app = EdgeApp(Path(environment["EDGEBOX_EDGE_MANIFEST"]), routes=json.loads(environment["EDGEBOX_EDGE_ROUTES"]),
+                      origin=environment["EDGEBOX_EDGE_ORIGIN"], cache_dir=Path(environment["EDGEBOX_EDGE_CACHE"]),
+                      stdout=quiet, stderr=quiet)
+        asyncio.run(start_and_stop(app))
 
 
 def edge(host: str, port: int, workers: int, route_pairs: list[str]) -> int:
@@ -62,7 +64,7 @@ def edge(host: str, port: int, workers: int, route_pairs: list[str]) -> int:
         sys.path.insert(0, str(ROOT / "app"))
     environment = edge_environment(host, port, parse_routes(route_pairs))
     os.environ.update(environment)
-    _precompile(environment)
+    precompile(environment)
     print(f"EdgeBox edge: http://{host}:{port}/  ({workers} worker{'s' if workers > 1 else ''}; "
           f"/metrics, /healthz; Ctrl-C stops)", flush=True)
     uvicorn.run("edgebox_edge:create_app", factory=True, host=host, port=port, workers=workers,
