@@ -16,6 +16,10 @@ from buildtools.edge import free_port, parse_routes
 ORDER = {"user": "cli", "region": "US", "amount": 12.5, "currency": "USD", "items": [{"sku": "A1", "qty": 1, "price": 12.5}]}
 
 
+def started_lines(logs) -> list[dict]:
+    return [json.loads(line) for line in (logs / "err").read_text().splitlines() if '"edge": "started"' in line]
+
+
 def test_routes_from_the_command_line():
     assert parse_routes(["/risk/=riskrules"]) == [{"prefix": "/risk/", "module": "riskrules", "middleware": ["logger", "tracer"]}]
     with pytest.raises(SystemExit, match="PREFIX=MODULE"):
@@ -37,6 +41,9 @@ def test_build_py_edge_serves_the_manifest_with_two_workers(tmp_path):
                 pass
             assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "err").read_text()[-3000:]
             time.sleep(0.2)
+        while len(started_lines(tmp_path)) < 2:  # each worker logs its start-up
+            assert time.monotonic() < deadline, (tmp_path / "err").read_text()[-3000:]
+            time.sleep(0.2)
         answers = [httpx.post(f"http://127.0.0.1:{port}/edge/orders/check", json=ORDER) for _ in range(4)]
         assert {(a.status_code, a.json()["verdict"], a.headers["x-edgebox-where"]) for a in answers} == {(200, "pass", "edge")}
         # The extra route reaches the module: its own mux answers the path it does not serve.
@@ -45,6 +52,5 @@ def test_build_py_edge_serves_the_manifest_with_two_workers(tmp_path):
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(30)
-    started = [json.loads(line) for line in (tmp_path / "err").read_text().splitlines() if '"edge": "started"' in line]
-    assert len(started) == 2  # one line per worker
+    started = started_lines(tmp_path)
     assert {"prefix": "/risk/", "module": "riskrules"} in started[0]["routes"] and "heartbeat" in started[0]["refused"]
