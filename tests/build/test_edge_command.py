@@ -44,7 +44,7 @@ def test_build_py_edge_serves_the_manifest_with_two_workers(tmp_path):
         while len(started_lines(tmp_path)) < 2:  # each worker logs its start-up
             assert time.monotonic() < deadline, (tmp_path / "err").read_text()[-3000:]
             time.sleep(0.2)
-        answers = [httpx.post(f"http://127.0.0.1:{port}/edge/orders/check", json=ORDER) for _ in range(4)]
+        answers = [httpx.post(f"http://127.0.0.1:{port}/edge/orders/check", json={**ORDER, "user": f"cli-{i}"}) for i in range(4)]
         assert {(a.status_code, a.json()["verdict"], a.headers["x-edgebox-where"]) for a in answers} == {(200, "pass", "edge")}
         # The extra route reaches the module: its own mux answers the path it does not serve.
         extra = httpx.post(f"http://127.0.0.1:{port}/risk/check", json=ORDER)
