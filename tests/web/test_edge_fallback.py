@@ -2,6 +2,8 @@
 ({fallback})): the same Response shape and verdicts, `x-edgebox-where: edge`, the
 page's flags and user id, and the edge's EdgeBox error bodies as the box's own."""
 
+import threading
+
 import pytest
 
 import buildtools as build
@@ -32,8 +34,6 @@ def edge(tmp_path_factory):
 def plain_url():
     """dist/ served without the cross-origin isolation headers."""
     server = build.make_server([build.DIST], isolated=False)
-    import threading
-
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
