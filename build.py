@@ -7,6 +7,8 @@
     python3 build.py module DIR [--name N] [--abi js|wasip1]  add your own Go module to the build
     python3 build.py module --remove NAME                     take it out again
     python3 build.py bench                                    measure in headless Chromium: table, JSON, PNG
+    python3 build.py bench --edge                             the edge server against Go's net/http (wrk, 64 connections)
+    python3 build.py edge [--port 8080] [--workers N] [--route PREFIX=MODULE]   serve dist/'s wasip1 modules over HTTP
     python3 build.py soak [--calls N]                         fault injection and box.fetch under load, in Chromium
     python3 build.py clean                                    remove dist/ (and the added modules)
 

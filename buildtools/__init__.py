@@ -1,6 +1,7 @@
 """EdgeBox's build, one concept a module: paths, steps (what makes a step
 incremental), environment (setup), go, wheel, snapshot, pages, dist (the whole
-build), server (the dev server), bench, soak, cli. build.py is its command line;
+build), server (the dev server), edge (the edge server), bench, bench_edge,
+soak, cli. build.py is its command line;
 the tests import what they need from here."""
 
 from .dist import build

@@ -8,7 +8,9 @@ import subprocess
 from pathlib import Path
 
 from .bench import bench
+from .bench_edge import bench_edge
 from .dist import add_module, build
+from .edge import edge
 from .environment import setup
 from .paths import DIST, ROOT, VENV_PYTHON
 from .server import serve
@@ -30,7 +32,14 @@ def main(argv: list[str]) -> int:
     module_parser.add_argument("--name")
     module_parser.add_argument("--abi", choices=["js", "wasip1"])
     module_parser.add_argument("--remove", metavar="NAME")
-    commands.add_parser("bench", help="build, then benchmark in headless Chromium (table, JSON, PNG)")
+    edge_parser = commands.add_parser("edge", help="build, then serve the manifest's wasip1 modules over HTTP (uvicorn, wasmtime)")
+    edge_parser.add_argument("--host", default="127.0.0.1")
+    edge_parser.add_argument("--port", type=int, default=8080)
+    edge_parser.add_argument("--workers", type=int, default=1)
+    edge_parser.add_argument("--route", action="append", default=[], metavar="PREFIX=MODULE")
+    bench_parser = commands.add_parser("bench", help="build, then benchmark in headless Chromium (table, JSON, PNG)")
+    bench_parser.add_argument("--edge", action="store_true",
+                              help="instead: the edge server against Go's net/http serving the same handler (wrk, 64 connections)")
     soak_parser = commands.add_parser("soak", help="build, then run the fault-injection mix and box.fetch under load")
     soak_parser.add_argument("--calls", type=int, default=10_000)
     commands.add_parser("clean", help="remove dist/")
@@ -41,14 +50,17 @@ def main(argv: list[str]) -> int:
     if args.command == "clean":
         shutil.rmtree(DIST, ignore_errors=True)
         return 0
-    setup(browser=args.command in ("test", "bench", "soak"))
+    setup(browser=args.command in ("test", "bench", "soak") and not getattr(args, "edge", False),
+          load_generator=args.command == "bench" and args.edge)
     if args.command == "module":
         add_module(args.dir, name=args.name, abi=args.abi, remove=args.remove)
     build()
     if args.command == "serve":
         serve(args.host, args.port)
+    elif args.command == "edge":
+        return edge(args.host, args.port, args.workers, args.route)
     elif args.command == "bench":
-        return bench()
+        return bench_edge() if args.edge else bench()
     elif args.command == "soak":
         return soak(args.calls)
     elif args.command == "test":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -57,9 +58,27 @@ def ensure_chromium() -> None:
     run(["sh", "-c", f"DEBIAN_FRONTEND=noninteractive {command}"])
 
 
-def setup(*, browser: bool) -> None:
+def ensure_wrk() -> bool:
+    """Debian's wrk, the load generator of `bench --edge`; False when it is missing
+    and cannot be installed (not root): the bench then uses its httpx client."""
+    if shutil.which("wrk"):
+        return True
+    if os.geteuid() != 0:
+        print("[setup] wrk is missing (apt-get install -y wrk as root); using the httpx load generator", flush=True)
+        return False
+    try:
+        run(["sh", "-c", "DEBIAN_FRONTEND=noninteractive apt-get install -y wrk || "
+                         "(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk)"])
+    except subprocess.CalledProcessError:
+        print("[setup] could not install wrk; using the httpx load generator", flush=True)
+    return bool(shutil.which("wrk"))
+
+
+def setup(*, browser: bool, load_generator: bool = False) -> None:
     ensure_venv()
     ensure_node_modules()
     ensure_pyodide_wheels()
     if browser:
         ensure_chromium()
+    if load_generator:
+        ensure_wrk()

@@ -104,10 +104,21 @@ def go_constants(file) -> dict[str, str]:
 
 
 def test_the_wasi_imports_match():
-    from edgebox._abi import WASI_BASE, WASI_FILES
+    from edgebox._abi import WASI_BASE, WASI_FILES, WASI_SOCKETS
 
     assert js_list("wasi.js", "WASI_BASE") == sorted(WASI_BASE)
     assert js_list("wasi.js", "WASI_FILES") == sorted(WASI_FILES)
+    assert js_list("wasi.js", "WASI_SOCKETS") == sorted(WASI_SOCKETS)
+    # The edge's WASI (app/edgebox_edge/_wasi.py, under wasmtime) grants the same calls.
+    from edgebox_edge._wasi import _SIGNATURES
+
+    assert sorted(_SIGNATURES) == sorted(WASI_BASE | WASI_FILES | WASI_SOCKETS)
+
+
+def test_the_edge_calls_the_sdks_exports():
+    from edgebox_edge._guest import SDK_SIGNATURES
+
+    assert sorted(SDK_SIGNATURES) == js_list("guest-protocol.js", "SDK_EXPORTS")
 
 
 def test_the_http_export_matches_in_three_languages():

@@ -9,7 +9,8 @@ import { Op } from "./protocol.js";
 import { MAX_ARGS, REPLY_CODES } from "./guest-protocol.js";
 import { pageURL, randomId, validate } from "./options.js";
 import {
-  BadRequestError, BootError, ClosedError, ConfigError, CrashedError, EdgeBoxError, GuestError, TimeoutError, TooLargeError,
+  BadRequestError, BootError, ClosedError, ConfigError, CrashedError, EdgeBoxError, GuestError, NetworkError, TimeoutError,
+  TooLargeError,
 } from "./errors.js";
 
 export {
@@ -42,20 +43,39 @@ export class EdgeBox extends EventTarget {
   #generation = 0; // bumped per host worker, so a dead one's late news is ignored
   #restarts = 0;
   #direct = new Map(); // module -> {channel, ids} once connected ({channel: null} while connecting)
+  #edgeReason = null; // why box.fetch goes to the fallback edge server, when it does
 
-  /** Boot a box: resolves once the host can answer calls, rejects with BootError. */
+  /**
+   * Boot a box: resolves once the host can answer calls, rejects with BootError.
+   * With `fallback`, a page that is not cross-origin isolated, or a box that
+   * could not start, resolves to a box whose fetch goes to that edge server.
+   */
   static async start(options = {}) {
     const box = new EdgeBox();
     box.#config = validate(options);
+    if (box.#config.fallback && !box.#config.isolated) {
+      box.#edgeReason = "this page is not cross-origin isolated";
+      return box;
+    }
     try {
       box.#ready = box.#boot();
       await box.#ready;
     } catch (error) {
-      if (error instanceof EdgeBoxError) throw error;
-      box.#stopWorker(new ClosedError("the box could not start"));
-      throw new BootError(`EdgeBox could not start: ${error?.message ?? error}`, { cause: error });
+      let failure = error;
+      if (!(error instanceof EdgeBoxError)) {
+        box.#stopWorker(new ClosedError("the box could not start"));
+        failure = new BootError(`EdgeBox could not start: ${error?.message ?? error}`, { cause: error });
+      }
+      if (!(box.#config.fallback && failure instanceof BootError)) throw failure;
+      box.#edgeReason = failure.message;
+      console.warn(`EdgeBox: ${failure.message}; box.fetch goes to the edge server ${box.#config.fallback}`);
     }
     return box;
+  }
+
+  /** Where box.fetch is answered: "browser", or "edge" (the fallback server; see start). */
+  get where() {
+    return this.#edgeReason === null ? "browser" : "edge";
   }
 
   /** How calls travel between this page and the host worker: "sab" or "message". */
@@ -99,14 +119,51 @@ export class EdgeBox extends EventTarget {
     } catch (error) {
       throw new BadRequestError(`box.fetch(input, init): ${error.message}`, { cause: error });
     }
+    if (this.#edgeReason !== null) return this.#edgeFetch(head, body);
     const reply = await this.#request({ op: Op.FETCH, head, body: body ?? null }, `box.fetch(${head.url})`);
     const nullBody = [101, 204, 205, 304].includes(reply.status) || head.method === "HEAD";
     try {
-      return new Response(nullBody ? null : reply.body, { status: reply.status, statusText: reply.statusText ?? "", headers: reply.headers });
+      const headers = new Headers(reply.headers);
+      headers.set("x-edgebox-where", "browser");
+      return new Response(nullBody ? null : reply.body, { status: reply.status, statusText: reply.statusText ?? "", headers });
     } catch (error) {
       // The host validates every answer; this is the last line, never a foreign exception.
       throw new GuestError(`box.fetch(${head.url}): the answer is not a valid HTTP response: ${error.message}`, { cause: error });
     }
+  }
+
+  // box.fetch on the fallback edge server: the same request (path and query on the
+  // server's URL), the page's flags and user id in EdgeBox's headers, the same
+  // Response shape; a guest's failure is the server's {error: {code, message}} answer,
+  // as it is the box's, and a server that does not answer is E_NETWORK or E_TIMEOUT.
+  async #edgeFetch(head, body) {
+    if (this.#failure) throw this.#failure;
+    const { pathname, search } = new URL(head.url);
+    const url = new URL(`.${pathname}${search}`, this.#config.fallback).href;
+    let headers;
+    try {
+      headers = new Headers(head.headers);
+      headers.set("x-edgebox-flags", JSON.stringify(this.#config.flags));
+      headers.set("x-edgebox-user", this.#config.userId);
+    } catch (error) {
+      throw new BadRequestError(`box.fetch(${head.url}): ${error.message}`, { cause: error });
+    }
+    let response;
+    let bytes;
+    try {
+      response = await fetch(url, { method: head.method, headers, body: body ?? undefined, mode: "cors", credentials: "omit",
+        redirect: "error", signal: AbortSignal.timeout(this.#config.callTimeoutMs) });
+      bytes = await response.arrayBuffer();
+    } catch (error) {
+      if (error?.name === "TimeoutError") {
+        throw new TimeoutError(`box.fetch(${head.url}): the edge server did not answer within ${this.#config.callTimeoutMs} ms (callTimeoutMs)`);
+      }
+      throw new NetworkError(`box.fetch(${head.url}): the edge server ${url} did not answer: ${error?.message ?? error}`, { cause: error });
+    }
+    const answer = new Headers(response.headers);
+    answer.set("x-edgebox-where", "edge");
+    const nullBody = [101, 204, 205, 304].includes(response.status) || head.method === "HEAD";
+    return new Response(nullBody ? null : bytes, { status: response.status, statusText: response.statusText, headers: answer });
   }
 
   /** The box's metrics in Prometheus text exposition format. */
@@ -118,6 +175,7 @@ export class EdgeBox extends EventTarget {
   setFlags(flags) {
     if (flags === null || typeof flags !== "object") return Promise.reject(new ConfigError("box.setFlags(flags): an object"));
     this.#config.flags = { ...flags };
+    if (this.#edgeReason !== null) return Promise.resolve(); // sent with each request
     return this.#request({ op: Op.FLAGS, flags: this.#config.flags }, "box.setFlags()");
   }
 
@@ -135,6 +193,9 @@ export class EdgeBox extends EventTarget {
 
   async #request(message, what, module = null) {
     if (this.#failure) throw this.#failure;
+    if (this.#edgeReason !== null) {
+      throw new BootError(`${what}: EdgeBox is not running in this page (${this.#edgeReason}); with fallback, only box.fetch goes to the edge server`);
+    }
     await this.#ready; // a restart in progress: wait for the new host
     if (this.#failure) throw this.#failure;
     const generation = this.#generation;

@@ -17,6 +17,7 @@ export const OPTIONS = {
   flags: "feature flags for gray-release rules, { name: value } (change them later with box.setFlags)",
   userId: "a stable id for percentage rollouts, so a user keeps their version (default: one per page load)",
   routes: "per-page routes for box.fetch: [{ prefix, module, middleware, release }], over the manifest's",
+  fallback: "URL of an EdgeBox edge server (build.py edge): box.fetch goes there when the box cannot run in this page",
 };
 
 export const pageURL = () => globalThis.document?.baseURI ?? globalThis.location?.href;
@@ -70,7 +71,7 @@ export function validate(options) {
     throw new ConfigError("EdgeBox.start: transport \"sab\" needs a cross-origin isolated page: serve it with " +
       "Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp");
   }
-  if (!isolated && !warnedNotIsolated) {
+  if (!isolated && !warnedNotIsolated && options.fallback === undefined) {
     warnedNotIsolated = true;
     console.warn("EdgeBox: this page is not cross-origin isolated, so calls travel by postMessage. For the faster " +
       "SharedArrayBuffer channel, serve the page with Cross-Origin-Opener-Policy: same-origin and " +
@@ -100,8 +101,18 @@ export function validate(options) {
     if (spec === null || typeof spec !== "object") throw new ConfigError(`EdgeBox.start: modules.${name} must be an object`);
     return [name, spec.url === undefined ? spec : { ...spec, url: resolve(spec.url, pageURL(), `modules.${name}.url`) }];
   }));
+  let fallback = null;
+  if (options.fallback !== undefined) {
+    const url = new URL(resolve(options.fallback, pageURL(), "fallback"));
+    if (!/^https?:$/.test(url.protocol)) throw new ConfigError("EdgeBox.start: fallback must be an http(s) URL");
+    url.search = url.hash = "";
+    if (!url.pathname.endsWith("/")) url.pathname += "/";
+    fallback = url.href;
+  }
   return {
     base: base.endsWith("/") ? base : `${base}/`,
+    fallback,
+    isolated,
     manifest,
     modulesJSON: modules === undefined ? "" : asJSON(overrides, "modules"),
     routesJSON: options.routes === undefined ? "" : asJSON(options.routes, "routes"),

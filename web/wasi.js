@@ -18,6 +18,8 @@ export const WASI_FILES = Object.freeze([
   // Linked by net/http's server (a multipart form's temporary files): the files are read-only.
   "path_unlink_file", "path_remove_directory", "path_readlink", "fd_readdir",
 ]);
+// What Go's syscall links for sockets: refused, since a guest has none (a net.Dial fails, the module loads).
+export const WASI_SOCKETS = Object.freeze(["sock_accept", "sock_shutdown"]);
 
 const ERRNO = { SUCCESS: 0, ACCES: 2, BADF: 8, INVAL: 28, ISDIR: 31, NOENT: 44, NOTDIR: 54, NOTSUP: 58, ROFS: 69 };
 const FILETYPE = { CHARACTER_DEVICE: 2, DIRECTORY: 3, REGULAR_FILE: 4 };
@@ -232,8 +234,10 @@ export function makeWasi({ args, env, files, writeLog, audit, randomFill, sleepM
     fd_readdir: () => ERRNO.NOTSUP, // the policy grants files by name, not a listing
   };
 
+  const socketCalls = { sock_accept: () => ERRNO.NOTSUP, sock_shutdown: () => ERRNO.NOTSUP };
+
   return {
-    imports: { wasi_snapshot_preview1: { ...base, ...fileCalls } },
+    imports: { wasi_snapshot_preview1: { ...base, ...fileCalls, ...socketCalls } },
     setMemory(m) { memory = m; },
   };
 }

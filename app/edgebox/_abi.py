@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ._policy import Policy
 
-__all__ = ["WASI_BASE", "WASI_FILES", "provided_imports"]
+__all__ = ["WASI_BASE", "WASI_FILES", "WASI_SOCKETS", "provided_imports"]
 
 WASI = "wasi_snapshot_preview1"
 WASI_BASE = frozenset({
@@ -25,9 +25,13 @@ WASI_FILES = frozenset({
     "path_unlink_file", "path_remove_directory", "path_readlink", "fd_readdir",
 })
 
+# What Go's syscall links for sockets: provided, and refused (ENOTSUP), since a
+# guest has no socket; a module that links net.Dial still loads, and its dial fails.
+WASI_SOCKETS = frozenset({"sock_accept", "sock_shutdown"})
+
 
 def provided_imports(abi: str, policy: Policy, gojs: frozenset[str]) -> frozenset[str]:
     """``module.name`` of every import the host would satisfy for this module."""
     if abi == "js":
         return frozenset(f"gojs.{name}" for name in gojs)
-    return frozenset(f"{WASI}.{name}" for name in WASI_BASE | WASI_FILES)
+    return frozenset(f"{WASI}.{name}" for name in WASI_BASE | WASI_FILES | WASI_SOCKETS)

@@ -18,13 +18,14 @@ from ._errors import (
     ImportMismatchError,
     IntegrityError,
     LimitError,
+    LoadError,
     NotFoundError,
     PanicError,
     TimeoutError,
 )
 from ._abi import provided_imports
 from ._lifecycle import Death, Watchdog
-from ._manifest import Manifest, ModuleSpec
+from ._manifest import ABIS, Manifest, ModuleSpec
 from ._metrics import Metrics
 from ._platform import Guest, HttpRequest, HttpResponse, Platform
 from ._wasm import imports, limit_memory
@@ -322,6 +323,10 @@ class Host:
             raise TimeoutError(f"module {spec.name!r} did not start within {startup_ms} ms (startup_ms)") from None
 
     async def _load(self, spec: ModuleSpec) -> Guest:
+        runs = getattr(self.platform, "abis", ABIS)
+        if spec.abi not in runs:
+            raise LoadError(f"module {spec.name!r} is GOOS={spec.abi}; this host runs {', '.join(runs)} modules only "
+                            f"(a GOOS=js module needs a JavaScript engine: serve it in the browser, or build it for wasip1)")
         phase = f"module:{spec.name}"
         data = await self.platform.fetch_bytes(spec.url, lambda loaded, total: self._on_progress(phase, loaded, total))
         verify(spec, data, await self.platform.sha256_hex(data))

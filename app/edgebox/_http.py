@@ -17,8 +17,7 @@ from ._http_answer import parse_answer
 from ._middleware import Handler, build_middleware
 from ._routes import Route
 
-__all__ = ["HTTP_EXPORT", "EdgeHttp"]
-
+__all__ = ["HTTP_EXPORT", "EdgeHttp", "json_response"]
 
 
 def json_response(status: int, value: Any) -> EdgeResponse:
@@ -48,12 +47,16 @@ class EdgeHttp:
     def route_for(self, path: str) -> Route | None:
         return next((route for route in self.routes if path.startswith(route.prefix)), None)
 
-    async def handle(self, request: EdgeRequest) -> EdgeResponse:
+    async def handle(self, request: EdgeRequest, *, flags: Mapping[str, Any] | None = None,
+                     user_id: str | None = None) -> EdgeResponse:
+        """Answer ``request``. The release reads its User-Agent header, and ``flags``
+        and ``user_id`` when given (the edge's, per request), else the box's own."""
         route = self.route_for(request.path)
         if route is None:
             return json_response(404, {"error": f"no route for {request.path}"})
         version, module = route.pick(user_agent=request.header("user-agent") or self.user_agent,
-                                     flags=self.flags, user_id=self.user_id)
+                                     flags=self.flags if flags is None else flags,
+                                     user_id=self.user_id if user_id is None else user_id)
         request.state.update(module=module, version=version, route=route.prefix)
         started = time.monotonic()
         response = await self._chains[route.prefix](request)

@@ -56,6 +56,9 @@ class Guest(Protocol):
 
 
 class Platform(Protocol):
+    """A platform may name the module kinds it runs in ``abis`` (default: all of
+    ``ABIS``); the host refuses any other kind with ``LoadError`` before fetching it."""
+
     async def fetch_bytes(self, url: str, progress: Progress) -> bytes:
         """The body of ``url``; raises ``LoadError``/``NotFoundError``."""
 

@@ -312,3 +312,11 @@ def test_bytes_already_within_memory_mb_are_not_rewritten():
     assert limit_memory(capped, 16) is capped
     uncapped = wasm_module(min_pages=2)
     assert limit_memory(uncapped, 32) != uncapped
+
+
+def test_a_platform_refuses_a_kind_of_module_it_cannot_run_before_fetching_it(run, make_host, platform):
+    platform.abis = ("wasip1",)  # the edge's wasmtime platform: no JavaScript engine for GOOS=js
+    host, _ = make_host()
+    with pytest.raises(LoadError, match="GOOS=js"):
+        run(host.call("heartbeat", "echo", [1]))
+    assert platform.fetches == [] and platform.started == []

@@ -215,3 +215,21 @@ def test_a_timed_out_call_is_a_504(run, edge):
     response = run(edge.http.handle(request()))
     assert response.status == 504 and json.loads(response.body)["error"]["code"] == "E_TIMEOUT"
     assert counted(edge, "504") == 1
+
+
+def test_the_edge_gives_each_request_its_own_flags_and_user(run, make_host, platform):
+    platform.functions[HTTP_EXPORT] = lambda head, body: SimpleNamespace(head='{"status": 200}', body=b"")
+    routes = [{"prefix": "/r/", "release": {"default": "v1", "versions": {"v1": "heartbeat", "v2": "heartbeat"},
+                                            "rules": [{"version": "v2", "flag": "on"}, {"version": "v2", "percent": 50}]}}]
+    host, _ = make_host(Manifest.parse({**manifest_data(), "routes": routes}, url=MANIFEST_URL))
+    route = host.manifest.routes[0]
+    user = {v: next(f"u{i}" for i in range(100) if route.pick(user_agent="", flags={}, user_id=f"u{i}")[0] == v) for v in ("v1", "v2")}
+    http = EdgeHttp(host, host.manifest.routes, user_id=user["v2"], user_agent="", flags={"on": True})
+
+    def version(**given):
+        return run(http.handle(request(path="/r/x"), **given)).header("x-edgebox-version")
+
+    assert version() == "v2"  # the box's own
+    assert version(flags={}, user_id=user["v1"]) == "v1"
+    assert version(flags={"on": True}, user_id=user["v1"]) == "v2"
+    assert version(flags={}, user_id=user["v2"]) == "v2"

@@ -29,3 +29,10 @@ test("what goes to the worker is a plain copy", () => {
   assert.notEqual(config.warm, warm);
   assert.equal(config.callTimeoutMs, 2 ** 31 - 1);
 });
+
+test("fallback is an http(s) URL of an edge server, kept as a directory", () => {
+  refused({ fallback: "ftp://edge.example/" }, "fallback must be an http(s) URL");
+  refused({ fallback: "http://[bad" }, "fallback");
+  assert.equal(validate({ fallback: "https://edge.example/api?x=1" }).fallback, "https://edge.example/api/");
+  assert.equal(validate({}).fallback, null);
+});

@@ -40,3 +40,10 @@ test("the files are read-only: unlink and rmdir are refused and audited, nothing
   assert.equal(calls.path_readlink(3, ...at("/etc/none"), 2048, 64, 4096), ERRNO_NOENT);
   assert.equal(calls.fd_readdir(3, 2048, 256, 0n, 4096), ERRNO_NOTSUP);
 });
+
+test("a guest has no sockets: the calls Go's net links are refused", () => {
+  const { calls } = opener(new Map());
+  const ERRNO_NOTSUP = 58;
+  assert.equal(calls.sock_accept(3, 0, 2048), ERRNO_NOTSUP);
+  assert.equal(calls.sock_shutdown(3, 1), ERRNO_NOTSUP);
+});

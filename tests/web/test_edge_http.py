@@ -2,9 +2,6 @@
 the middleware chain, gray release, metrics, and the order risk-rules case."""
 
 import json
-import os
-import random
-import subprocess
 
 import pytest
 from playwright.sync_api import expect
@@ -13,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 import buildtools as build
 from edgebox import Manifest
 from pages import open_page
+from tests.orders import generated_orders, go_test_verdicts
 
 INCOMING = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 ECHO_ROUTES = [{"prefix": "/js/", "module": "httpjs", "middleware": ["logger", "tracer"]},
@@ -131,39 +129,9 @@ def test_cors_preflight_is_answered_without_calling_the_guest(edge_page):
     assert edge_page.evaluate("box.stats()")["counters"].get("calls via host", 0) == before
 
 
-def generated_orders(count: int = 200) -> list:
-    rng = random.Random(5150)
-    regions = ["US", "US", "CA", "GB", "DE", "FR", "JP", "CN", "BR", "KP", "IR", "RU"]
-    orders = []
-    for _ in range(count):
-        items = []
-        for _ in range(rng.choice([1, 1, 2, 3])):
-            sku = rng.choice(["A1", "B2", "C3", "GIFT-CARD"])
-            qty = rng.choice([1, 1, 2, 3, 5, 60]) if sku != "GIFT-CARD" else rng.choice([1, 2, 3])
-            items.append({"sku": sku, "qty": qty, "price": round(rng.choice([9.99, 25, 120, 999, 2500, 4200]) * rng.random() + 1, 2)})
-        amount = round(sum(it["qty"] * it["price"] for it in items), 2)
-        order = {"user": f"gen-{rng.randrange(25)}", "region": rng.choice(regions), "amount": amount,
-                 "currency": rng.choice(["USD", "EUR", "GBP", "JPY"]), "items": items}
-        flaw = rng.random()
-        if flaw < 0.04:
-            order["region"] = "usa"
-        elif flaw < 0.07:
-            order["amount"] = round(amount + 5, 2)
-        elif flaw < 0.09:
-            order["currency"] = "DOGE"
-        orders.append(order)
-    return orders
-
-
 def test_200_generated_orders_get_the_verdicts_the_handler_gives_under_go_test(edge_page, tmp_path):
     orders = generated_orders()
-    (tmp_path / "orders.json").write_text(json.dumps(orders))
-    env = {**os.environ, "GOTOOLCHAIN": "local", "GOPROXY": "off", "EDGEBOX_ORDERS": str(tmp_path / "orders.json"),
-           "EDGEBOX_VERDICTS": str(tmp_path / "verdicts.json")}
-    result = subprocess.run([build.go_binary(), "test", "-count=1", "-run", "TestVerdictsFor", "./riskrules/engine"],
-                            cwd=build.ROOT / "modules", env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
-    expected = json.loads((tmp_path / "verdicts.json").read_text())
+    expected = go_test_verdicts(orders, tmp_path)
     got = edge_page.evaluate(
         """async (orders) => {
             const out = [];

@@ -12,7 +12,7 @@ from pages import open_page
 
 ROUTES = [{"prefix": "/js/", "module": "httpjs"}, {"prefix": "/wasi/", "module": "httpwasi"}]
 # Set by EdgeBox on every box.fetch answer; the rest must be the server's.
-EDGEBOX_ADDS = {"x-edgebox-version"}
+EDGEBOX_ADDS = {"x-edgebox-version", "x-edgebox-where"}
 CASES = ["early-hints", "late-header", "flusher", "controller", "no-content", "not-modified", "reset-content", "sniffed",
          "no-content-type", "explicit-length", "gzip", "deflate", "trailers", "large", "error", "latin1-header"]
 GUESTS = build.ROOT / "tests" / "guests"

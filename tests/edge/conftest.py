@@ -1,0 +1,27 @@
+"""Edge fixtures: real uvicorn servers of `edgebox_edge` over a manifest with the test guests."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.edge_server import EdgeServer, write_edge_manifest
+
+
+@pytest.fixture(scope="session")
+def edge_manifest(tmp_path_factory) -> Path:
+    return write_edge_manifest(tmp_path_factory.mktemp("edge"))
+
+
+@pytest.fixture(scope="session")
+def edge_server(edge_manifest, tmp_path_factory):
+    server = EdgeServer(edge_manifest, tmp_path_factory.mktemp("edge-logs"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fresh_edge_server(edge_manifest, tmp_path):
+    """A server of its own, for tests that depend on its instances' memory (velocity)."""
+    server = EdgeServer(edge_manifest, tmp_path)
+    yield server
+    server.stop()

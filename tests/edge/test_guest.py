@@ -1,0 +1,106 @@
+"""wasip1 guests under wasmtime, in CPython: the SDK's calls, the WASI the browser
+grants and nothing more, and every limit with the browser's code (tests/web/test_hostile.py)."""
+
+import asyncio
+import json
+
+import pytest
+
+from buildtools.edge import EDGE_CACHE
+from edgebox import Host, Manifest
+from edgebox_edge import WasmtimePlatform
+
+
+def attempt(manifest_path, module, fn, *args, then=None):
+    """Call ``fn`` on a fresh host; returns (outcome, audits, host stats, outcome of ``then``)."""
+    audits = []
+
+    async def run():
+        manifest = Manifest.parse(json.loads(manifest_path.read_text()), url=manifest_path.as_uri())
+        host = Host(manifest, WasmtimePlatform(EDGE_CACHE), origin="http://127.0.0.1:1", gojs_imports=frozenset(),
+                    on_audit=audits.append)
+        try:
+            outcome = await outcome_of(host.call(module, fn, list(args)))
+            after = await outcome_of(host.call(*then)) if then else None
+            await asyncio.sleep(0.05)  # audits from the instance's thread land on the loop
+            return outcome, audits, host.stats(), after
+        finally:
+            host.close()
+
+    return asyncio.run(run())
+
+
+async def outcome_of(call):
+    try:
+        return {"ok": True, "value": await call}
+    except Exception as error:  # noqa: BLE001 - the test reads the code
+        return {"ok": False, "code": getattr(error, "code", type(error).__name__), "message": str(error)}
+
+
+BENIGN = ("wasiprobe", "benign", [])
+
+
+def test_json_bytes_and_typed_errors_round_trip(edge_manifest):
+    assert attempt(edge_manifest, "wasiprobe", "sum", 1, 2, 3.5)[0] == {"ok": True, "value": 6.5}
+    assert attempt(edge_manifest, "wasiprobe", "echo", "a", [1, {"b": None}])[0] == {"ok": True, "value": ["a", [1, {"b": None}]]}
+    assert attempt(edge_manifest, "wasiprobe", "reverse", bytes([1, 2, 3, 255]))[0] == {"ok": True, "value": bytes([255, 3, 2, 1])}
+    bad = attempt(edge_manifest, "wasiprobe", "sum", "x")[0]
+    assert bad["ok"] is False and bad["code"] == "E_BAD_REQUEST"
+    clock = attempt(edge_manifest, "wasiprobe", "clock")[0]["value"]
+    assert clock["year"] >= 2025 and clock["slept_ms"] >= 15
+
+
+def test_files_env_and_args_are_exactly_the_policys(edge_manifest):
+    report, audits, _, env_args = attempt(edge_manifest, "wasiprobe", "files", then=("wasiprobe", "envArgs", []))
+    report = report["value"]
+    assert report["granted"] == '{"limit": 10}' and report["grantedErr"] == "<nil>"
+    assert report["passwd"] == "open /etc/passwd: No such file or directory" and report["write"] != "<nil>"
+    assert env_args["value"] == {"env": ["ROLE=probe"], "args": ["wasiprobe", "--probe"]}
+    assert {("fs", "open /etc/passwd")} <= {(e.capability, e.detail) for e in audits}
+
+
+@pytest.mark.parametrize("fn, code, capability, words", [
+    ("loop", "E_TIMEOUT", "limits", "1500 ms"),
+    ("alloc2g", "E_LIMIT", "limits", "out of memory"),
+    ("flood", "E_LIMIT", "log", "log_kb"),
+    ("panicNow", "E_PANIC", "panic", "main.go:"),
+])
+def test_a_hostile_call_gets_the_browsers_code_and_the_next_call_a_fresh_instance(edge_manifest, fn, code, capability, words):
+    got, audits, stats, after = attempt(edge_manifest, "wasiprobe", fn, then=BENIGN)
+    assert got["ok"] is False and got["code"] == code, got
+    assert words in got["message"], got["message"]
+    assert capability in {e.capability for e in audits}
+    assert stats["counters"]["restarts"] == 1
+    assert after == {"ok": True, "value": {"ok": True}}
+
+
+def test_a_file_call_without_granted_files_is_refused_and_audited(edge_manifest):
+    got, audits, _, _ = attempt(edge_manifest, "pathopen", "read")
+    assert got["ok"] is False and got["code"] == "E_GUEST" and "/etc/passwd" in got["message"], got
+    assert "fs" in {e.capability for e in audits}
+
+
+def test_an_import_the_host_does_not_provide_is_refused_before_it_runs(edge_manifest):
+    got, audits, _, _ = attempt(edge_manifest, "envimport", "reach")
+    assert got["ok"] is False and got["code"] == "E_IMPORT" and "env.anything" in got["message"], got
+    assert "import" in {e.capability for e in audits}
+
+
+def test_a_goos_js_module_is_refused_with_e_load_naming_why(edge_manifest):
+    got = attempt(edge_manifest, "heartbeat", "verifyHeartbeat", 1, "x")[0]
+    assert got["ok"] is False and got["code"] == "E_LOAD" and "GOOS=js" in got["message"], got
+
+
+def test_calls_queued_behind_a_death_are_answered_by_a_fresh_instance(edge_manifest):
+    async def run():
+        manifest = Manifest.parse(json.loads(edge_manifest.read_text()), url=edge_manifest.as_uri())
+        host = Host(manifest, WasmtimePlatform(EDGE_CACHE), origin="http://127.0.0.1:1", gojs_imports=frozenset())
+        try:
+            calls = [host.call("wasiprobe", "panicNow", [])] + [host.call("wasiprobe", "sum", [i, 1]) for i in range(5)]
+            return await asyncio.gather(*(outcome_of(c) for c in calls))
+        finally:
+            host.close()
+
+    panicked, *others = asyncio.run(run())
+    assert panicked["code"] == "E_PANIC"
+    assert others == [{"ok": True, "value": i + 1} for i in range(5)]
