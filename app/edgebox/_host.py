@@ -23,11 +23,11 @@ from ._errors import (
     TimeoutError,
 )
 from ._abi import provided_imports
-from ._lifecycle import Death, Watchdog
+from ._lifecycle import Death, Watchdog, time_limit_ms
 from ._manifest import Manifest, ModuleSpec
 from ._metrics import Metrics
 from ._platform import Guest, HttpRequest, HttpResponse, Platform
-from ._wasm import imports, limit_memory
+from ._wasm import imports, limit_memory, with_source_map_url
 
 __all__ = ["AuditEvent", "GuestServices", "Host", "verify"]
 
@@ -149,7 +149,8 @@ class Host:
         it reaches take calls."""
         spec = self._spec(module)
         self.counters["calls via host"] += 1
-        budget = max(spec.policy.limits.timeout_ms / 1000 + _SLACK - waited_ms / 1000, _SLACK)
+        timeout_ms = time_limit_ms(spec, spec.policy.limits.timeout_ms)
+        budget = max(timeout_ms / 1000 + _SLACK - waited_ms / 1000, _SLACK)
         idle_deaths = 0
         while True:
             guest = await self.guest(module)
@@ -159,7 +160,7 @@ class Host:
             try:
                 return await asyncio.wait_for(guest.call(fn, args), budget)
             except asyncio.TimeoutError:
-                raise TimeoutError(f"{module}.{fn}: not answered within {spec.policy.limits.timeout_ms} ms (timeout_ms), "
+                raise TimeoutError(f"{module}.{fn}: not answered within {timeout_ms} ms (timeout_ms), "
                                    "waiting for the instance included") from None
             except GuestGone as gone:
                 budget -= time.monotonic() - sent
@@ -174,7 +175,7 @@ class Host:
                 # Only instances that die without taking a single call are the call's problem.
                 idle_deaths = 0 if reading and (reading.taken_host or reading.taken_page) else idle_deaths + 1
                 if budget <= 0:
-                    raise TimeoutError(f"{module}.{fn}: not answered within {spec.policy.limits.timeout_ms} ms "
+                    raise TimeoutError(f"{module}.{fn}: not answered within {timeout_ms} ms "
                                        "(timeout_ms): the instances it reached ended before taking it") from None
                 if idle_deaths >= _IDLE_DEATHS:
                     raise CrashedError(f"{module}.{fn}: the instances it reached ended before taking it "
@@ -203,7 +204,8 @@ class Host:
         Returns the module's timeout_ms, within which (plus slack) the page expects an answer."""
         guest = await self.guest(module)
         await guest.connect(shared)
-        return self._spec(module).policy.limits.timeout_ms
+        spec = self._spec(module)
+        return time_limit_ms(spec, spec.policy.limits.timeout_ms)
 
     def forget(self, module: str, death: Death | None = None) -> None:
         """Drop an instance (or its load) that can no longer answer; the next call
@@ -244,7 +246,8 @@ class Host:
                 continue
             dog = self._dogs.get(module)
             if dog is None:
-                dog = self._dogs[module] = Watchdog(module, self._spec(module).policy.limits.timeout_ms, now)
+                spec = self._spec(module)
+                dog = self._dogs[module] = Watchdog(module, time_limit_ms(spec, spec.policy.limits.timeout_ms), now)
             death = dog.check(reading, now)
             if death is not None:
                 self.forget(module, death)
@@ -315,7 +318,7 @@ class Host:
         return spec
 
     async def _start(self, spec: ModuleSpec) -> Guest:
-        startup_ms = spec.policy.limits.startup_ms
+        startup_ms = time_limit_ms(spec, spec.policy.limits.startup_ms)
         try:
             return await asyncio.wait_for(self._load(spec), startup_ms / 1000)
         except asyncio.TimeoutError:
@@ -327,6 +330,10 @@ class Host:
         verify(spec, data, await self.platform.sha256_hex(data))
         self._check_imports(spec, data)
         prepared = limit_memory(data, spec.policy.limits.memory_mb)
+        if spec.source_map:
+            # Written after verification, like the memory cap: the signed bytes name no URL,
+            # and a module compiled from bytes needs an absolute one for DevTools to find it.
+            prepared = with_source_map_url(prepared, spec.source_map)
         return await self.platform.start_guest(spec, prepared, GuestServices(self, spec))
 
     def _check_imports(self, spec: ModuleSpec, data: bytes) -> None:

@@ -16,6 +16,12 @@ Every limit on every path, and who enforces it::
     exit, panic  the guest worker reports the end of the       E_PANIC (a Go panic, with its stack),
                  program with its stderr tail: classify_exit   E_LIMIT (out of memory), E_CRASHED (exit)
 
+A debug build (``build.py --debug``; ``ModuleSpec.debug``) has its time
+limits raised to ``DEBUG_TIME_LIMIT_MS`` (``time_limit_ms``): a guest paused at
+a breakpoint holds its thread exactly as a guest in an endless loop does, and
+nothing the host sees tells them apart, so a paused debugger is given time
+instead of being detected. Memory and log limits stay.
+
 When an instance dies, the call that killed it gets the death's error; the
 other calls it had started get ``E_CRASHED`` naming that cause; calls it never
 started are delivered again to a fresh instance (``Death.fate``). The guest
@@ -30,12 +36,22 @@ from dataclasses import dataclass
 from ._errors import CrashedError, EdgeBoxError, LimitError, PanicError, TimeoutError
 from ._guest_protocol import Via, Watch, WatchReading
 
-__all__ = ["Death", "Watchdog", "classify_exit", "panicked_goroutine_was_spawned"]
+__all__ = ["DEBUG_TIME_LIMIT_MS", "Death", "Watchdog", "classify_exit", "panicked_goroutine_was_spawned", "time_limit_ms"]
 
 _OUT_OF_MEMORY = re.compile(r"fatal error: out of memory|runtime: out of memory|out of memory \(memory_mb\)")
 _PANIC = re.compile(r"(?:^|\n)(panic: |fatal error: )")
 # The guest's event loop beats every Watch.BEAT_MS; still for this long, its thread is held.
 _STALLED = 4 * Watch.BEAT_MS / 1000
+
+
+# How long a debug build's call, or start-up, may take: time for a developer at a breakpoint.
+DEBUG_TIME_LIMIT_MS = 15 * 60 * 1000
+
+
+def time_limit_ms(spec, limit_ms: int) -> int:
+    """A module's time limit (``timeout_ms`` or ``startup_ms``, in ms) as enforced:
+    at least ``DEBUG_TIME_LIMIT_MS`` for a debug build (``spec.debug``)."""
+    return max(limit_ms, DEBUG_TIME_LIMIT_MS) if spec.debug else limit_ms
 
 
 @dataclass(frozen=True)
