@@ -36,10 +36,11 @@ class GoModule:
     source: Path
     abi: str  # "js" or "wasip1"
     debug: bool = False  # names kept, a source map next to it (buildtools/sourcemap.py)
+    out: Path | None = None  # where the .wasm goes, if not dist/edgebox/modules/NAME.wasm
 
     @property
     def output(self) -> Path:
-        return BOX / "modules" / f"{self.name}.wasm"
+        return self.out or BOX / "modules" / f"{self.name}.wasm"
 
     @property
     def source_map(self) -> Path | None:
@@ -120,6 +121,16 @@ def cap_memory(wasm: Path, policy_file: Path) -> None:
         wasm.write_bytes(capped)
 
 
+def build_module(module: GoModule) -> None:
+    """Compile a module, cap its memory at its policy's memory_mb, and for a debug
+    build write Go names and its source map (last: the map counts the final bytes)."""
+    compile_go_module(module.source, module.output, module.abi, module.debug)
+    cap_memory(module.output, module.source / "policy.json")
+    map_path(module.output).unlink(missing_ok=True)
+    if module.debug:
+        make_debug(module.output, [_import_root(module), ("edgebox.dev/edgebox", ROOT / "sdk")], go_root())
+
+
 def go_modules(state: dict, debug: bool = False) -> list[GoModule]:
     """Every Go main package under modules/, and those added with `build.py module`
     (debug builds when ``debug``, or when added with ``--debug``)."""
@@ -144,13 +155,9 @@ def build_go(state: dict, debug: bool = False) -> list[GoModule]:
         if not (module.output.exists() and state.get(f"go:{module.name}") == key):
             jobs.append((module, key))
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        builds = [(pool.submit(compile_go_module, m.source, m.output, m.abi, m.debug), m, key) for m, key in jobs]
+        builds = [(pool.submit(build_module, m), m, key) for m, key in jobs]
     for build, module, key in builds:
         build.result()  # re-raises the failing module's compiler output
-        cap_memory(module.output, module.source / "policy.json")
-        map_path(module.output).unlink(missing_ok=True)
-        if module.debug:
-            make_debug(module.output, [_import_root(module), ("edgebox.dev/edgebox", ROOT / "sdk")], go_root())
         log(f"go build {module.source} ({module.abi}) -> {module.output.relative_to(ROOT)}")
         state[f"go:{module.name}"] = key
     return modules

@@ -181,26 +181,32 @@ func blockStarts(data []byte, body section) (offsets []int, pcs []uint64, err er
 		r.u32()
 		r.byte()
 	}
-	offsets, pcs = []int{r.p}, []uint64{0}
-	var open []bool       // the control blocks open now: true for the dispatcher's
-	dispatched := false   // the dispatcher was seen
-	run, runAtGet := 0, 0 // consecutive `block`s just before (at the last local.get)
-	lastGet := -1         // offset of the last local.get
+	offsets, pcs = []int{r.p}, []uint64{0} // the body's first instruction: B = 0
+	var open []byte            // the control blocks open now: 'd' the dispatcher's, 'i' an if, 'b' others
+	var blocks []uint64        // the first B of each resume block, from the dispatcher's table
+	ended := 0                 // dispatcher blocks closed so far
+	pc1InEntry := true         // B = 1 is still the entry block (no call before the frame is set up)
+	prologue := false          // the frame's SP was set
+	run, runAtGet := 0, 0      // consecutive `block`s just before (at the last local.get)
+	lastGet := -1              // offset of the last local.get
+	p1, p2, last := -1, -1, -1 // offsets of the two instructions before this one, and of this one
 	for r.p < body.end {
 		op := r.byte()
 		at := r.p - 1
+		p2, p1, last = p1, last, at
 		switch {
 		case op == 0x02 || op == 0x03 || op == 0x04:
 			r.s64()
-			open = append(open, false)
+			open = append(open, map[byte]byte{0x02: 'b', 0x03: 'b', 0x04: 'i'}[op])
 			if op == 0x02 {
 				run++
 				continue
 			}
 		case op == 0x0b:
 			if len(open) > 0 {
-				if open[len(open)-1] {
-					offsets = append(offsets, r.p)
+				if open[len(open)-1] == 'd' && ended < len(blocks) {
+					offsets, pcs = append(offsets, r.p), append(pcs, blocks[ended])
+					ended++
 				}
 				open = open[:len(open)-1]
 			}
@@ -209,16 +215,24 @@ func blockStarts(data []byte, body section) (offsets []int, pcs []uint64, err er
 			for i := range labels {
 				labels[i] = r.u32()
 			}
-			if !dispatched && lastGet == at-2 && r.b[lastGet+1] == 0 && runAtGet > 0 {
+			if blocks == nil && lastGet == at-2 && r.b[lastGet+1] == 0 && runAtGet > 0 {
 				// The dispatcher: blocks, then local.get 0 (PC_B); br_table.
-				dispatched = true
 				for k := len(open) - runAtGet; k < len(open); k++ {
-					open[k] = true
+					open[k] = 'd'
 				}
-				offsets, pcs = offsets[:1], pcs[:1] // the entry: the body start, B = 0
 				for k := 0; k < runAtGet; k++ {
-					pcs = append(pcs, firstIndex(labels, uint64(k)))
+					blocks = append(blocks, firstIndex(labels, uint64(k)))
 				}
+				pc1InEntry = len(labels) > 1 && labels[1] == 0
+			}
+		case op == 0x24 && r.b[r.p] == 0 && !prologue && bytes.IndexByte(open, 'i') < 0 && ended <= 1 && lowered(data, p1, p2):
+			// The frame is allocated (SP lowered: `i32.sub; [local.tee 1;] global.set 0`,
+			// outside the morestack check): Go starts B = 1 there, and the entry block's
+			// first statements run at it.
+			r.u32()
+			prologue = true
+			if pc1InEntry {
+				offsets, pcs = append(offsets, r.p), append(pcs, 1)
 			}
 		case op == 0x0c || op == 0x0d || op == 0x10 || (op >= 0x20 && op <= 0x26) || op == 0xd2:
 			if op == 0x20 {
@@ -263,10 +277,16 @@ func blockStarts(data []byte, body section) (offsets []int, pcs []uint64, err er
 		}
 		run = 0
 	}
-	if len(offsets) > len(pcs) { // an unbalanced body: keep what pairs up
-		offsets = offsets[:len(pcs)]
-	}
 	return offsets, pcs, nil
+}
+
+// lowered reports whether the instructions before a `global.set 0` lower SP:
+// `i32.sub`, or `i32.sub; local.tee 1` (the function's cached SP).
+func lowered(b []byte, p1, p2 int) bool {
+	if p1 >= 0 && b[p1] == 0x6b {
+		return true
+	}
+	return p1 >= 0 && b[p1] == 0x22 && b[p1+1] == 1 && p2 >= 0 && b[p2] == 0x6b
 }
 
 func firstIndex(labels []uint64, k uint64) uint64 {

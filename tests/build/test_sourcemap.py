@@ -41,7 +41,8 @@ def decode_mappings(mappings: str) -> list[tuple[int, ...]]:
 
 
 def lines_by_function(listing: str) -> dict[str, list[int]]:
-    """From an -S listing: per function, the line of its entry, then of each resume block."""
+    """From an -S listing: per function, the line of its entry, of its first statements
+    (B = 1, when the entry block reaches it), then of each resume block."""
     functions = {}
     for block in re.split(r"\n(?=\S)", listing):
         head = re.match(r"(\S+) STEXT", block)
@@ -51,8 +52,10 @@ def lines_by_function(listing: str) -> dict[str, list[int]]:
                 re.finditer(r"^\t0x[0-9a-f]+ (\d+) \(.*:(\d+)\)\t(\w+)(?:\t(.*))?$", block, re.M)
                 if m[3] not in ("TEXT", "FUNCDATA", "PCDATA")]
         line_of = {pc: line for pc, line, _, _ in code}  # the last instruction with a PC gives its line
-        starts, open_blocks = [0], []
+        starts, open_blocks, ended = [0], [], 0
         for k, (pc, line, op, arg) in enumerate(code):
+            if pc == 1 and code[k - 1][0] == 0 and ended <= 1 and "End" not in (op, code[k - 1][2]):
+                starts.append(1)  # the entry block's statements, once the frame is set up
             if op in ("Block", "Loop", "If"):
                 open_blocks.append(False)
             elif op == "BrTable" and code[k - 1][2:] == ("Get", "PC_B"):
@@ -61,6 +64,7 @@ def lines_by_function(listing: str) -> dict[str, list[int]]:
                     open_blocks[i] = True
             elif op == "End" and open_blocks.pop():
                 starts.append(code[k + 1][0])
+                ended += 1
         functions[head[1]] = [line_of[pc] for pc in starts]
     return functions
 
@@ -100,11 +104,13 @@ def test_columns_are_byte_offsets_of_the_function_bodies(debuggee):
     data = wasm.read_bytes()
     apply_index = int(next(i for i, name in table["functions"].items() if name == "main.(*scale).apply"))
     columns = [c for c, _, _, _, n in decode_mappings(table["mappings"]) if table["names"][n] == "main.(*scale).apply"]
-    assert columns == sorted(columns) and len(columns) == 5
+    assert columns == sorted(columns) and len(columns) == 6
     # The entry is the body's first instruction, after its locals: here `global.get 0` (SP, 0x23 0x00).
     assert data[columns[0]:columns[0] + 2] == b"\x23\x00"
-    # Each later block starts right after an `end` (0x0b).
-    assert all(data[c - 1] == 0x0b for c in columns[1:])
+    # The statements start once the frame is set (`global.set 0`, 0x24 0x00);
+    # each resume block right after an `end` (0x0b).
+    assert data[columns[2] - 2:columns[2]] == b"\x24\x00"
+    assert all(data[c - 1] == 0x0b for c in columns[1:2] + columns[3:])
     assert apply_index > 0
 
 
