@@ -36,7 +36,8 @@ from dataclasses import dataclass
 from ._errors import CrashedError, EdgeBoxError, LimitError, PanicError, TimeoutError
 from ._guest_protocol import Via, Watch, WatchReading
 
-__all__ = ["DEBUG_TIME_LIMIT_MS", "Death", "Watchdog", "classify_exit", "panicked_goroutine_was_spawned", "time_limit_ms"]
+__all__ = ["DEBUG_TIME_LIMIT_MS", "Death", "Watchdog", "classify_exit", "panic_frames", "panicked_goroutine_was_spawned",
+           "time_limit_ms"]
 
 _OUT_OF_MEMORY = re.compile(r"fatal error: out of memory|runtime: out of memory|out of memory \(memory_mb\)")
 _PANIC = re.compile(r"(?:^|\n)(panic: |fatal error: )")
@@ -112,10 +113,35 @@ def classify_exit(module: str, tail: str, exit_code: str | None, abi: str = "js"
         words = tail[last.start(1):]
         if _OUT_OF_MEMORY.search(words) or _OUT_OF_MEMORY.search(tail[max(0, last.start(1) - 200):last.start(1)]):
             return LimitError(f"module {module!r} ran out of memory (memory_mb): {words[:2000]}")
-        return PanicError(f"module {module!r}: {words[:8000]}")
+        return PanicError(f"module {module!r}: {words[:8000]}", frames=panic_frames(words))
     detail = f": {tail[-2000:]}" if tail else ""
     how = f"trapped ({exit_code[6:]})" if exit_code and exit_code.startswith("trap:") else f"exited (code {exit_code if exit_code is not None else '?'})"
     return CrashedError(f"module {module!r}: the Go program {how}{detail}")
+
+
+# In a goroutine's stack: `pkg.function(args)` then a tab, `file:line` and maybe ` +0x1f`.
+_FRAME = re.compile(r"^(?P<function>\S.*)\((?:[^()]*)\)\n\t(?P<file>.+?):(?P<line>\d+)(?: \+0x[0-9a-f]+)?$", re.M)
+_GOROUTINE = re.compile(r"^goroutine \d+ \[[^\]]*\]:\n", re.M)
+
+
+def panic_frames(words: str) -> list[dict]:
+    """The Go frames of a panic, from Go's last words (``panic: ...`` and the
+    goroutine stacks, as ``runtime/traceback.go`` prints them): ``[{function,
+    file, line}]`` of the goroutine that panicked, innermost first, starting
+    at the frame that panicked; the runtime's own frames above it (``panic``,
+    ``runtime.gopanic``, ``runtime.panicIndex``...) are left out. ``file`` is
+    Go's import-path spelling (modules are built with -trimpath)."""
+    stack = _GOROUTINE.search(words or "")
+    if stack is None:
+        return []
+    block = words[stack.end():].split("\n\n", 1)[0]
+    frames = []
+    for found in _FRAME.finditer(block):
+        function = found["function"]
+        if not frames and (function == "panic" or function.startswith("runtime.")):
+            continue
+        frames.append({"function": function, "file": found["file"], "line": int(found["line"])})
+    return frames
 
 
 def panicked_goroutine_was_spawned(tail: str) -> bool:

@@ -104,3 +104,13 @@ def test_a_release_build_names_no_source_map(debugged):
     devtools.wait_for(lambda e: e in guest_scripts(devtools) and not e["params"]["sourceMapURL"])
     maps = {e["params"]["sourceMapURL"] for e in guest_scripts(devtools)}
     assert maps == {"", f"{page.url.rsplit('/', 1)[0]}/guests/debuggee.wasm.map"}
+
+
+def test_a_panic_names_the_go_file_and_line_it_happened_at(debugged):
+    devtools, page = debugged
+    page.evaluate(CALL, ["explode", ["on purpose"]])
+    failed = page.evaluate("pending")
+    assert failed["ok"] is False and failed["code"] == "E_PANIC" and "explode: on purpose" in failed["message"]
+    assert failed["frames"][0] == {"function": "main.explode", "file": SOURCE, "line": 32}
+    assert failed["frames"][1]["function"] == "main.init.0.func3"
+    assert page.evaluate("box.call('debuggee', 'apply', 1)") == 4, "a fresh instance answers"
