@@ -28,7 +28,7 @@ function exportedNames(bytes) {
 }
 
 /**
- * env: {grant, files: Map, writeLog, audit, onExit(code), onTaken()}.
+ * env: {grant, files: Map, writeLog, audit, onExit(code, error), onTaken()}.
  * Resolves to {names, has(fn), invoke(fn, args), exited()}; invoke returns the
  * guest's value, or throws an error whose code the guest chose.
  */
@@ -54,7 +54,7 @@ export async function startWasi(name, module, env) {
       return work();
     } catch (error) {
       exitCode = error instanceof WasiExit ? error.code : `trap: ${String(error?.message ?? error)}`;
-      env.onExit(exitCode);
+      env.onExit(exitCode, error instanceof WasiExit ? undefined : error);
       throw errno("EXIT", `exit ${exitCode}`);
     }
   };

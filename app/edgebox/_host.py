@@ -27,6 +27,7 @@ from ._lifecycle import Death, Watchdog, time_limit_ms
 from ._manifest import Manifest, ModuleSpec
 from ._metrics import Metrics
 from ._platform import Guest, HttpRequest, HttpResponse, Platform
+from ._sourcemap import SourceMap
 from ._wasm import imports, limit_memory, with_source_map_url
 
 __all__ = ["AuditEvent", "GuestServices", "Host", "verify"]
@@ -89,6 +90,11 @@ class GuestServices:
     def log(self, fd: int, text: str) -> None:
         self._host.log(self.spec.name, fd, text)
 
+    def symbolize(self, offset: int) -> dict[str, Any] | None:
+        """``{function, file, line}`` of a wasm offset in this module, from its
+        source map (debug builds only; None until the map has arrived)."""
+        return self._host.symbolize(self.spec.name, offset)
+
     def died(self, guest: Guest, death: Death) -> None:
         """``guest`` ended on its own (panic, exit, limit, crash): replace it."""
         self._host.retire(self.spec.name, guest, death)
@@ -131,6 +137,9 @@ class Host:
         self._on_detach = on_detach or (lambda module, error: None)
         self._guests: dict[str, asyncio.Future[Guest]] = {}
         self._dogs: dict[str, Watchdog] = {}  # module -> the watchdog of its running instance
+        # module -> its source map's text, fetched while a debug build starts, read at its first trap
+        self._maps: dict[str, "asyncio.Future[bytes]"] = {}
+        self._parsed_maps: dict[str, SourceMap | None] = {}
         self._audit_windows: dict[str, _AuditWindow] = {}
         self.counters: Counter[str] = Counter()
         self.recent_audit: deque[AuditEvent] = deque(maxlen=200)
@@ -259,6 +268,18 @@ class Host:
         else:
             guest.close(death)
 
+    def symbolize(self, module: str, offset: int) -> dict[str, Any] | None:
+        if module not in self._parsed_maps:
+            pending = self._maps.get(module)
+            if pending is None or not pending.done() or pending.cancelled() or pending.exception() is not None:
+                return None
+            try:
+                self._parsed_maps[module] = SourceMap.parse(pending.result())
+            except ValueError:
+                self._parsed_maps[module] = None
+        found = self._parsed_maps[module]
+        return found.lookup(offset) if found else None
+
     def stats(self) -> dict[str, Any]:
         return {
             "counters": dict(self.counters),
@@ -334,6 +355,8 @@ class Host:
             # Written after verification, like the memory cap: the signed bytes name no URL,
             # and a module compiled from bytes needs an absolute one for DevTools to find it.
             prepared = with_source_map_url(prepared, spec.source_map)
+            if spec.name not in self._maps:  # for Go frames of a trap; never waited for
+                self._maps[spec.name] = asyncio.ensure_future(self.platform.fetch_bytes(spec.source_map, lambda *_: None))
         return await self.platform.start_guest(spec, prepared, GuestServices(self, spec))
 
     def _check_imports(self, spec: ModuleSpec, data: bytes) -> None:

@@ -32,12 +32,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any, Callable
 
 from ._errors import CrashedError, EdgeBoxError, LimitError, PanicError, TimeoutError
 from ._guest_protocol import Via, Watch, WatchReading
 
 __all__ = ["DEBUG_TIME_LIMIT_MS", "Death", "Watchdog", "classify_exit", "panic_frames", "panicked_goroutine_was_spawned",
-           "time_limit_ms"]
+           "time_limit_ms", "trap_frames"]
 
 _OUT_OF_MEMORY = re.compile(r"fatal error: out of memory|runtime: out of memory|out of memory \(memory_mb\)")
 _PANIC = re.compile(r"(?:^|\n)(panic: |fatal error: )")
@@ -93,7 +94,8 @@ class Death:
         return {"error": self.error.to_wire(), "culprit": culprit, "taken": self.taken_page}
 
 
-def classify_exit(module: str, tail: str, exit_code: str | None, abi: str = "js") -> EdgeBoxError:
+def classify_exit(module: str, tail: str, exit_code: str | None, abi: str = "js", trace: str = "",
+                  symbolize: Callable[[int], "dict[str, Any] | None"] | None = None) -> EdgeBoxError:
     """The error for a Go program that ended, from what it wrote to stderr since
     the call began and how it ended.
 
@@ -102,7 +104,9 @@ def classify_exit(module: str, tail: str, exit_code: str | None, abi: str = "js"
     maximum, as its last words; then a GOOS=js program exits with code 2 and a
     wasip1 one traps (``unreachable``). Only after such an end is that text
     read as a panic or a limit; any other end (``os.Exit(n)``, another trap)
-    is a crash, whatever the guest printed before."""
+    is a crash, whatever the guest printed before. A trap's ``trace`` (the
+    JavaScript stack it left, with wasm offsets) gives the crash Go frames
+    through ``symbolize`` (``trap_frames``)."""
     tail = (tail or "").strip()
     as_go_ends = exit_code == ("2" if abi == "js" else "trap: unreachable")
     last = None
@@ -116,7 +120,8 @@ def classify_exit(module: str, tail: str, exit_code: str | None, abi: str = "js"
         return PanicError(f"module {module!r}: {words[:8000]}", frames=panic_frames(words))
     detail = f": {tail[-2000:]}" if tail else ""
     how = f"trapped ({exit_code[6:]})" if exit_code and exit_code.startswith("trap:") else f"exited (code {exit_code if exit_code is not None else '?'})"
-    return CrashedError(f"module {module!r}: the Go program {how}{detail}")
+    frames = trap_frames(trace, symbolize) if exit_code and exit_code.startswith("trap") else []
+    return CrashedError(f"module {module!r}: the Go program {how}{detail}", frames=frames)
 
 
 # In a goroutine's stack: `pkg.function(args)` then a tab, `file:line` and maybe ` +0x1f`.
@@ -141,6 +146,26 @@ def panic_frames(words: str) -> list[dict]:
         if not frames and (function == "panic" or function.startswith("runtime.")):
             continue
         frames.append({"function": function, "file": found["file"], "line": int(found["line"])})
+    return frames
+
+
+# V8's frame of a wasm function: `at NAME (wasm://wasm/HASH:wasm-function[INDEX]:0xOFFSET)`, NAME from the name section.
+_WASM_FRAME = re.compile(r"^\s*at (?:(?P<name>\S+) )?\(?wasm://wasm/[^:]*:wasm-function\[\d+\]:0x(?P<offset>[0-9a-f]+)\)?$", re.M)
+
+
+def trap_frames(trace: str, symbolize: Callable[[int], "dict[str, Any] | None"] | None) -> list[dict]:
+    """Go frames of a wasm trap, innermost first, from the JavaScript stack V8
+    gave it (``trace``): each wasm frame's module offset through ``symbolize``
+    (a debug build's source map, ``_sourcemap.SourceMap.lookup``); frames it
+    cannot place are left out. Without ``symbolize`` there are none."""
+    if symbolize is None:
+        return []
+    frames = []
+    for found in _WASM_FRAME.finditer(trace or ""):
+        frame = symbolize(int(found["offset"], 16))
+        if frame:
+            frames.append({"function": frame["function"] or (found["name"] or "").lstrip("$"),
+                           "file": frame["file"], "line": frame["line"]})
     return frames
 
 

@@ -380,6 +380,13 @@ func run(path string) (*output, error) {
 			vlq(&mappings, n-name)
 			col, src, line, name = offset, s, ln-1, n
 		}
+		if end := m.bodies[index].end; mappings.Len() > 0 && col < end {
+			// A one-field segment ends the function's last mapping at its body's end,
+			// so no offset in a function without lines is taken for this one.
+			mappings.WriteByte(',')
+			vlq(&mappings, end-col)
+			col = end
+		}
 	}
 	out.Mappings = mappings.String()
 	return out, nil

@@ -22,8 +22,9 @@ GUESTS = build.ROOT / "tests" / "guests"
 B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 
-def decode_mappings(mappings: str) -> list[tuple[int, ...]]:
-    """The v3 mappings of a one-line map as absolute (column, source, line, column, name)."""
+def decode_mappings(mappings: str, ends: bool = False) -> list[tuple[int, ...]]:
+    """The v3 mappings of a one-line map as absolute (column, source, line, column, name);
+    the one-field segments that end a function's last mapping (column,) only if ``ends``."""
     found, state = [], [0] * 5
     for segment in mappings.split(","):
         values, value, shift = [], 0, 0
@@ -36,7 +37,8 @@ def decode_mappings(mappings: str) -> list[tuple[int, ...]]:
                 value = shift = 0
         for i, v in enumerate(values):
             state[i] += v
-        found.append(tuple(state[:len(values)]))
+        if len(values) == 5 or ends:
+            found.append(tuple(state[:len(values)]))
     return found
 
 
@@ -122,3 +124,15 @@ def test_the_name_section_spells_functions_as_go_does(debuggee, tmp_path):
     assert b"main.(*scale).apply" in renamed and b"main.__scale_.apply" not in renamed
     code_end = wasm.read_bytes().index(b"\x04name") - 2
     assert renamed[:code_end] == wasm.read_bytes()[:code_end], "no byte before the name section moves"
+
+
+def test_a_function_s_last_mapping_ends_with_its_body(debuggee):
+    wasm, _ = debuggee
+    table = build.read_line_table(wasm)
+    data = wasm.read_bytes()
+    segments = decode_mappings(table["mappings"], ends=True)
+    ends = [i for i, segment in enumerate(segments) if len(segment) == 1]
+    assert len(ends) == len({segment[4] for segment in segments if len(segment) == 5})
+    for i in ends:
+        assert data[segments[i][0] - 1] == 0x0b, "a function body ends with `end`"
+        assert i + 1 == len(segments) or segments[i + 1][4] != segments[i - 1][4], "the next mapping is another function's"

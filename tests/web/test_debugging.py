@@ -114,3 +114,13 @@ def test_a_panic_names_the_go_file_and_line_it_happened_at(debugged):
     assert failed["frames"][0] == {"function": "main.explode", "file": SOURCE, "line": 32}
     assert failed["frames"][1]["function"] == "main.init.0.func3"
     assert page.evaluate("box.call('debuggee', 'apply', 1)") == 4, "a fresh instance answers"
+
+
+def test_a_wasm_trap_gets_go_frames_from_the_source_map(debugged):
+    devtools, page = debugged
+    assert page.evaluate("box.call('debuggee', 'descend', 100)") == 100
+    page.evaluate(CALL, ["descend", [10_000_000]])  # the wasm stack runs out long before Go's does
+    failed = page.evaluate("pending")
+    assert failed["ok"] is False and failed["code"] == "E_CRASHED" and "trapped" in failed["message"], failed
+    recursion = {"function": "main.descend", "file": SOURCE, "line": 76}
+    assert len(failed["frames"]) >= 5 and failed["frames"][1:4] == [recursion] * 3

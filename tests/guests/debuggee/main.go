@@ -60,6 +60,18 @@ func init() {
 		explode(text(args))
 		return nil, nil
 	})
+	edgebox.Export("descend", func(args []json.RawMessage) (any, error) {
+		return descend(number(args)), nil
+	})
 }
 
 func main() { edgebox.Run() }
+
+// descend recurses as deep as it is asked: deep enough, the wasm stack runs
+// out, a trap that Go's runtime never sees (so it prints no traceback).
+func descend(n int) int {
+	if n == 0 {
+		return 0
+	}
+	return descend(n-1) + 1
+}
