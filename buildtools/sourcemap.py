@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -23,8 +24,8 @@ from .paths import CACHE, ROOT
 from .steps import fingerprint, log
 
 TOOL_SOURCE = ROOT / "buildtools" / "wasmmap"
-_NAME_SECTION = b"name"
-_FUNCTION_NAMES = 1
+_CODE = 10  # the code section's id
+_FUNCTION_NAMES = 1  # the name section's subsection of function names
 
 
 def map_path(wasm: Path) -> Path:
@@ -70,71 +71,47 @@ def source_text(source: str, roots: list[tuple[str, Path]], go_root: Path) -> st
     return file.read_text(errors="replace") if file.is_file() else None
 
 
-def _leb128(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
+def _wasm():
+    """The host's own wasm reader (app/edgebox/_wasm.py), as cap_memory uses it."""
+    sys.path.insert(0, str(ROOT / "app"))
+    from edgebox import _wasm
 
-
-def _read_leb(data: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return result, pos
-        shift += 7
-
-
-def _name(text: str) -> bytes:
-    raw = text.encode()
-    return _leb128(len(raw)) + raw
+    return _wasm
 
 
 def with_go_names(data: bytes, go_names: dict[int, str]) -> bytes:
     """``data`` whose name section calls each function by ``go_names`` (wasm
     function index to Go's spelling), other names kept. The name section is a
     custom section after the code, so no code offset moves."""
-    pos, sections = 8, []
-    while pos < len(data):
-        start = pos
-        section_id = data[pos]
-        size, body = _read_leb(data, pos + 1)
-        pos = body + size
-        sections.append((section_id, start, body, pos))
-    code_end = max((end for section_id, _, _, end in sections if section_id == 10), default=0)
-    for section_id, start, body, end in sections:
-        if section_id != 0 or start < code_end:
+    wasm = _wasm()
+    leb128 = wasm.leb128
+
+    def name(text: str) -> bytes:
+        return leb128(len(text.encode())) + text.encode()
+
+    sections = list(wasm._sections(data))
+    code_end = max((end for section_id, _, _, end in sections if section_id == _CODE), default=0)
+    for section_id, header_start, start, end in sections:
+        reader = wasm._Reader(data, start, end)
+        if section_id != 0 or header_start < code_end or reader.name() != "name":
             continue
-        name_len, at = _read_leb(data, body)
-        if data[at:at + name_len] != _NAME_SECTION:
-            continue
-        at += name_len
         names: dict[int, str] = {}
         others = b""
-        while at < end:
-            kind = data[at]
-            size, sub = _read_leb(data, at + 1)
+        while reader.pos < end:
+            kind_at = reader.pos
+            kind, size = reader.byte(), reader.u32()
             if kind == _FUNCTION_NAMES:
-                count, p = _read_leb(data, sub)
-                for _ in range(count):
-                    index, p = _read_leb(data, p)
-                    length, p = _read_leb(data, p)
-                    names[index] = data[p:p + length].decode("utf-8", "replace")
-                    p += length
+                sub = wasm._Reader(data, reader.pos, reader.pos + size)
+                for _ in range(sub.u32()):
+                    index = sub.u32()
+                    names[index] = sub.name()
             else:
-                others += data[at:sub + size]
-            at = sub + size
+                others += data[kind_at:reader.pos + size]
+            reader.pos += size
         names.update(go_names)
-        entries = b"".join(_leb128(i) + _name(names[i]) for i in sorted(names))
-        function_names = bytes([_FUNCTION_NAMES]) + _leb128(len(_leb128(len(names)) + entries)) + _leb128(len(names)) + entries
-        payload = _name("name") + function_names + others
-        section = b"\0" + _leb128(len(payload)) + payload
-        return data[:start] + section + data[end:]
+        entries = leb128(len(names)) + b"".join(leb128(i) + name(names[i]) for i in sorted(names))
+        payload = name("name") + bytes([_FUNCTION_NAMES]) + leb128(len(entries)) + entries + others
+        return data[:header_start] + b"\0" + leb128(len(payload)) + payload + data[end:]
     raise SystemExit("a debug build needs the name section: was it linked with -s?")
 
 

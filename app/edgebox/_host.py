@@ -56,8 +56,8 @@ class _AuditWindow:
     held: Counter = field(default_factory=Counter)
 
 
-def _started(pending: "asyncio.Future[Guest] | None") -> "Guest | None":
-    """The instance a load produced, or None while it loads or if it failed."""
+def _started(pending: "asyncio.Future[Any] | None") -> Any:
+    """What a task produced (an instance, a map's text), or None while it runs or if it failed."""
     if pending is None or not pending.done() or pending.cancelled() or pending.exception() is not None:
         return None
     return pending.result()
@@ -158,7 +158,7 @@ class Host:
         it reaches take calls."""
         spec = self._spec(module)
         self.counters["calls via host"] += 1
-        timeout_ms = time_limit_ms(spec, spec.policy.limits.timeout_ms)
+        timeout_ms = time_limit_ms(spec)
         budget = max(timeout_ms / 1000 + _SLACK - waited_ms / 1000, _SLACK)
         idle_deaths = 0
         while True:
@@ -214,7 +214,7 @@ class Host:
         guest = await self.guest(module)
         await guest.connect(shared)
         spec = self._spec(module)
-        return time_limit_ms(spec, spec.policy.limits.timeout_ms)
+        return time_limit_ms(spec)
 
     def forget(self, module: str, death: Death | None = None) -> None:
         """Drop an instance (or its load) that can no longer answer; the next call
@@ -256,7 +256,7 @@ class Host:
             dog = self._dogs.get(module)
             if dog is None:
                 spec = self._spec(module)
-                dog = self._dogs[module] = Watchdog(module, time_limit_ms(spec, spec.policy.limits.timeout_ms), now)
+                dog = self._dogs[module] = Watchdog(module, time_limit_ms(spec), now)
             death = dog.check(reading, now)
             if death is not None:
                 self.forget(module, death)
@@ -270,11 +270,11 @@ class Host:
 
     def symbolize(self, module: str, offset: int) -> dict[str, Any] | None:
         if module not in self._parsed_maps:
-            pending = self._maps.get(module)
-            if pending is None or not pending.done() or pending.cancelled() or pending.exception() is not None:
+            text = _started(self._maps.get(module))
+            if text is None:
                 return None
             try:
-                self._parsed_maps[module] = SourceMap.parse(pending.result())
+                self._parsed_maps[module] = SourceMap.parse(text)
             except ValueError:
                 self._parsed_maps[module] = None
         found = self._parsed_maps[module]
@@ -339,7 +339,7 @@ class Host:
         return spec
 
     async def _start(self, spec: ModuleSpec) -> Guest:
-        startup_ms = time_limit_ms(spec, spec.policy.limits.startup_ms)
+        startup_ms = time_limit_ms(spec, "startup_ms")
         try:
             return await asyncio.wait_for(self._load(spec), startup_ms / 1000)
         except asyncio.TimeoutError:
@@ -356,7 +356,8 @@ class Host:
             # and a module compiled from bytes needs an absolute one for DevTools to find it.
             prepared = with_source_map_url(prepared, spec.source_map)
             if spec.name not in self._maps:  # for Go frames of a trap; never waited for
-                self._maps[spec.name] = asyncio.ensure_future(self.platform.fetch_bytes(spec.source_map, lambda *_: None))
+                pending = self._maps[spec.name] = asyncio.ensure_future(self.platform.fetch_bytes(spec.source_map, lambda *_: None))
+                pending.add_done_callback(lambda done: done.cancelled() or done.exception())  # a failed fetch: no frames
         return await self.platform.start_guest(spec, prepared, GuestServices(self, spec))
 
     def _check_imports(self, spec: ModuleSpec, data: bytes) -> None:

@@ -32,10 +32,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ._errors import CrashedError, EdgeBoxError, LimitError, PanicError, TimeoutError
 from ._guest_protocol import Via, Watch, WatchReading
+
+if TYPE_CHECKING:
+    from ._manifest import ModuleSpec
 
 __all__ = ["DEBUG_TIME_LIMIT_MS", "Death", "Watchdog", "classify_exit", "panic_frames", "panicked_goroutine_was_spawned",
            "time_limit_ms", "trap_frames"]
@@ -50,9 +53,10 @@ _STALLED = 4 * Watch.BEAT_MS / 1000
 DEBUG_TIME_LIMIT_MS = 15 * 60 * 1000
 
 
-def time_limit_ms(spec, limit_ms: int) -> int:
-    """A module's time limit (``timeout_ms`` or ``startup_ms``, in ms) as enforced:
-    at least ``DEBUG_TIME_LIMIT_MS`` for a debug build (``spec.debug``)."""
+def time_limit_ms(spec: "ModuleSpec", which: str = "timeout_ms") -> int:
+    """A module's time limit as enforced, in ms: its policy's ``timeout_ms`` or
+    ``startup_ms``, at least ``DEBUG_TIME_LIMIT_MS`` for a debug build (``spec.debug``)."""
+    limit_ms = getattr(spec.policy.limits, which)
     return max(limit_ms, DEBUG_TIME_LIMIT_MS) if spec.debug else limit_ms
 
 

@@ -181,7 +181,8 @@ func blockStarts(data []byte, body section) (offsets []int, pcs []uint64, err er
 		r.u32()
 		r.byte()
 	}
-	offsets, pcs = []int{r.p}, []uint64{0} // the body's first instruction: B = 0
+	// The body's first instruction: B = 0.
+	offsets, pcs = []int{r.p}, []uint64{0}
 	var open []byte            // the control blocks open now: 'd' the dispatcher's, 'i' an if, 'b' others
 	var blocks []uint64        // the first B of each resume block, from the dispatcher's table
 	ended := 0                 // dispatcher blocks closed so far

@@ -5,6 +5,7 @@ from edgebox import CrashedError, LimitError, PanicError, TimeoutError
 from edgebox._guest_protocol import Via, WatchReading
 from edgebox._lifecycle import DEBUG_TIME_LIMIT_MS, Death, Watchdog, classify_exit, panic_frames, panicked_goroutine_was_spawned, time_limit_ms
 from edgebox._manifest import ModuleSpec
+from edgebox._policy import Policy
 
 OWN = "panic: boom\n\ngoroutine 7 [running]:\nmain.main.func4({...})\n\t/src/main.go:50 +0x4\nsyscall/js.handleEvent()\n\tsyscall/js/func.go:117 +0x28"
 SPAWNED = ("panic: later\n\ngoroutine 18 [running]:\nmain.main.func9.1()\n\t/src/main.go:60 +0x5\n"
@@ -54,18 +55,19 @@ def test_a_panic_carries_its_go_frames_from_the_panicking_one():
 
 
 def test_a_debug_build_has_time_for_a_paused_debugger():
-    release = ModuleSpec("m", "js", "u", "0" * 64)
-    debug = ModuleSpec("m", "js", "u", "0" * 64, debug=True)
-    assert time_limit_ms(release, 1000) == 1000
-    assert time_limit_ms(debug, 1000) == DEBUG_TIME_LIMIT_MS == 15 * 60 * 1000
-    assert time_limit_ms(debug, 20 * 60 * 1000) == 20 * 60 * 1000
+    def spec(debug, **limits):
+        return ModuleSpec("m", "js", "u", "0" * 64, policy=Policy.parse({"limits": limits}, "p"), debug=debug)
+
+    release, debug = spec(False, timeout_ms=1000), spec(True, timeout_ms=1000)
+    assert (time_limit_ms(release), time_limit_ms(release, "startup_ms")) == (1000, 10000)
+    assert time_limit_ms(debug) == time_limit_ms(debug, "startup_ms") == DEBUG_TIME_LIMIT_MS == 15 * 60 * 1000
     # Paused at a breakpoint, the thread is held: past timeout_ms a release build is ended, a debug one is not.
     held = dict(running=1, oldest_id=3, oldest_via=Via.PAGE, taken_page=3, current_id=3, current_via=Via.PAGE)
-    for spec, ends in ((release, True), (debug, False)):
-        dog = Watchdog("m", time_limit_ms(spec, 1000), 0.0)
+    for module, ends in ((release, True), (debug, False)):
+        dog = Watchdog("m", time_limit_ms(module), 0.0)
         dog.check(WatchReading(beat=1, oldest=1, **held), 0.0)
         assert (dog.check(WatchReading(beat=1, oldest=1, **held), 60.0) is not None) is ends
-    dog = Watchdog("m", time_limit_ms(debug, 1000), 0.0)
+    dog = Watchdog("m", time_limit_ms(debug), 0.0)
     dog.check(WatchReading(beat=1, oldest=1, **held), 0.0)
     assert dog.check(WatchReading(beat=1, oldest=1, **held), DEBUG_TIME_LIMIT_MS / 1000 + 1) is not None
 

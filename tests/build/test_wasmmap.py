@@ -1,4 +1,4 @@
-"""buildtools/sourcemap.py + buildtools/wasmmap: a debug build's source map and
+"""buildtools/wasmmap + buildtools/sourcemap.py: a debug build's source map and
 Go names, checked against the Go compiler's own view of the same package.
 
 The compiler's assembly listing (``-gcflags=-S``) prints every wasm instruction
