@@ -137,19 +137,22 @@ def panic_frames(words: str) -> list[dict]:
     """The Go frames of a panic, from Go's last words (``panic: ...`` and the
     goroutine stacks, as ``runtime/traceback.go`` prints them): ``[{function,
     file, line}]`` of the goroutine that panicked, innermost first, starting
-    at the frame that panicked; the runtime's own frames above it (``panic``,
-    ``runtime.gopanic``, ``runtime.panicIndex``...) are left out. ``file`` is
+    at the frame that panicked; the frames above it (``panic``, the runtime's
+    ``runtime.goPanicIndex``..., and in a stack taken where the panic was
+    recovered, the recovering frames) are left out. ``file`` is
     Go's import-path spelling (modules are built with -trimpath)."""
     stack = _GOROUTINE.search(words or "")
     if stack is None:
         return []
     block = words[stack.end():].split("\n\n", 1)[0]
-    frames = []
-    for found in _FRAME.finditer(block):
-        function = found["function"]
-        if not frames and (function == "panic" or function.startswith("runtime.")):
-            continue
-        frames.append({"function": function, "file": found["file"], "line": int(found["line"])})
+    frames = [{"function": found["function"], "file": found["file"], "line": int(found["line"])}
+              for found in _FRAME.finditer(block)]
+    # A stack taken where the panic was recovered (the SDK's report, runtime/debug.Stack)
+    # holds the recovering frames above `panic`: the panicking frame is below the last one.
+    panics = [i for i, frame in enumerate(frames) if frame["function"] == "panic"]
+    frames = frames[panics[-1] + 1:] if panics else frames
+    while frames and frames[0]["function"].startswith("runtime."):
+        frames = frames[1:]
     return frames
 
 

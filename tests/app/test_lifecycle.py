@@ -52,6 +52,12 @@ def test_a_panic_carries_its_go_frames_from_the_panicking_one():
     assert error.to_wire()["frames"] == frames
     assert panic_frames(OWN)[0] == {"function": "main.main.func4", "file": "/src/main.go", "line": 50}
     assert panic_frames("panic: no stack") == [] and classify_exit("m", OWN, "3").frames == []
+    # The SDK's report of a panic it recovered (GOOS=js): runtime/debug.Stack from the deferred function.
+    recovered = ("explode: now\n\ngoroutine 6 [running]:\nruntime/debug.Stack()\n\truntime/debug/stack.go:26 +0x5\n"
+                 "edgebox.dev/edgebox.handle.func1()\n\tedgebox.dev/edgebox/export.go:50 +0x3\n"
+                 "panic({0x1, 0x2})\n\truntime/panic.go:785 +0x12\n"
+                 "main.explode({0x5, 0x3})\n\tedgebox.dev/m/main.go:32 +0x4\n")
+    assert panic_frames(recovered) == [{"function": "main.explode", "file": "edgebox.dev/m/main.go", "line": 32}]
 
 
 def test_a_debug_build_has_time_for_a_paused_debugger():
