@@ -3,7 +3,7 @@
 import pytest
 
 from edgebox import LimitError, LoadError
-from edgebox._wasm import PAGE, Import, imports, leb128, limit_memory, with_source_map_url
+from edgebox._wasm import PAGE, Import, _Reader, _sections, imports, leb128, limit_memory, with_source_map_url
 
 MAGIC = b"\0asm\x01\0\0\0"
 
@@ -95,25 +95,12 @@ def test_shared_and_64_bit_memories_are_refused(flags):
 
 
 def custom_sections(data: bytes) -> list[tuple[str, bytes]]:
-    found, pos = [], len(MAGIC)
-    while pos < len(data):
-        section_id = data[pos]
-        size, body = _leb(data, pos + 1)
+    found = []
+    for section_id, _, start, end in _sections(data):
         if section_id == 0:
-            length, at = _leb(data, body)
-            found.append((data[at:at + length].decode(), data[at + length:body + size]))
-        pos = body + size
+            reader = _Reader(data, start, end)
+            found.append((reader.name(), data[reader.pos:end]))
     return found
-
-
-def _leb(data: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        value |= (data[pos] & 0x7F) << shift
-        pos += 1
-        if not data[pos - 1] & 0x80:
-            return value, pos
-        shift += 7
 
 
 def test_a_source_map_url_is_appended_last_and_replaces_an_old_one():

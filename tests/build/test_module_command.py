@@ -73,24 +73,9 @@ def test_wasip1_is_detected_from_the_sdk(tmp_path):
 
 
 def custom_section_names(data: bytes) -> list[str]:
-    names, pos = [], 8
-    while pos < len(data):
-        section_id, (size, body) = data[pos], _leb(data, pos + 1)
-        if section_id == 0:
-            length, at = _leb(data, body)
-            names.append(data[at:at + length].decode())
-        pos = body + size
-    return names
+    from edgebox._wasm import _Reader, _sections
 
-
-def _leb(data: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        value |= (data[pos] & 0x7F) << shift
-        pos += 1
-        if not data[pos - 1] & 0x80:
-            return value, pos
-        shift += 7
+    return [_Reader(data, start, end).name() for section_id, _, start, end in _sections(data) if section_id == 0]
 
 
 @pytest.fixture
