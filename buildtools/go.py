@@ -101,7 +101,7 @@ def module_path(root: Path) -> str:
     return re.search(r"^module\s+(\S+)", (root / "go.mod").read_text(), re.M).group(1)
 
 
-def _import_root(module: GoModule) -> tuple[str, Path]:
+def import_root(module: GoModule) -> tuple[str, Path]:
     """The Go import path of the module a GoModule's source belongs to, and its directory."""
     root = _module_root(module.source.resolve())
     return (module_path(root), root) if root else (f"edgebox.local/{module.output.stem}", module.source.resolve())
@@ -128,7 +128,7 @@ def build_module(module: GoModule) -> None:
     cap_memory(module.output, module.source / "policy.json")
     map_path(module.output).unlink(missing_ok=True)
     if module.debug:
-        make_debug(module.output, [_import_root(module), ("edgebox.dev/edgebox", ROOT / "sdk")], go_root())
+        make_debug(module.output, [import_root(module), ("edgebox.dev/edgebox", ROOT / "sdk")], go_root())
 
 
 def go_modules(state: dict, debug: bool = False) -> list[GoModule]:
