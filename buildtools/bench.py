@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 
-from .go import GoModule, import_root, cap_memory, compile_go_module, go_root
+from .go import GoModule, cap_memory, compile_go_module, go_root, source_roots
 from .sourcemap import make_debug
 from .paths import CHROMIUM, DIST, ROOT
 from .server import make_server
@@ -100,7 +100,7 @@ def debug_map_cost(out) -> dict:
     runs = []
     for _ in range(3):
         started = time.monotonic()
-        make_debug(module.output, [import_root(module), ("edgebox.dev/edgebox", ROOT / "sdk")], go_root())
+        make_debug(module.output, source_roots(module), go_root())
         runs.append(time.monotonic() - started)
     return {"module_bytes": module.output.stat().st_size, "go_build_s": go_build, "map_s": statistics.median(runs)}
 

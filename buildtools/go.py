@@ -101,10 +101,12 @@ def module_path(root: Path) -> str:
     return re.search(r"^module\s+(\S+)", (root / "go.mod").read_text(), re.M).group(1)
 
 
-def import_root(module: GoModule) -> tuple[str, Path]:
-    """The Go import path of the module a GoModule's source belongs to, and its directory."""
+def source_roots(module: GoModule) -> list[tuple[str, Path]]:
+    """Where a module's Go files are, by import path: its own Go module's
+    directory (or, without a go.mod, the one build.py gives it) and the SDK's."""
     root = _module_root(module.source.resolve())
-    return (module_path(root), root) if root else (f"edgebox.local/{module.output.stem}", module.source.resolve())
+    own = (module_path(root), root) if root else (f"edgebox.local/{module.output.stem}", module.source.resolve())
+    return [own, ("edgebox.dev/edgebox", ROOT / "sdk")]
 
 
 def cap_memory(wasm: Path, policy_file: Path) -> None:
@@ -128,7 +130,7 @@ def build_module(module: GoModule) -> None:
     cap_memory(module.output, module.source / "policy.json")
     map_path(module.output).unlink(missing_ok=True)
     if module.debug:
-        make_debug(module.output, [import_root(module), ("edgebox.dev/edgebox", ROOT / "sdk")], go_root())
+        make_debug(module.output, source_roots(module), go_root())
 
 
 def go_modules(state: dict, debug: bool = False) -> list[GoModule]:
