@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """EdgeBox build tool.
 
-    python3 build.py serve [--host 127.0.0.1] [--port 8000]   set up, build, serve the demo
+    python3 build.py serve [--host 127.0.0.1] [--port 8000] [--debug]   set up, build, serve the demo
     python3 build.py test [PYTEST ARGS...]                    set up, build, run every test
-    python3 build.py build                                    set up and build dist/
-    python3 build.py module DIR [--name N] [--abi js|wasip1]  add your own Go module to the build
+    python3 build.py build [--debug]                          set up and build dist/
+    python3 build.py module DIR [--name N] [--abi js|wasip1] [--debug]  add your own Go module to the build
     python3 build.py module --remove NAME                     take it out again
     python3 build.py bench                                    measure in headless Chromium: table, JSON, PNG
     python3 build.py bench --edge                             the edge server against Go's net/http (wrk, 64 connections)

@@ -1,14 +1,15 @@
 """EdgeBox's build, one concept a module: paths, steps (what makes a step
 incremental), environment (setup), go, wheel, snapshot, pages, dist (the whole
-build), server (the dev server), edge (the edge server), bench, bench_edge,
-soak, cli. build.py is its command line;
+build), sourcemap (debug builds), server (the dev server), edge (the edge server),
+bench, bench_edge, soak, cli. build.py is its command line;
 the tests import what they need from here."""
 
 from .dist import build
-from .go import compile_go_module, detect_abi, go_binary, go_root
+from .go import GoModule, build_module, compile_go_module, detect_abi, go_binary, go_root
 from .paths import BOX, CHROMIUM, DIST, PYODIDE_CORE, PYODIDE_WHEELS, ROOT
 from .server import make_server
+from .sourcemap import make_debug, map_path, read_line_table, with_go_names
 from .wheel import build_wheel
 
-__all__ = ["BOX", "CHROMIUM", "DIST", "PYODIDE_CORE", "PYODIDE_WHEELS", "ROOT", "build", "build_wheel", "compile_go_module",
-           "detect_abi", "go_binary", "go_root", "make_server"]
+__all__ = ["BOX", "CHROMIUM", "DIST", "PYODIDE_CORE", "PYODIDE_WHEELS", "ROOT", "GoModule", "build", "build_module", "build_wheel", "compile_go_module",
+           "detect_abi", "go_binary", "go_root", "make_debug", "make_server", "map_path", "read_line_table", "with_go_names"]

@@ -1,12 +1,16 @@
-"""build.py bench: start-up, round trips, throughput and memory in headless Chromium."""
+"""build.py bench: start-up, round trips, throughput and memory in headless Chromium,
+and what a debug build's source map costs next to compiling the module."""
 
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 import threading
+import time
 
-from .go import cap_memory, compile_go_module
+from .go import GoModule, cap_memory, compile_go_module, go_root, source_roots
+from .sourcemap import make_debug
 from .paths import CHROMIUM, DIST, ROOT
 from .server import make_server
 from .steps import copy_if_changed, sha256_file, write_if_changed
@@ -78,10 +82,27 @@ def bench() -> int:
         browser.close()
     server.shutdown()
 
+    progress("debug build of riskrules: go build, then its source map")
+    results["debug_map"] = debug_map_cost(out)
     (out / "results.json").write_text(json.dumps(results, indent=1))
     print(bench_table(results))
     print(f"\nresults: {(out / 'results.json').relative_to(ROOT)}   chart: {(out / 'chart.png').relative_to(ROOT)}")
     return 0
+
+
+def debug_map_cost(out) -> dict:
+    """Seconds to compile riskrules as a debug build (Go's build cache may serve parts)
+    and, median of 3, to write its Go names and source map; the module's size."""
+    module = GoModule("riskrules", ROOT / "modules" / "riskrules", "wasip1", True, out / "riskrules-debug.wasm")
+    started = time.monotonic()
+    compile_go_module(module.source, module.output, module.abi, debug=True)
+    go_build = time.monotonic() - started
+    runs = []
+    for _ in range(3):
+        started = time.monotonic()
+        make_debug(module.output, source_roots(module), go_root())
+        runs.append(time.monotonic() - started)
+    return {"module_bytes": module.output.stat().st_size, "go_build_s": go_build, "map_s": statistics.median(runs)}
 
 
 def bench_table(r: dict) -> str:
@@ -109,4 +130,7 @@ def bench_table(r: dict) -> str:
                   f"page {memory['page'] / 2**20:.1f} MiB, total {memory['total'] / 2**20:.1f} MiB"]
     else:
         lines += ["", f"Memory: not measurable here ({memory.get('error', 'API unavailable')})"]
+    debug = r["debug_map"]
+    lines += ["", f"Debug build of riskrules ({debug['module_bytes'] / 1e6:.1f} MB): Go names and source map in "
+              f"{debug['map_s']:.2f} s, {debug['map_s'] / max(debug['go_build_s'], 1e-9):.2f} x its go build ({debug['go_build_s']:.2f} s)"]
     return "\n".join(lines)

@@ -22,16 +22,20 @@ USAGE = ""  # build.py's docstring, set by build.py
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="build.py", description=USAGE, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("build", help="build dist/")
+    debug_help = "debug builds of every Go module: Go names, source maps, relaxed time limits (README: Debugging)"
+    build_parser = commands.add_parser("build", help="build dist/")
+    build_parser.add_argument("--debug", action="store_true", help=debug_help)
     serve_parser = commands.add_parser("serve", help="build, then serve dist/ with the isolation headers")
     serve_parser.add_argument("--host", default="127.0.0.1")
     serve_parser.add_argument("--port", type=int, default=8000)
+    serve_parser.add_argument("--debug", action="store_true", help=debug_help)
     commands.add_parser("test", help="build, then run every test (extra arguments go to pytest)")
     module_parser = commands.add_parser("module", help="compile a Go module directory and add it to dist/'s manifest")
     module_parser.add_argument("dir", nargs="?", type=Path)
     module_parser.add_argument("--name")
     module_parser.add_argument("--abi", choices=["js", "wasip1"])
     module_parser.add_argument("--remove", metavar="NAME")
+    module_parser.add_argument("--debug", action="store_true", help="a debug build that stays one (README: Debugging)")
     edge_parser = commands.add_parser("edge", help="build, then serve the manifest's wasip1 modules over HTTP (uvicorn, wasmtime)")
     edge_parser.add_argument("--host", default="127.0.0.1")
     edge_parser.add_argument("--port", type=int, default=8080)
@@ -53,8 +57,8 @@ def main(argv: list[str]) -> int:
     setup(browser=args.command in ("test", "bench", "soak") and not getattr(args, "edge", False),
           load_generator=args.command == "bench" and args.edge)
     if args.command == "module":
-        add_module(args.dir, name=args.name, abi=args.abi, remove=args.remove)
-    build()
+        add_module(args.dir, name=args.name, abi=args.abi, remove=args.remove, debug=args.debug)
+    build(debug=args.command in ("build", "serve") and args.debug)
     if args.command == "serve":
         serve(args.host, args.port)
     elif args.command == "edge":

@@ -19,7 +19,7 @@ from .wheel import browser_wheels, build_wheel
 def module_entry(module: GoModule) -> dict:
     wasm = module.output
     policy_file = module.source / "policy.json"
-    return {
+    entry = {
         "name": module.name,
         "abi": module.abi,
         "url": f"modules/{wasm.name}",
@@ -27,6 +27,10 @@ def module_entry(module: GoModule) -> dict:
         "sha256": sha256_file(wasm),
         "policy": json.loads(policy_file.read_text()) if policy_file.exists() else {},
     }
+    if module.source_map:
+        # The host names the map in the module after verifying it (_wasm.with_source_map_url).
+        entry.update(debug=True, source_map=f"modules/{module.source_map.name}")
+    return entry
 
 
 STATE_FILE = DIST / ".build-state.json"
@@ -41,10 +45,11 @@ def save_state(state: dict) -> None:
     write_if_changed(STATE_FILE, json.dumps(state, indent=1, sort_keys=True).encode())
 
 
-def build() -> None:
+def build(debug: bool = False) -> None:
+    """Build dist/; ``debug``: every Go module as a debug build (names, source maps)."""
     started = time.monotonic()
     state = load_state()
-    modules = build_go(state)
+    modules = build_go(state, debug)
 
     for name in WEB_BOX_FILES:
         copy_if_changed(ROOT / "web" / name, BOX / name)
@@ -73,7 +78,7 @@ def build() -> None:
         "wheels": [f"wheels/{wheel.name}" for wheel in [*wheels, app_wheel]],
     }
     write_if_changed(BOX / "runtime.json", json.dumps(runtime, indent=1).encode())
-    for stale in set((BOX / "modules").glob("*.wasm")) - {m.output for m in modules}:
+    for stale in set((BOX / "modules").glob("*.wasm*")) - {m.output for m in modules} - {m.source_map for m in modules}:
         stale.unlink()
     routes_file = ROOT / "modules" / "routes.json"
     manifest = {"format": 1, "modules": [module_entry(module) for module in modules],
@@ -83,7 +88,7 @@ def build() -> None:
     log(f"dist/ ready in {time.monotonic() - started:.2f} s")
 
 
-def add_module(source: Path | None, *, name: str | None, abi: str | None, remove: str | None) -> None:
+def add_module(source: Path | None, *, name: str | None, abi: str | None, remove: str | None, debug: bool = False) -> None:
     """Remember a module directory in dist/'s build state, so later builds keep it."""
     state = load_state()
     extra = state.setdefault("extra", {})
@@ -95,7 +100,7 @@ def add_module(source: Path | None, *, name: str | None, abi: str | None, remove
         save_state(state)
         return
     if source is None or not source.is_dir():
-        sys.exit("usage: python3 build.py module DIR [--name NAME] [--abi js|wasip1]")
+        sys.exit("usage: python3 build.py module DIR [--name NAME] [--abi js|wasip1] [--debug]")
     source = source.resolve()
     name = name or source.name
     if not re.match(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$", name):
@@ -111,6 +116,6 @@ def add_module(source: Path | None, *, name: str | None, abi: str | None, remove
             Policy.parse(json.loads(policy.read_text()), str(policy))
         except (ValueError, ConfigError) as error:
             sys.exit(f"{policy}: {error}")
-    extra[name] = {"dir": str(source), "abi": abi or detect_abi(source)}
+    extra[name] = {"dir": str(source), "abi": abi or detect_abi(source), "debug": debug}
     save_state(state)
-    log(f"module {name} ({extra[name]['abi']}) from {source}")
+    log(f"module {name} ({extra[name]['abi']}{', debug' if debug else ''}) from {source}")

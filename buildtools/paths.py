@@ -24,4 +24,5 @@ WEB_BOX_FILES = ["edgebox.js", "options.js", "errors.js", "protocol.js", "channe
 WEB_PAGE_FILES = ["demo.js", "demo.css"]
 PAGES = ["index.html", "blank.html"]
 GO_BUILD_FLAGS = ["-trimpath", "-ldflags=-s -w"]
+GO_DEBUG_FLAGS = ["-trimpath", "-ldflags=-w"]  # no -s: the name section stays (buildtools/sourcemap.py)
 GO_ENV = {"GOOS": "js", "GOARCH": "wasm", "CGO_ENABLED": "0", "GOTOOLCHAIN": "local", "GOPROXY": "off"}

@@ -31,6 +31,7 @@ CONTENT_TYPES = {
     ".js": "text/javascript",
     ".mjs": "text/javascript",
     ".json": "application/json",
+    ".map": "application/json",  # a debug build's source map
     ".html": "text/html; charset=utf-8",
     ".css": "text/css",
     ".whl": "application/zip",

@@ -1,6 +1,8 @@
 """The two halves of each wire boundary (Python in app/, JavaScript in web/) must agree."""
 
+import json
 import re
+import subprocess
 
 import buildtools as build
 from edgebox import ERROR_CLASSES
@@ -166,3 +168,24 @@ def test_the_handler_panic_report_matches_in_three_languages():
 
     js = re.search(r'export const HANDLER_PANICKED = "([^"]+)"', (WEB / "guest-protocol.js").read_text()).group(1)
     assert js == HANDLER_PANICKED == go_constants(GO_ABI / "abi.go")["HandlerPanicked"]
+
+
+def test_go_frames_cross_the_error_wire_the_same_way_in_both_languages():
+    from edgebox import EdgeBoxError, PanicError
+
+    frames = [{"function": "main.(*scale).apply", "file": "edgebox.dev/m/main.go", "line": 19},
+              {"function": "main.main", "file": "edgebox.dev/m/main.go", "line": 30}]
+    cases = [PanicError("boom", stack="s", frames=frames).to_wire(), PanicError("plain").to_wire(),
+             {"code": "E_PANIC", "message": "m", "stack": "", "frames": [frames[0], {"function": 1}, "x"]}]
+    script = ("import { EdgeBoxError } from './web/errors.js';"
+              "const cases = JSON.parse(process.argv[1]);"
+              "console.log(JSON.stringify(cases.map((w) => { const e = EdgeBoxError.fromWire(w);"
+              " const wire = e.toWire(); return { name: e.name, frames: e.frames, wireFrames: wire.frames ?? null }; })));")
+    result = subprocess.run(["node", "--input-type=module", "-e", script, json.dumps(cases)], cwd=build.ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    for wire, js in zip(cases, json.loads(result.stdout)):
+        python = EdgeBoxError.from_wire(wire)
+        assert js["name"] == type(python).__name__
+        assert js["frames"] == python.frames
+        assert js["wireFrames"] == python.to_wire().get("frames")

@@ -24,8 +24,9 @@ const DIRECT_SLACK_MS = 1500;
 // Codes a guest worker may answer with over a direct channel; how an instance
 // died only the host says (detach).
 const REPLY_CODE_SET = new Set(REPLY_CODES);
-const fromGuest = (wire) => EdgeBoxError.fromWire(REPLY_CODE_SET.has(wire?.code) ? wire
-  : { ...wire, code: "E_GUEST", message: `(claimed ${String(wire?.code).slice(0, 40)}) ${wire?.message}` });
+// Go frames come only from the host, which read them from Go's own last words.
+const fromGuest = (wire) => EdgeBoxError.fromWire(REPLY_CODE_SET.has(wire?.code) ? { ...wire, frames: undefined }
+  : { ...wire, frames: undefined, code: "E_GUEST", message: `(claimed ${String(wire?.code).slice(0, 40)}) ${wire?.message}` });
 
 /**
  * A running box. Events: "audit" (CustomEvent whose detail is

@@ -1,30 +1,45 @@
 // The error hierarchy, mirrored from app/edgebox/_errors.py (kept identical by
-// tests/test_parity.py). Errors cross the wire as {code, message, stack}
-// and are rebuilt here as the same class.
+// tests/test_parity.py). Errors cross the wire as {code, message, stack}, plus
+// frames when the error knows Go frames (a panic's [{function, file, line}],
+// innermost first), and are rebuilt here as the same class.
 
-/** The one wire form of an error, {code, message, stack}, for those who have no EdgeBoxError to hand. */
-export const wireError = (code, message, stack = "") => ({ code: String(code), message: String(message), stack: String(stack) });
+const MAX_FRAMES = 100;
+
+/** Go frames as the wire carries them: [{function, file, line}], at most 100; anything else is dropped. */
+export const goFrames = (value) => (Array.isArray(value) ? value.slice(0, MAX_FRAMES) : [])
+  .filter((f) => f !== null && typeof f === "object" && typeof f.function === "string" && typeof f.file === "string" && Number.isInteger(f.line))
+  .map((f) => ({ function: f.function.slice(0, 500), file: f.file.slice(0, 500), line: f.line }));
+
+/** The one wire form of an error, {code, message, stack[, frames]}, for those who have no EdgeBoxError to hand. */
+export const wireError = (code, message, stack = "", frames = []) => {
+  const wire = { code: String(code), message: String(message), stack: String(stack) };
+  const go = goFrames(frames);
+  if (go.length) wire.frames = go;
+  return wire;
+};
 
 export class EdgeBoxError extends Error {
   static code = "E_INTERNAL";
   static fatal = false;
 
-  constructor(message, { code, stack, cause } = {}) {
+  constructor(message, { code, stack, cause, frames } = {}) {
     super(message, cause === undefined ? undefined : { cause });
     // Defined, not assigned: in a guest worker Error.prototype is frozen, and
     // assigning over a frozen inherited name throws.
     Object.defineProperty(this, "name", { value: new.target.name, writable: true, configurable: true });
     this.code = code ?? new.target.code;
+    /** Go frames [{function, file, line}], innermost first: a panic's, from where it panicked. */
+    this.frames = goFrames(frames);
     if (stack) this.stack = `${this.name} [${this.code}]: ${message}\n${stack}`;
   }
 
   toWire() {
-    return wireError(this.code, this.message, this.stack ?? "");
+    return wireError(this.code, this.message, this.stack ?? "", this.frames);
   }
 
   static fromWire(wire) {
     const cls = ERROR_CLASSES[wire?.code] ?? EdgeBoxError;
-    return new cls(String(wire?.message ?? "unknown error"), { code: wire?.code, stack: wire?.stack });
+    return new cls(String(wire?.message ?? "unknown error"), { code: wire?.code, stack: wire?.stack, frames: wire?.frames });
   }
 }
 

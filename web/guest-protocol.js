@@ -17,12 +17,13 @@
 //                  {op: "fetch-abort", fid}   the guest's AbortSignal ended the request before its answer
 //                  {op: "audit", events: [{capability, detail, code, count}]}   batched, floods summarised
 //                  {op: "log", lines: [[fd, text]], dropped}                    batched, floods summarised
-//                  {op: "died", kind, detail, exitCode, culprit, watch}
+//                  {op: "died", kind, detail, exitCode, culprit, watch, trace}
 //                                   the instance ended itself (kind "exit": detail is what it wrote to
 //                                   stderr since the call began, which the host reads as a panic, out of
 //                                   memory or exit) or went over a limit (kind "limit", what in detail);
 //                                   culprit: {via, id} of the call whose Go code ran at that moment, or
-//                                   null; watch: the Watch slots then
+//                                   null; watch: the Watch slots then; trace: a trap's JavaScript
+//                                   stack (wasm offsets), for the host to give it Go frames
 //                                   kind "panic": the function the SDK ran for a call panicked in the
 //                                   SDK's goroutine (GOOS=js), which rejected that call with
 //                                   {code: HANDLER_PANICKED, message: the panic and its stack}

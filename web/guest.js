@@ -158,7 +158,7 @@ function writeLog(fd, bytes) {
 
 // ------------------------------------------------------------------ deaths
 
-function die(kind, detail, exitCode = null) {
+function die(kind, detail, exitCode = null, trace = "") {
   if (dead) return;
   dead = true;
   if (instance === null) return; // during start-up: the load's own reply tells why
@@ -166,7 +166,7 @@ function die(kind, detail, exitCode = null) {
   // Only the call whose Go code ran at that moment can have caused it; a goroutine
   // that runs between calls is nobody's (the host narrows this down further).
   const culprit = current?.taken ? { via: current.via, id: current.id } : null;
-  const message = { op: GuestOp.DIED, kind, detail, exitCode, culprit, watch: [...slots] };
+  const message = { op: GuestOp.DIED, kind, detail, exitCode, culprit, watch: [...slots], trace };
   // Answers already given may still wait in a direct channel's queue (a full
   // ring): let them out first, for a bounded time, since the host ends this worker.
   const queued = channels.filter((channel) => channel.pumping);
@@ -180,7 +180,16 @@ function overLimit(what, detail) {
   die("limit", `${detail} (${what})`);
 }
 
-const onExit = (code) => die("exit", stderrTail, code === null || code === undefined ? null : String(code));
+// A trap's JavaScript stack (V8's, with wasm offsets) goes to the host, which gives it Go frames.
+const traceOf = (error) => {
+  try {
+    const stack = error?.stack;
+    return typeof stack === "string" ? stack.slice(0, 8000) : "";
+  } catch {
+    return "";
+  }
+};
+const onExit = (code, error) => die("exit", stderrTail, code === null || code === undefined ? null : String(code), traceOf(error));
 
 // ------------------------------------------------------------------ fetch through the host
 

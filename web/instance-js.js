@@ -19,7 +19,7 @@ const Go = globalThis.Go;
 
 /**
  * env: what makeGlobal needs, plus audit, memoryBytes (the memory_mb cap),
- * overLimit(what, detail), onExit(code), told once when the program ends,
+ * overLimit(what, detail), onExit(code, error), told once when the program ends (error: a trap's),
  * onTaken(), told when Go takes up the call being invoked (before that, the
  * call has not reached the guest: a goroutine that never yields can keep Go
  * from ever taking it), and onResult(value), told as soon as Go's function
@@ -146,7 +146,7 @@ export async function startJs(name, module, env) {
         // Anything thrown out of Go's resume leaves its runtime half-way: the instance is done.
         if (exitCode === null) {
           exitCode = "trap";
-          env.onExit(`trap: ${String(error?.message ?? error)}`);
+          env.onExit(`trap: ${String(error?.message ?? error)}`, error);
         }
         throw error;
       } finally {

@@ -15,7 +15,7 @@ const atomicsWait = typeof Atomics === "object" ? Atomics.wait : null;
 const getRandomValues = crypto.getRandomValues.bind(crypto);
 
 /**
- * env: {grant, files: Map, writeLog, audit, onExit(code), onTaken()}.
+ * env: {grant, files: Map, writeLog, audit, onExit(code, error), onTaken()}.
  * Resolves to {names, has(fn), invoke(fn, args), exited()}; invoke returns the
  * guest's value, or throws an error whose code the guest chose.
  */
@@ -41,7 +41,7 @@ export async function startWasi(name, module, env) {
       return work();
     } catch (error) {
       exitCode = error instanceof WasiExit ? error.code : `trap: ${String(error?.message ?? error)}`;
-      env.onExit(exitCode);
+      env.onExit(exitCode, error instanceof WasiExit ? undefined : error);
       throw errno("EXIT", `exit ${exitCode}`);
     }
   };

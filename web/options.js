@@ -5,7 +5,7 @@ import { ConfigError } from "./errors.js";
 export const OPTIONS = {
   base: "URL of the EdgeBox build directory (default: the directory of edgebox.js)",
   manifest: "URL of manifest.json (default: <base>/manifest.json)",
-  modules: "per-page module overrides: { name: { url, abi, sha256, policy } }",
+  modules: "per-page module overrides: { name: { url, abi, sha256, policy, debug, source_map } }",
   onProgress: "function called with { phase, loaded, total } while the box boots",
   bootTimeoutMs: "milliseconds to wait for the box to start (default 120000)",
   warm: "names of modules to start while the box boots, so their first call finds them running",
@@ -99,7 +99,11 @@ export function validate(options) {
   // knows the manifest's URL.
   const overrides = Object.fromEntries(Object.entries(modules ?? {}).map(([name, spec]) => {
     if (spec === null || typeof spec !== "object") throw new ConfigError(`EdgeBox.start: modules.${name} must be an object`);
-    return [name, spec.url === undefined ? spec : { ...spec, url: resolve(spec.url, pageURL(), `modules.${name}.url`) }];
+    const resolved = { ...spec };
+    for (const field of ["url", "source_map"]) {
+      if (spec[field] !== undefined) resolved[field] = resolve(spec[field], pageURL(), `modules.${name}.${field}`);
+    }
+    return [name, resolved];
   }));
   let fallback = null;
   if (options.fallback !== undefined) {

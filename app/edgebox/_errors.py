@@ -20,9 +20,10 @@ Every failure a caller can see is an ``EdgeBoxError`` with a stable ``code``::
     ├── CrashedError             E_CRASHED    the worker or guest died under the call
     └── ClosedError              E_CLOSED     the box was closed
 
-Errors cross every boundary as ``{code, message, stack}`` (``to_wire``) and are
-rebuilt as the same class on the other side (``from_wire``); the JavaScript
-side mirrors this table in ``web/errors.js``. A class whose ``fatal`` is true
+Errors cross every boundary as ``{code, message, stack}`` (``to_wire``), plus
+``frames`` when the error knows Go frames (a panic's ``[{function, file, line}]``,
+innermost first), and are rebuilt as the same class on the other side
+(``from_wire``); the JavaScript side mirrors this table in ``web/errors.js``. A class whose ``fatal`` is true
 means the instance is gone (``FATAL_CODES``): only the host, which saw the
 death, gives a call one of those (``_lifecycle.py``).
 """
@@ -58,18 +59,22 @@ class EdgeBoxError(Exception):
     code = "E_INTERNAL"
     fatal = False  # the instance that raised it is gone
 
-    def __init__(self, message: str, *, stack: str | None = None) -> None:
+    def __init__(self, message: str, *, stack: str | None = None, frames: Any = None) -> None:
         super().__init__(message)
         self.message = message
         self.stack = stack
+        self.frames = go_frames(frames)
 
     def to_wire(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "stack": self.stack or ""}
+        wire = {"code": self.code, "message": self.message, "stack": self.stack or ""}
+        if self.frames:
+            wire["frames"] = [dict(frame) for frame in self.frames]
+        return wire
 
     @staticmethod
     def from_wire(wire: dict[str, Any]) -> "EdgeBoxError":
         cls = ERROR_CLASSES.get(wire.get("code", ""), EdgeBoxError)
-        error = cls(str(wire.get("message", "")), stack=wire.get("stack") or None)
+        error = cls(str(wire.get("message", "")), stack=wire.get("stack") or None, frames=wire.get("frames"))
         if cls is EdgeBoxError and wire.get("code"):
             # An unknown code from a newer peer keeps its code rather than
             # being flattened into E_INTERNAL.
@@ -78,6 +83,22 @@ class EdgeBoxError(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.code}: {self.message!r})"
+
+
+_MAX_FRAMES = 100
+
+
+def go_frames(value: Any) -> list[dict[str, Any]]:
+    """Go frames as the wire carries them: ``[{function: str, file: str, line: int}]``,
+    innermost first, at most 100; anything else in ``value`` is dropped."""
+    if not isinstance(value, (list, tuple)):
+        return []
+    frames = []
+    for frame in value[:_MAX_FRAMES]:
+        if (isinstance(frame, dict) and isinstance(frame.get("function"), str) and isinstance(frame.get("file"), str)
+                and isinstance(frame.get("line"), int) and not isinstance(frame.get("line"), bool)):
+            frames.append({"function": frame["function"][:500], "file": frame["file"][:500], "line": frame["line"]})
+    return frames
 
 
 class ConfigError(EdgeBoxError):

@@ -24,11 +24,12 @@ from ._errors import (
     TimeoutError,
 )
 from ._abi import provided_imports
-from ._lifecycle import Death, Watchdog
+from ._lifecycle import Death, Watchdog, time_limit_ms
 from ._manifest import ABIS, Manifest, ModuleSpec
 from ._metrics import Metrics
 from ._platform import Guest, HttpRequest, HttpResponse, Platform
-from ._wasm import imports, limit_memory
+from ._sourcemap import SourceMap
+from ._wasm import imports, limit_memory, with_source_map_url
 
 __all__ = ["AuditEvent", "GuestServices", "Host", "verify"]
 
@@ -56,8 +57,8 @@ class _AuditWindow:
     held: Counter = field(default_factory=Counter)
 
 
-def _started(pending: "asyncio.Future[Guest] | None") -> "Guest | None":
-    """The instance a load produced, or None while it loads or if it failed."""
+def _started(pending: "asyncio.Future[Any] | None") -> Any:
+    """What a task produced (an instance, a map's text), or None while it runs or if it failed."""
     if pending is None or not pending.done() or pending.cancelled() or pending.exception() is not None:
         return None
     return pending.result()
@@ -89,6 +90,11 @@ class GuestServices:
 
     def log(self, fd: int, text: str) -> None:
         self._host.log(self.spec.name, fd, text)
+
+    def symbolize(self, offset: int) -> dict[str, Any] | None:
+        """``{function, file, line}`` of a wasm offset in this module, from its
+        source map (debug builds only; None until the map has arrived)."""
+        return self._host.symbolize(self.spec.name, offset)
 
     def died(self, guest: Guest, death: Death) -> None:
         """``guest`` ended on its own (panic, exit, limit, crash): replace it."""
@@ -132,6 +138,9 @@ class Host:
         self._on_detach = on_detach or (lambda module, error: None)
         self._guests: dict[str, asyncio.Future[Guest]] = {}
         self._dogs: dict[str, Watchdog] = {}  # module -> the watchdog of its running instance
+        # module -> its source map's text, fetched while a debug build starts, read at its first trap
+        self._maps: dict[str, "asyncio.Future[bytes]"] = {}
+        self._parsed_maps: dict[str, SourceMap | None] = {}
         self._audit_windows: dict[str, _AuditWindow] = {}
         self.counters: Counter[str] = Counter()
         self.recent_audit: deque[AuditEvent] = deque(maxlen=200)
@@ -150,7 +159,8 @@ class Host:
         it reaches take calls."""
         spec = self._spec(module)
         self.counters["calls via host"] += 1
-        budget = max(spec.policy.limits.timeout_ms / 1000 + _SLACK - waited_ms / 1000, _SLACK)
+        timeout_ms = time_limit_ms(spec)
+        budget = max(timeout_ms / 1000 + _SLACK - waited_ms / 1000, _SLACK)
         idle_deaths = 0
         while True:
             guest = await self.guest(module)
@@ -160,7 +170,7 @@ class Host:
             try:
                 return await asyncio.wait_for(guest.call(fn, args), budget)
             except asyncio.TimeoutError:
-                raise TimeoutError(f"{module}.{fn}: not answered within {spec.policy.limits.timeout_ms} ms (timeout_ms), "
+                raise TimeoutError(f"{module}.{fn}: not answered within {timeout_ms} ms (timeout_ms), "
                                    "waiting for the instance included") from None
             except GuestGone as gone:
                 budget -= time.monotonic() - sent
@@ -175,7 +185,7 @@ class Host:
                 # Only instances that die without taking a single call are the call's problem.
                 idle_deaths = 0 if reading and (reading.taken_host or reading.taken_page) else idle_deaths + 1
                 if budget <= 0:
-                    raise TimeoutError(f"{module}.{fn}: not answered within {spec.policy.limits.timeout_ms} ms "
+                    raise TimeoutError(f"{module}.{fn}: not answered within {timeout_ms} ms "
                                        "(timeout_ms): the instances it reached ended before taking it") from None
                 if idle_deaths >= _IDLE_DEATHS:
                     raise CrashedError(f"{module}.{fn}: the instances it reached ended before taking it "
@@ -204,7 +214,8 @@ class Host:
         Returns the module's timeout_ms, within which (plus slack) the page expects an answer."""
         guest = await self.guest(module)
         await guest.connect(shared)
-        return self._spec(module).policy.limits.timeout_ms
+        spec = self._spec(module)
+        return time_limit_ms(spec)
 
     def forget(self, module: str, death: Death | None = None) -> None:
         """Drop an instance (or its load) that can no longer answer; the next call
@@ -245,7 +256,8 @@ class Host:
                 continue
             dog = self._dogs.get(module)
             if dog is None:
-                dog = self._dogs[module] = Watchdog(module, self._spec(module).policy.limits.timeout_ms, now)
+                spec = self._spec(module)
+                dog = self._dogs[module] = Watchdog(module, time_limit_ms(spec), now)
             death = dog.check(reading, now)
             if death is not None:
                 self.forget(module, death)
@@ -256,6 +268,18 @@ class Host:
             self.forget(module, death)
         else:
             guest.close(death)
+
+    def symbolize(self, module: str, offset: int) -> dict[str, Any] | None:
+        if module not in self._parsed_maps:
+            text = _started(self._maps.get(module))
+            if text is None:
+                return None
+            try:
+                self._parsed_maps[module] = SourceMap.parse(text)
+            except ValueError:
+                self._parsed_maps[module] = None
+        found = self._parsed_maps[module]
+        return found.lookup(offset) if found else None
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -316,7 +340,7 @@ class Host:
         return spec
 
     async def _start(self, spec: ModuleSpec) -> Guest:
-        startup_ms = spec.policy.limits.startup_ms
+        startup_ms = time_limit_ms(spec, "startup_ms")
         try:
             return await asyncio.wait_for(self._load(spec), startup_ms / 1000)
         except asyncio.TimeoutError:
@@ -332,6 +356,13 @@ class Host:
         verify(spec, data, await self.platform.sha256_hex(data))
         self._check_imports(spec, data)
         prepared = limit_memory(data, spec.policy.limits.memory_mb)
+        if spec.source_map:
+            # Written after verification, like the memory cap: the signed bytes name no URL,
+            # and a module compiled from bytes needs an absolute one for DevTools to find it.
+            prepared = with_source_map_url(prepared, spec.source_map)
+            if spec.name not in self._maps:  # for Go frames of a trap; never waited for
+                pending = self._maps[spec.name] = asyncio.ensure_future(self.platform.fetch_bytes(spec.source_map, lambda *_: None))
+                pending.add_done_callback(lambda done: done.cancelled() or done.exception())  # a failed fetch: no frames
         return await self.platform.start_guest(spec, prepared, GuestServices(self, spec))
 
     def _check_imports(self, spec: ModuleSpec, data: bytes) -> None:

@@ -16,6 +16,12 @@ Every limit on every path, and who enforces it::
     exit, panic  the guest worker reports the end of the       E_PANIC (a Go panic, with its stack),
                  program with its stderr tail: classify_exit   E_LIMIT (out of memory), E_CRASHED (exit)
 
+A debug build (``build.py --debug``; ``ModuleSpec.debug``) has its time
+limits raised to ``DEBUG_TIME_LIMIT_MS`` (``time_limit_ms``): a guest paused at
+a breakpoint holds its thread exactly as a guest in an endless loop does, and
+nothing the host sees tells them apart, so a paused debugger is given time
+instead of being detected. Memory and log limits stay.
+
 When an instance dies, the call that killed it gets the death's error; the
 other calls it had started get ``E_CRASHED`` naming that cause; calls it never
 started are delivered again to a fresh instance (``Death.fate``). The guest
@@ -26,16 +32,32 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
 
 from ._errors import CrashedError, EdgeBoxError, LimitError, PanicError, TimeoutError
 from ._guest_protocol import Via, Watch, WatchReading
 
-__all__ = ["Death", "Watchdog", "classify_exit", "panicked_goroutine_was_spawned"]
+if TYPE_CHECKING:
+    from ._manifest import ModuleSpec
+
+__all__ = ["DEBUG_TIME_LIMIT_MS", "Death", "Watchdog", "classify_exit", "panic_frames", "panicked_goroutine_was_spawned",
+           "time_limit_ms", "trap_frames"]
 
 _OUT_OF_MEMORY = re.compile(r"fatal error: out of memory|runtime: out of memory|out of memory \(memory_mb\)")
 _PANIC = re.compile(r"(?:^|\n)(panic: |fatal error: )")
 # The guest's event loop beats every Watch.BEAT_MS; still for this long, its thread is held.
 _STALLED = 4 * Watch.BEAT_MS / 1000
+
+
+# How long a debug build's call, or start-up, may take: time for a developer at a breakpoint.
+DEBUG_TIME_LIMIT_MS = 15 * 60 * 1000
+
+
+def time_limit_ms(spec: "ModuleSpec", which: str = "timeout_ms") -> int:
+    """A module's time limit as enforced, in ms: its policy's ``timeout_ms`` or
+    ``startup_ms``, at least ``DEBUG_TIME_LIMIT_MS`` for a debug build (``spec.debug``)."""
+    limit_ms = getattr(spec.policy.limits, which)
+    return max(limit_ms, DEBUG_TIME_LIMIT_MS) if spec.debug else limit_ms
 
 
 @dataclass(frozen=True)
@@ -76,7 +98,8 @@ class Death:
         return {"error": self.error.to_wire(), "culprit": culprit, "taken": self.taken_page}
 
 
-def classify_exit(module: str, tail: str, exit_code: str | None, abi: str = "js") -> EdgeBoxError:
+def classify_exit(module: str, tail: str, exit_code: str | None, abi: str = "js", trace: str = "",
+                  symbolize: Callable[[int], "dict[str, Any] | None"] | None = None) -> EdgeBoxError:
     """The error for a Go program that ended, from what it wrote to stderr since
     the call began and how it ended.
 
@@ -85,7 +108,9 @@ def classify_exit(module: str, tail: str, exit_code: str | None, abi: str = "js"
     maximum, as its last words; then a GOOS=js program exits with code 2 and a
     wasip1 one traps (``unreachable``). Only after such an end is that text
     read as a panic or a limit; any other end (``os.Exit(n)``, another trap)
-    is a crash, whatever the guest printed before."""
+    is a crash, whatever the guest printed before. A trap's ``trace`` (the
+    JavaScript stack it left, with wasm offsets) gives the crash Go frames
+    through ``symbolize`` (``trap_frames``)."""
     tail = (tail or "").strip()
     as_go_ends = exit_code == ("2" if abi == "js" else "trap: unreachable")
     last = None
@@ -96,10 +121,59 @@ def classify_exit(module: str, tail: str, exit_code: str | None, abi: str = "js"
         words = tail[last.start(1):]
         if _OUT_OF_MEMORY.search(words) or _OUT_OF_MEMORY.search(tail[max(0, last.start(1) - 200):last.start(1)]):
             return LimitError(f"module {module!r} ran out of memory (memory_mb): {words[:2000]}")
-        return PanicError(f"module {module!r}: {words[:8000]}")
+        return PanicError(f"module {module!r}: {words[:8000]}", frames=panic_frames(words))
     detail = f": {tail[-2000:]}" if tail else ""
     how = f"trapped ({exit_code[6:]})" if exit_code and exit_code.startswith("trap:") else f"exited (code {exit_code if exit_code is not None else '?'})"
-    return CrashedError(f"module {module!r}: the Go program {how}{detail}")
+    frames = trap_frames(trace, symbolize) if exit_code and exit_code.startswith("trap") else []
+    return CrashedError(f"module {module!r}: the Go program {how}{detail}", frames=frames)
+
+
+# In a goroutine's stack: `pkg.function(args)` then a tab, `file:line` and maybe ` +0x1f`.
+_FRAME = re.compile(r"^(?P<function>\S.*)\((?:[^()]*)\)\n\t(?P<file>.+?):(?P<line>\d+)(?: \+0x[0-9a-f]+)?$", re.M)
+_GOROUTINE = re.compile(r"^goroutine \d+ \[[^\]]*\]:\n", re.M)
+
+
+def panic_frames(words: str) -> list[dict]:
+    """The Go frames of a panic, from Go's last words (``panic: ...`` and the
+    goroutine stacks, as ``runtime/traceback.go`` prints them): ``[{function,
+    file, line}]`` of the goroutine that panicked, innermost first, starting
+    at the frame that panicked; the frames above it (``panic``, the runtime's
+    ``runtime.goPanicIndex``..., and in a stack taken where the panic was
+    recovered, the recovering frames) are left out. ``file`` is
+    Go's import-path spelling (modules are built with -trimpath)."""
+    stack = _GOROUTINE.search(words or "")
+    if stack is None:
+        return []
+    block = words[stack.end():].split("\n\n", 1)[0]
+    frames = [{"function": found["function"], "file": found["file"], "line": int(found["line"])}
+              for found in _FRAME.finditer(block)]
+    # A stack taken where the panic was recovered (the SDK's report, runtime/debug.Stack)
+    # holds the recovering frames above `panic`: the panicking frame is below the last one.
+    panics = [i for i, frame in enumerate(frames) if frame["function"] == "panic"]
+    frames = frames[panics[-1] + 1:] if panics else frames
+    while frames and frames[0]["function"].startswith("runtime."):
+        frames = frames[1:]
+    return frames
+
+
+# V8's frame of a wasm function: `at NAME (wasm://wasm/HASH:wasm-function[INDEX]:0xOFFSET)`, NAME from the name section.
+_WASM_FRAME = re.compile(r"^\s*at (?:(?P<name>\S+) )?\(?wasm://wasm/[^:]*:wasm-function\[\d+\]:0x(?P<offset>[0-9a-f]+)\)?$", re.M)
+
+
+def trap_frames(trace: str, symbolize: Callable[[int], "dict[str, Any] | None"] | None) -> list[dict]:
+    """Go frames of a wasm trap, innermost first, from the JavaScript stack V8
+    gave it (``trace``): each wasm frame's module offset through ``symbolize``
+    (a debug build's source map, ``_sourcemap.SourceMap.lookup``); frames it
+    cannot place are left out. Without ``symbolize`` there are none."""
+    if symbolize is None:
+        return []
+    frames = []
+    for found in _WASM_FRAME.finditer(trace or ""):
+        frame = symbolize(int(found["offset"], 16))
+        if frame:
+            frames.append({"function": frame["function"] or (found["name"] or "").lstrip("$"),
+                           "file": frame["file"], "line": frame["line"]})
+    return frames
 
 
 def panicked_goroutine_was_spawned(tail: str) -> bool:

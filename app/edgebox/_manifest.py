@@ -22,7 +22,7 @@ ABIS = ("js", "wasip1")
 MANIFEST_FORMAT = 1
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
-_MODULE_FIELDS = {"name", "abi", "url", "size", "sha256", "policy"}
+_MODULE_FIELDS = {"name", "abi", "url", "size", "sha256", "policy", "debug", "source_map"}
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,10 @@ class ModuleSpec:
     sha256: str
     size: int | None = None
     policy: Policy = field(default_factory=Policy)
+    # A debug build (build.py --debug): its time limits are relaxed for a paused
+    # debugger (_lifecycle.time_limit_ms); source_map is the absolute URL of its map.
+    debug: bool = False
+    source_map: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,4 +114,11 @@ def _module_spec(name: str, fields: dict[str, Any], manifest_url: str) -> Module
     if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
         raise ConfigError(f"{where}.size: expected a byte count")
     policy = Policy.parse(fields.get("policy"), f"{where}.policy")
-    return ModuleSpec(name=name, abi=abi, url=urljoin(manifest_url, url), sha256=sha256, size=size, policy=policy)
+    debug = fields.get("debug", False)
+    if not isinstance(debug, bool):
+        raise ConfigError(f"{where}.debug: expected true or false")
+    source_map = fields.get("source_map")
+    if source_map is not None and (not isinstance(source_map, str) or not source_map):
+        raise ConfigError(f"{where}.source_map: expected the URL of the module's source map")
+    return ModuleSpec(name=name, abi=abi, url=urljoin(manifest_url, url), sha256=sha256, size=size, policy=policy,
+                      debug=debug, source_map=urljoin(manifest_url, source_map) if source_map else None)

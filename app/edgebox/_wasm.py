@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 from ._errors import LimitError, LoadError
 
-__all__ = ["Import", "imports", "leb128", "limit_memory", "PAGE"]
+__all__ = ["Import", "imports", "leb128", "limit_memory", "with_source_map_url", "PAGE"]
 
 PAGE = 65536
 _MAGIC = b"\0asm\x01\0\0\0"
+_CUSTOM_SECTION = 0
 _IMPORT_SECTION = 2
 _MEMORY_SECTION = 5
 _KINDS = {0: "function", 1: "table", 2: "memory", 3: "global", 4: "tag"}
@@ -81,14 +82,16 @@ def _sections(data: bytes):
         reader.pos = start + size
 
 
-def leb128(value: int) -> bytes:
-    """Unsigned LEB128, as wasm encodes sizes and counts."""
+def leb128(value: int, width: int = 1) -> bytes:
+    """Unsigned LEB128, as wasm encodes sizes and counts, in at least ``width``
+    bytes (padded with continuation bytes, which wasm allows)."""
     out = bytearray()
     while True:
         b = value & 0x7F
         value >>= 7
-        out.append(b | (0x80 if value else 0))
-        if not value:
+        width -= 1
+        out.append(b | (0x80 if value or width > 0 else 0))
+        if not value and width <= 0:
             return bytes(out)
 
 
@@ -142,9 +145,32 @@ def limit_memory(data: bytes, memory_mb: int) -> bytes:
                 raise LoadError("shared or 64-bit memories are not supported")
             if minimum > cap:
                 raise LimitError(f"the module needs {minimum * PAGE >> 20} MiB at start; its limit is {memory_mb} MiB (memory_mb)")
-            rewritten += b"\x01" + leb128(minimum) + leb128(min(cap, maximum) if maximum is not None else cap)
+            # The new maximum keeps the old one's width, so no code offset moves: a debug
+            # build's source map columns are byte offsets into the whole module.
+            width = len(leb128(maximum)) if maximum is not None else 1
+            rewritten += b"\x01" + leb128(minimum) + leb128(min(cap, maximum) if maximum is not None else cap, width)
         if within:
             return data
         section = bytes([_MEMORY_SECTION]) + leb128(len(rewritten)) + bytes(rewritten)
         return data[:header_start] + section + data[end:]
     return data
+
+
+def with_source_map_url(data: bytes, url: str) -> bytes:
+    """``data`` with a ``sourceMappingURL`` custom section naming ``url`` at its end
+    (after every other section, so no code offset moves), replacing any the
+    module carried. ``url`` must be absolute: a module compiled from bytes has
+    no URL of its own for V8 to resolve a relative one against."""
+    kept, position = [], 8
+    for section_id, header_start, start, end in _sections(data):
+        if section_id == _CUSTOM_SECTION and _Reader(data, start, end).name() == "sourceMappingURL":
+            kept.append(data[position:header_start])
+            position = end
+    kept.append(data[position:])
+    payload = _name_bytes("sourceMappingURL") + _name_bytes(url)
+    return data[:8] + b"".join(kept) + bytes([_CUSTOM_SECTION]) + leb128(len(payload)) + payload
+
+
+def _name_bytes(text: str) -> bytes:
+    raw = text.encode()
+    return leb128(len(raw)) + raw

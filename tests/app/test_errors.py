@@ -1,6 +1,7 @@
 import pytest
 
 from edgebox import (
+    PanicError,
     ERROR_CLASSES,
     BootError,
     EdgeBoxError,
@@ -48,3 +49,15 @@ def test_unknown_code_from_a_newer_peer_keeps_its_code():
     rebuilt = EdgeBoxError.from_wire({"code": "E_SOMETHING_NEW", "message": "m"})
     assert type(rebuilt) is EdgeBoxError
     assert rebuilt.code == "E_SOMETHING_NEW"
+
+
+def test_go_frames_cross_the_wire_and_nothing_else_does():
+    frames = [{"function": "main.(*scale).apply", "file": "edgebox.dev/m/main.go", "line": 19}]
+    wire = PanicError("boom", frames=frames).to_wire()
+    assert wire["frames"] == frames
+    assert EdgeBoxError.from_wire(wire).frames == frames
+    assert "frames" not in PanicError("boom").to_wire()
+    odd = {"code": "E_PANIC", "message": "m", "frames": [{"function": "f", "file": "x", "line": "1"}, "junk",
+                                                          {"function": "g", "file": "y", "line": 2, "extra": 1}]}
+    assert EdgeBoxError.from_wire(odd).frames == [{"function": "g", "file": "y", "line": 2}]
+    assert EdgeBoxError.from_wire({"code": "E_PANIC", "message": "m", "frames": "no"}).frames == []

@@ -3,7 +3,9 @@ and what that costs each call. Pure decisions, tested without a browser."""
 
 from edgebox import CrashedError, LimitError, PanicError, TimeoutError
 from edgebox._guest_protocol import Via, WatchReading
-from edgebox._lifecycle import Death, Watchdog, classify_exit, panicked_goroutine_was_spawned
+from edgebox._lifecycle import DEBUG_TIME_LIMIT_MS, Death, Watchdog, classify_exit, panic_frames, panicked_goroutine_was_spawned, time_limit_ms
+from edgebox._manifest import ModuleSpec
+from edgebox._policy import Policy
 
 OWN = "panic: boom\n\ngoroutine 7 [running]:\nmain.main.func4({...})\n\t/src/main.go:50 +0x4\nsyscall/js.handleEvent()\n\tsyscall/js/func.go:117 +0x28"
 SPAWNED = ("panic: later\n\ngoroutine 18 [running]:\nmain.main.func9.1()\n\t/src/main.go:60 +0x5\n"
@@ -25,6 +27,55 @@ def test_only_a_real_panic_is_a_panic():
     assert real.message == "module 'm': " + OWN
     trapped = classify_exit("m", "", "trap: unreachable")
     assert isinstance(trapped, CrashedError) and "trapped (unreachable)" in trapped.message
+
+
+INDEX = ("panic: runtime error: index out of range [5] with length 3\n\ngoroutine 1 [running]:\n"
+         "panic({0x1a2b0, 0x4c1e8})\n\truntime/panic.go:115 +0x7\n"
+         "runtime.goPanicIndex(0x5, 0x3)\n\truntime/panic.go:115 +0x9\n"
+         "main.(*scale).apply(0x1c0a0, 0x5)\n\tedgebox.dev/testguests/debuggee/main.go:19 +0x4\n"
+         "main.pick(...)\n\tedgebox.dev/testguests/debuggee/main.go:40\n"
+         "edgebox.dev/edgebox.Invoke({0x0, 0x0}, 0x1)\n\tedgebox.dev/edgebox/export.go:138 +0x2\n"
+         "created by edgebox.dev/edgebox.serve in goroutine 1\n\tedgebox.dev/edgebox/serve.go:40 +0x2\n\n"
+         "goroutine 2 [chan receive]:\nmain.other()\n\tother.go:1 +0x0\n")
+
+
+def test_a_panic_carries_its_go_frames_from_the_panicking_one():
+    frames = panic_frames(INDEX)
+    # Innermost first, the runtime's own panic frames left out, one goroutine only.
+    assert frames == [
+        {"function": "main.(*scale).apply", "file": "edgebox.dev/testguests/debuggee/main.go", "line": 19},
+        {"function": "main.pick", "file": "edgebox.dev/testguests/debuggee/main.go", "line": 40},
+        {"function": "edgebox.dev/edgebox.Invoke", "file": "edgebox.dev/edgebox/export.go", "line": 138},
+    ]
+    error = classify_exit("m", INDEX, "2")
+    assert isinstance(error, PanicError) and error.frames == frames
+    assert error.to_wire()["frames"] == frames
+    assert panic_frames(OWN)[0] == {"function": "main.main.func4", "file": "/src/main.go", "line": 50}
+    assert panic_frames("panic: no stack") == [] and classify_exit("m", OWN, "3").frames == []
+    # The SDK's report of a panic it recovered (GOOS=js): runtime/debug.Stack from the deferred function.
+    recovered = ("explode: now\n\ngoroutine 6 [running]:\nruntime/debug.Stack()\n\truntime/debug/stack.go:26 +0x5\n"
+                 "edgebox.dev/edgebox.handle.func1()\n\tedgebox.dev/edgebox/export.go:50 +0x3\n"
+                 "panic({0x1, 0x2})\n\truntime/panic.go:785 +0x12\n"
+                 "main.explode({0x5, 0x3})\n\tedgebox.dev/m/main.go:32 +0x4\n")
+    assert panic_frames(recovered) == [{"function": "main.explode", "file": "edgebox.dev/m/main.go", "line": 32}]
+
+
+def test_a_debug_build_has_time_for_a_paused_debugger():
+    def spec(debug, **limits):
+        return ModuleSpec("m", "js", "u", "0" * 64, policy=Policy.parse({"limits": limits}, "p"), debug=debug)
+
+    release, debug = spec(False, timeout_ms=1000), spec(True, timeout_ms=1000)
+    assert (time_limit_ms(release), time_limit_ms(release, "startup_ms")) == (1000, 10000)
+    assert time_limit_ms(debug) == time_limit_ms(debug, "startup_ms") == DEBUG_TIME_LIMIT_MS == 15 * 60 * 1000
+    # Paused at a breakpoint, the thread is held: past timeout_ms a release build is ended, a debug one is not.
+    held = dict(running=1, oldest_id=3, oldest_via=Via.PAGE, taken_page=3, current_id=3, current_via=Via.PAGE)
+    for module, ends in ((release, True), (debug, False)):
+        dog = Watchdog("m", time_limit_ms(module), 0.0)
+        dog.check(WatchReading(beat=1, oldest=1, **held), 0.0)
+        assert (dog.check(WatchReading(beat=1, oldest=1, **held), 60.0) is not None) is ends
+    dog = Watchdog("m", time_limit_ms(debug), 0.0)
+    dog.check(WatchReading(beat=1, oldest=1, **held), 0.0)
+    assert dog.check(WatchReading(beat=1, oldest=1, **held), DEBUG_TIME_LIMIT_MS / 1000 + 1) is not None
 
 
 def test_a_panic_of_a_spawned_goroutine_is_no_calls_own():

@@ -3,7 +3,7 @@
 import pytest
 
 from edgebox import LimitError, LoadError
-from edgebox._wasm import PAGE, Import, imports, leb128, limit_memory
+from edgebox._wasm import PAGE, Import, _Reader, _sections, imports, leb128, limit_memory, with_source_map_url
 
 MAGIC = b"\0asm\x01\0\0\0"
 
@@ -70,7 +70,10 @@ def test_memory_without_a_maximum_gets_the_cap():
 
 
 def test_a_larger_maximum_is_lowered_and_a_smaller_one_kept():
-    assert read_memory(limit_memory(MAGIC + memory(b"\x01\x01" + leb128(1000)), 2)) == memory(b"\x01\x01\x20")
+    # 32 pages in the two bytes 1000 took: no later byte moves (a debug build's map counts them).
+    lowered = limit_memory(MAGIC + memory(b"\x01\x01" + leb128(1000)), 2)
+    assert read_memory(lowered) == memory(b"\x01\x01\xa0\x00")
+    assert len(lowered) == len(MAGIC + memory(b"\x01\x01" + leb128(1000)))
     within = MAGIC + memory(b"\x01\x01\x10")
     assert limit_memory(within, 2) is within
 
@@ -89,3 +92,22 @@ def test_a_module_that_needs_more_than_its_limit_at_start_is_a_limit_error():
 def test_shared_and_64_bit_memories_are_refused(flags):
     with pytest.raises(LoadError, match="shared or 64-bit"):
         limit_memory(MAGIC + memory(flags + b"\x01\x02"), 1)
+
+
+def custom_sections(data: bytes) -> list[tuple[str, bytes]]:
+    found = []
+    for section_id, _, start, end in _sections(data):
+        if section_id == 0:
+            reader = _Reader(data, start, end)
+            found.append((reader.name(), data[reader.pos:end]))
+    return found
+
+
+def test_a_source_map_url_is_appended_last_and_replaces_an_old_one():
+    code = section(10, b"\x01\x02\x00\x0b")
+    url = "http://127.0.0.1:8000/edgebox/modules/x.wasm.map"
+    named = with_source_map_url(MAGIC + code, url)
+    assert named.startswith(MAGIC + code), "code offsets stay where the map says"
+    assert custom_sections(named) == [("sourceMappingURL", leb128(len(url)) + url.encode())]
+    again = with_source_map_url(named, "http://other/y.map")
+    assert custom_sections(again) == [("sourceMappingURL", leb128(18) + b"http://other/y.map")]

@@ -37,6 +37,9 @@ def overlay(tmp_path_factory) -> Path:
     build.compile_go_module(GUESTS / "httpjs", root / "guests" / "httpjs.wasm", "js")
     build.compile_go_module(GUESTS / "httpwasi", root / "guests" / "httpwasi.wasm", "wasip1")
     build.compile_go_module(GUESTS / "faults", root / "guests" / "faults.wasm", "js")
+    # A debug build, as `build.py module --debug` makes it: Go names and a source map beside it.
+    for abi in ("wasip1", "js"):
+        build.build_module(build.GoModule("debuggee", GUESTS / "debuggee", abi, True, root / "guests" / f"debuggee-{abi}.wasm"))
     return root
 
 

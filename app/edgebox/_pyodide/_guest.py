@@ -14,7 +14,7 @@ from pyodide.ffi import create_proxy, to_js
 from .._errors import CrashedError, DeniedError, EdgeBoxError, GuestGone, LimitError, PanicError, claimed
 from .._guest_protocol import AUDIT_CODES, HTTP_EXPORT, LOAD_CODES, REPLY_CODES, GuestOp, Via, Watch, WatchReading
 from .._host import GuestServices
-from .._lifecycle import Death, classify_exit, panicked_goroutine_was_spawned
+from .._lifecycle import Death, classify_exit, panic_frames, panicked_goroutine_was_spawned
 from .._platform import HttpRequest
 from ._ffi import to_wire_js, translate
 
@@ -165,9 +165,10 @@ class WorkerGuest:
         if data.kind == "limit":
             error: EdgeBoxError = LimitError(f"module {self.name!r}: {detail[:500]}; the instance was replaced")
         elif data.kind == "panic":  # a call's own handler, by the SDK's report: that call's panic
-            error = PanicError(f"module {self.name!r}: {detail[:8000]}")
+            error = PanicError(f"module {self.name!r}: {detail[:8000]}", frames=panic_frames(detail))
         else:
-            error = classify_exit(self.name, detail, None if data.exitCode is None else str(data.exitCode), self.abi)
+            error = classify_exit(self.name, detail, None if data.exitCode is None else str(data.exitCode), self.abi,
+                                  str(data.trace or ""), self._services.symbolize)
         culprit = data.culprit.to_py() if data.culprit else None
         if data.kind == "exit" and isinstance(error, PanicError) and panicked_goroutine_was_spawned(detail):
             culprit = None

@@ -1,0 +1,3 @@
+module edgebox.dev/buildtools/wasmmap
+
+go 1.27
