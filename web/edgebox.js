@@ -8,8 +8,9 @@ import { MessagePortChannel, SharedChannel } from "./channel.js";
 import { Op } from "./protocol.js";
 import { MAX_ARGS, REPLY_CODES } from "./guest-protocol.js";
 import { pageURL, randomId, validate } from "./options.js";
+import { NULL_BODY_STATUSES, fetchFromEdge } from "./fallback.js";
 import {
-  BadRequestError, BootError, ClosedError, ConfigError, CrashedError, EdgeBoxError, GuestError, NetworkError, TimeoutError,
+  BadRequestError, BootError, ClosedError, ConfigError, CrashedError, EdgeBoxError, GuestError, TimeoutError,
   TooLargeError,
 } from "./errors.js";
 
@@ -120,9 +121,12 @@ export class EdgeBox extends EventTarget {
     } catch (error) {
       throw new BadRequestError(`box.fetch(input, init): ${error.message}`, { cause: error });
     }
-    if (this.#edgeReason !== null) return this.#edgeFetch(head, body);
+    if (this.#edgeReason !== null) {
+      if (this.#failure) throw this.#failure;
+      return fetchFromEdge(head, body, this.#config);
+    }
     const reply = await this.#request({ op: Op.FETCH, head, body: body ?? null }, `box.fetch(${head.url})`);
-    const nullBody = [101, 204, 205, 304].includes(reply.status) || head.method === "HEAD";
+    const nullBody = NULL_BODY_STATUSES.includes(reply.status) || head.method === "HEAD";
     try {
       const headers = new Headers(reply.headers);
       headers.set("x-edgebox-where", "browser");
@@ -131,40 +135,6 @@ export class EdgeBox extends EventTarget {
       // The host validates every answer; this is the last line, never a foreign exception.
       throw new GuestError(`box.fetch(${head.url}): the answer is not a valid HTTP response: ${error.message}`, { cause: error });
     }
-  }
-
-  // box.fetch on the fallback edge server: the same request (path and query on the
-  // server's URL), the page's flags and user id in EdgeBox's headers, the same
-  // Response shape; a guest's failure is the server's {error: {code, message}} answer,
-  // as it is the box's, and a server that does not answer is E_NETWORK or E_TIMEOUT.
-  async #edgeFetch(head, body) {
-    if (this.#failure) throw this.#failure;
-    const { pathname, search } = new URL(head.url);
-    const url = new URL(`.${pathname}${search}`, this.#config.fallback).href;
-    let headers;
-    try {
-      headers = new Headers(head.headers);
-      headers.set("x-edgebox-flags", JSON.stringify(this.#config.flags));
-      headers.set("x-edgebox-user", this.#config.userId);
-    } catch (error) {
-      throw new BadRequestError(`box.fetch(${head.url}): ${error.message}`, { cause: error });
-    }
-    let response;
-    let bytes;
-    try {
-      response = await fetch(url, { method: head.method, headers, body: body ?? undefined, mode: "cors", credentials: "omit",
-        redirect: "error", signal: AbortSignal.timeout(this.#config.callTimeoutMs) });
-      bytes = await response.arrayBuffer();
-    } catch (error) {
-      if (error?.name === "TimeoutError") {
-        throw new TimeoutError(`box.fetch(${head.url}): the edge server did not answer within ${this.#config.callTimeoutMs} ms (callTimeoutMs)`);
-      }
-      throw new NetworkError(`box.fetch(${head.url}): the edge server ${url} did not answer: ${error?.message ?? error}`, { cause: error });
-    }
-    const answer = new Headers(response.headers);
-    answer.set("x-edgebox-where", "edge");
-    const nullBody = [101, 204, 205, 304].includes(response.status) || head.method === "HEAD";
-    return new Response(nullBody ? null : bytes, { status: response.status, statusText: response.statusText, headers: answer });
   }
 
   /** The box's metrics in Prometheus text exposition format. */

@@ -1,0 +1,40 @@
+// box.fetch on the fallback edge server (EdgeBox.start({ fallback })), for a
+// page where the box cannot run: the same request (path and query on the
+// server's URL), the page's flags and user id in EdgeBox's headers, the same
+// Response shape; a guest's failure is the server's {error: {code, message}}
+// answer, as it is the box's, and a server that does not answer is E_NETWORK
+// or E_TIMEOUT.
+import { BadRequestError, NetworkError, TimeoutError } from "./errors.js";
+
+// Fetch: statuses whose Response has no body.
+export const NULL_BODY_STATUSES = Object.freeze([101, 103, 204, 205, 304]);
+
+/** head: {method, url, headers}; config: the box's validated options. Resolves to a Response. */
+export async function fetchFromEdge(head, body, { fallback, flags, userId, callTimeoutMs }) {
+  const { pathname, search } = new URL(head.url);
+  const url = new URL(`.${pathname}${search}`, fallback).href;
+  let headers;
+  try {
+    headers = new Headers(head.headers);
+    headers.set("x-edgebox-flags", JSON.stringify(flags));
+    headers.set("x-edgebox-user", userId);
+  } catch (error) {
+    throw new BadRequestError(`box.fetch(${head.url}): ${error.message}`, { cause: error });
+  }
+  let response;
+  let bytes;
+  try {
+    response = await fetch(url, { method: head.method, headers, body: body ?? undefined, mode: "cors", credentials: "omit",
+      redirect: "error", signal: AbortSignal.timeout(callTimeoutMs) });
+    bytes = await response.arrayBuffer();
+  } catch (error) {
+    if (error?.name === "TimeoutError") {
+      throw new TimeoutError(`box.fetch(${head.url}): the edge server did not answer within ${callTimeoutMs} ms (callTimeoutMs)`);
+    }
+    throw new NetworkError(`box.fetch(${head.url}): the edge server ${url} did not answer: ${error?.message ?? error}`, { cause: error });
+  }
+  const answer = new Headers(response.headers);
+  answer.set("x-edgebox-where", "edge");
+  const nullBody = NULL_BODY_STATUSES.includes(response.status) || head.method === "HEAD";
+  return new Response(nullBody ? null : bytes, { status: response.status, statusText: response.statusText, headers: answer });
+}
