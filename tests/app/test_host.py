@@ -320,3 +320,53 @@ def test_a_platform_refuses_a_kind_of_module_it_cannot_run_before_fetching_it(ru
     with pytest.raises(LoadError, match="GOOS=js"):
         run(host.call("heartbeat", "echo", [1]))
     assert platform.fetches == [] and platform.started == []
+
+
+def test_a_debug_module_names_its_map_and_its_offsets_symbolize(run, make_host, platform):
+    import json as _json
+
+    from edgebox._wasm import _sections
+
+    map_url = "http://box.test/edgebox/modules/heartbeat.wasm.map"
+    # Two mappings: column 10 -> main.go:3 (main.a), column 50 -> main.go:7 (main.b).
+    platform.files[map_url] = _json.dumps({"version": 3, "sources": ["m/main.go"], "names": ["main.a", "main.b"],
+                                           "mappings": "UAEAA,gCAIAC"}).encode()
+    host, _ = make_host(Manifest.parse(manifest_data(debug=True, source_map="modules/heartbeat.wasm.map"), url=MANIFEST_URL))
+    assert host.symbolize("heartbeat", 20) is None  # no map asked for before the module starts
+    run(host.call("heartbeat", "echo", []))
+    started = platform.started[0].data
+    # The absolute URL is written after verification, in a sourceMappingURL custom section.
+    custom = [started[s:e] for sid, _, s, e in _sections(started) if sid == 0]
+    assert any(b"sourceMappingURL" in section and map_url.encode() in section for section in custom)
+    run(asyncio.sleep(0))  # the map's fetch is done
+    assert platform.started[0].services.symbolize(20) == {"function": "main.a", "file": "m/main.go", "line": 3}
+    assert host.symbolize("heartbeat", 60) == {"function": "main.b", "file": "m/main.go", "line": 7}
+    assert host.symbolize("heartbeat", 5) is None
+
+
+def test_a_map_that_is_not_one_gives_no_frames(run, make_host, platform):
+    platform.files["http://box.test/edgebox/bad.map"] = b"{}"
+    host, _ = make_host(Manifest.parse(manifest_data(debug=True, source_map="bad.map"), url=MANIFEST_URL))
+    run(host.call("heartbeat", "echo", []))
+    run(asyncio.sleep(0))
+    assert host.symbolize("heartbeat", 20) is None
+
+
+def test_a_module_that_does_not_start_in_startup_ms_is_a_timeout(run, make_host, platform):
+    async def never(url, progress):
+        await asyncio.sleep(60)
+
+    platform.fetch_bytes = never
+    host, _ = make_host(_manifest_for(MODULE_BYTES, limits={"startup_ms": 100}))
+    with pytest.raises(TimeoutError, match=r"did not start within 100 ms \(startup_ms\)"):
+        run(host.call("heartbeat", "echo", []))
+
+
+def test_what_a_guest_logs_is_kept_and_close_forgets_every_instance(run, make_host, platform):
+    host, _ = make_host()
+    run(host.call("heartbeat", "echo", []))
+    platform.started[0].services.log(2, "a line")
+    assert host.recent_log[-1]["stream"] == "stderr" and host.recent_log[-1]["text"] == "a line"
+    host.close()
+    assert platform.started[0].closed
+    assert host.stats()["running"] == []

@@ -131,3 +131,12 @@ def test_a_head_over_64_kib_or_100_headers_is_refused():
 @pytest.mark.parametrize("name", sorted(FORBIDDEN_RESPONSE_HEADERS | EDGEBOX_HEADERS))
 def test_headers_a_handler_may_not_set_are_refused_in_any_case(name):
     assert "may not set it" in refused(http_bytes(200, [(name.upper(), "v")]))
+
+
+def test_the_status_text_is_the_servers_reason_phrase_or_the_standard_one():
+    from edgebox._exchange import EdgeResponse
+
+    assert parse_answer(b"HTTP/1.1 418 I'm a teapot\r\nContent-Length: 0\r\n\r\n").status_text == "I'm a teapot"
+    assert parse_answer(b"HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n").status_text == ""  # the server sent none
+    assert EdgeResponse(502, []).status_text == "Bad Gateway"  # one EdgeBox makes
+    assert EdgeResponse(299, []).status_text == ""
