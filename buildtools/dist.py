@@ -8,25 +8,60 @@ import sys
 import time
 from pathlib import Path
 
+from .compress import compress_tree
 from .go import GoModule, build_go, detect_abi, go_root
+from .headers import ENCODINGS, headers_file, nginx_conf
 from .pages import render_pages
-from .paths import BOX, DIST, NODE_MODULES, PYODIDE_CORE, PYODIDE_FETCHED, ROOT, WEB_BOX_FILES, WEB_PAGE_FILES
+from .paths import (BOX, DEPLOY, DIST, NODE_MODULES, PYODIDE_CORE, PYODIDE_FETCHED, ROOT, WEB_BOX_FILES, WEB_PAGE_FILES,
+                    pyodide_dir, pyodide_version)
+from .sizes import audit, measure
 from .snapshot import build_snapshot
 from .steps import copy_if_changed, log, sha256_file, write_if_changed
 from .wheel import browser_wheels, build_wheel
 
 
-def module_entry(module: GoModule) -> dict:
-    wasm = module.output
+def publish_modules(modules: list[GoModule]) -> dict[str, tuple[Path, str]]:
+    """Copy each compiled module into dist/ under a name that holds its hash (so its
+    URL changes with its bytes and may be cached for good): name -> (file, sha256)."""
+    published = {}
+    for module in modules:
+        digest = sha256_file(module.output)
+        target = BOX / "modules" / f"{module.name}.{digest[:16]}.wasm"
+        if not target.exists():  # its name says its bytes: a rebuild to the same bytes changes nothing
+            copy_if_changed(module.output, target)
+        published[module.name] = (target, digest)
+    for stale in set((BOX / "modules").glob("*.wasm")) - {target for target, _ in published.values()}:
+        stale.unlink()
+    return published
+
+
+def module_entry(module: GoModule, wasm: Path, digest: str) -> dict:
     policy_file = module.source / "policy.json"
     return {
         "name": module.name,
         "abi": module.abi,
         "url": f"modules/{wasm.name}",
         "size": wasm.stat().st_size,
-        "sha256": sha256_file(wasm),
+        "sha256": digest,
         "policy": json.loads(policy_file.read_text()) if policy_file.exists() else {},
     }
+
+
+def remove_stale(directory: Path, keep: set[Path]) -> None:
+    suffixes = tuple(suffix for _, suffix in ENCODINGS)
+    for path in [p for p in directory.rglob("*") if p.is_file() and not p.name.endswith(suffixes)]:
+        if path not in keep:
+            path.unlink()
+
+
+def write_deploy_files() -> None:
+    """Server configuration from the header table: nginx's server-block directives
+    and a _headers file for static hosts (which must sit at the site's root)."""
+    write_if_changed(DEPLOY / "nginx.conf", nginx_conf().encode())
+    suffixes = tuple(suffix for _, suffix in ENCODINGS)
+    served = sorted("/" + str(p.relative_to(DIST)) for p in DIST.rglob("*") if p.is_file() and not p.name.endswith(suffixes)
+                    and not any(part.startswith(".") for part in p.relative_to(DIST).parts) and p.name != "_headers")
+    write_if_changed(DIST / "_headers", headers_file(["/", *served]).encode())
 
 
 STATE_FILE = DIST / ".build-state.json"
@@ -45,6 +80,7 @@ def build() -> None:
     started = time.monotonic()
     state = load_state()
     modules = build_go(state)
+    published = publish_modules(modules)
 
     for name in WEB_BOX_FILES:
         copy_if_changed(ROOT / "web" / name, BOX / name)
@@ -54,7 +90,7 @@ def build() -> None:
     copy_if_changed(go_root() / "lib" / "wasm" / "wasm_exec.js", BOX / "wasm_exec.js")
     pyodide_src = NODE_MODULES / "pyodide"
     for name in PYODIDE_CORE:
-        copy_if_changed(pyodide_src / name, BOX / "pyodide" / name)
+        copy_if_changed(pyodide_src / name, pyodide_dir() / name)
     wheels = browser_wheels()
     for wheel in wheels:
         copy_if_changed(wheel, BOX / "wheels" / wheel.name)
@@ -63,23 +99,27 @@ def build() -> None:
         stale.unlink()
 
     snapshot = build_snapshot(state, [*wheels, app_wheel])
+    remove_stale(BOX / "pyodide", {snapshot, *(pyodide_dir() / name for name in PYODIDE_CORE)})
     save_state(state)
     runtime = {
-        "pyodide": "pyodide/",
-        "snapshot": f"pyodide/{snapshot.name}",
+        "pyodide": f"pyodide/{pyodide_version()}/",
+        "snapshot": f"pyodide/{pyodide_version()}/{snapshot.name}",
         # What wasm_exec.js gives a GOOS=js module: the host refuses any other import.
         "gojsImports": sorted(set(re.findall(r'"((?:runtime|syscall/js)\.[\w.]+)"', (BOX / "wasm_exec.js").read_text()))),
         "runtimeBytes": sum((pyodide_src / name).stat().st_size for name in PYODIDE_FETCHED) + snapshot.stat().st_size,
         "wheels": [f"wheels/{wheel.name}" for wheel in [*wheels, app_wheel]],
     }
     write_if_changed(BOX / "runtime.json", json.dumps(runtime, indent=1).encode())
-    for stale in set((BOX / "modules").glob("*.wasm")) - {m.output for m in modules}:
-        stale.unlink()
     routes_file = ROOT / "modules" / "routes.json"
-    manifest = {"format": 1, "modules": [module_entry(module) for module in modules],
+    manifest = {"format": 1, "modules": [module_entry(module, *published[module.name]) for module in modules],
                 "routes": json.loads(routes_file.read_text()) if routes_file.exists() else []}
     write_if_changed(BOX / "manifest.json", json.dumps(manifest, indent=1).encode())
     render_pages()
+    write_deploy_files()
+    compress_tree(DIST, state)
+    sizes = [measure(module, published[module.name][0], state) for module in modules]
+    save_state(state)
+    audit(sizes)
     log(f"dist/ ready in {time.monotonic() - started:.2f} s")
 
 

@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .paths import BOX, GO_BUILD_FLAGS, GO_ENV, ROOT, VENV
+from .paths import BUILD, GO_BUILD_FLAGS, GO_ENV, ROOT, VENV
 from .steps import fingerprint, log
 
 
@@ -37,7 +37,8 @@ class GoModule:
 
     @property
     def output(self) -> Path:
-        return BOX / "modules" / f"{self.name}.wasm"
+        """Where it is compiled; dist/ serves a copy named by its hash (dist.publish_modules)."""
+        return BUILD / "modules" / f"{self.name}.wasm"
 
 
 def detect_abi(source: Path) -> str:

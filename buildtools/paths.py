@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -12,6 +14,8 @@ PYODIDE_WHEELS = CACHE / "pyodide-wheels"
 NODE_MODULES = ROOT / "node_modules"
 DIST = ROOT / "dist"
 BOX = DIST / "edgebox"  # everything the loader needs sits under one URL prefix
+BUILD = DIST / ".build"  # intermediate outputs (compiled modules before they are named by hash), never linked
+DEPLOY = DIST / "deploy"  # server configuration made from buildtools/headers.py
 CHROMIUM = Path("/usr/bin/chromium")
 
 PYODIDE_CORE = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]
@@ -24,3 +28,13 @@ WEB_PAGE_FILES = ["demo.js", "demo.css"]
 PAGES = ["index.html", "blank.html"]
 GO_BUILD_FLAGS = ["-trimpath", "-ldflags=-s -w"]
 GO_ENV = {"GOOS": "js", "GOARCH": "wasm", "CGO_ENABLED": "0", "GOTOOLCHAIN": "local", "GOPROXY": "off"}
+
+
+@functools.cache
+def pyodide_version() -> str:
+    """Pyodide's files are served under their version (dist/edgebox/pyodide/<version>/), so they can be cached for good."""
+    return json.loads((NODE_MODULES / "pyodide" / "package.json").read_text())["version"]
+
+
+def pyodide_dir() -> Path:
+    return BOX / "pyodide" / pyodide_version()
