@@ -5,10 +5,10 @@ the tests import what they need from here."""
 
 from .dist import build
 from .go import compile_go_module, detect_abi, go_binary, go_root
-from .paths import BOX, CHROMIUM, DIST, PYODIDE_CORE, PYODIDE_WHEELS, ROOT, pyodide_version
+from .paths import BOX, CHROMIUM, DIST, NGINX, NGINX_BROTLI_STATIC, PYODIDE_CORE, PYODIDE_WHEELS, ROOT, pyodide_version
 from .server import make_server
 from .wheel import build_wheel
 
-__all__ = ["BOX", "CHROMIUM", "DIST", "PYODIDE_CORE", "PYODIDE_WHEELS", "ROOT", "build", "build_wheel", "compile_go_module",
+__all__ = ["BOX", "CHROMIUM", "DIST", "NGINX", "NGINX_BROTLI_STATIC", "PYODIDE_CORE", "PYODIDE_WHEELS", "ROOT", "build", "build_wheel", "compile_go_module",
            "detect_abi", "go_binary", "go_root", "make_server",
            "pyodide_version"]

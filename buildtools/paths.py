@@ -17,6 +17,8 @@ BOX = DIST / "edgebox"  # everything the loader needs sits under one URL prefix
 BUILD = DIST / ".build"  # intermediate outputs (compiled modules before they are named by hash), never linked
 DEPLOY = DIST / "deploy"  # server configuration made from buildtools/headers.py
 CHROMIUM = Path("/usr/bin/chromium")
+NGINX = Path("/usr/sbin/nginx")  # Debian's, for the deployment test
+NGINX_BROTLI_STATIC = Path("/usr/lib/nginx/modules/ngx_http_brotli_static_module.so")  # libnginx-mod-http-brotli-static
 
 PYODIDE_CORE = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]
 # Fetched by loadPyodide itself; their sizes are the "runtime" boot progress total.
