@@ -15,7 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = ["CACHE_IMMUTABLE", "CACHE_REVALIDATE", "CONTENT_TYPES", "ENCODINGS", "IMMUTABLE_PREFIXES", "SECURITY_HEADERS",
-           "accepted_encodings", "cache_control", "content_type", "headers_file", "nginx_conf", "response_headers"]
+           "accepted_encodings", "cache_control", "content_type", "headers_file", "nginx_conf", "response_headers",
+           "security_headers"]
 
 SECURITY_HEADERS = {
     # Cross-origin isolation (SharedArrayBuffer): the page and every worker script.
@@ -24,8 +25,9 @@ SECURITY_HEADERS = {
     # Only same-origin pages may embed these files (require-corp asks each of them).
     "Cross-Origin-Resource-Policy": "same-origin",
     # No 'unsafe-eval': guests and Pyodide need only WebAssembly compilation.
+    # SCRIPT_HASHES is the page's inline import map, allowed by its hash.
     "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; "
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' SCRIPT_HASHES; worker-src 'self'; "
         "connect-src 'self'; img-src 'self' data:; style-src 'self'; object-src 'none'; "
         "base-uri 'none'; frame-ancestors 'self'"
     ),
@@ -65,9 +67,15 @@ def cache_control(url_path: str) -> str:
     return CACHE_IMMUTABLE if url_path.startswith(IMMUTABLE_PREFIXES) else CACHE_REVALIDATE
 
 
-def response_headers(url_path: str, *, isolated: bool = True) -> dict[str, str]:
+def security_headers(script_hashes: str = "") -> dict[str, str]:
+    """SECURITY_HEADERS with the CSP sources of the pages' inline scripts (pages.inline_script_hash)."""
+    csp = SECURITY_HEADERS["Content-Security-Policy"].replace(" SCRIPT_HASHES", f" {script_hashes}" if script_hashes else "")
+    return {**SECURITY_HEADERS, "Content-Security-Policy": csp}
+
+
+def response_headers(url_path: str, *, isolated: bool = True, script_hashes: str = "") -> dict[str, str]:
     """The headers every response for ``url_path`` carries (beyond its type, length and encoding)."""
-    return {**(SECURITY_HEADERS if isolated else {}), "Cache-Control": cache_control(url_path)}
+    return {**(security_headers(script_hashes) if isolated else {}), "Cache-Control": cache_control(url_path)}
 
 
 def accepted_encodings(accept_encoding: str | None) -> set[str]:
@@ -91,7 +99,7 @@ def accepted_encodings(accept_encoding: str | None) -> set[str]:
     return {coding for coding, _ in ENCODINGS if listed.get(coding, wildcard) > 0}
 
 
-def nginx_conf() -> str:
+def nginx_conf(script_hashes: str = "") -> str:
     """The directives of an nginx ``server`` block, for a block that sets only
     ``listen`` and ``root`` (inside an ``http`` block that includes mime.types).
     Each location repeats every header: nginx drops a level's ``add_header``s
@@ -117,7 +125,7 @@ def nginx_conf() -> str:
     ]
 
     def location(match: str, cache: str) -> list[str]:
-        headers = {**SECURITY_HEADERS, "Cache-Control": cache}
+        headers = {**security_headers(script_hashes), "Cache-Control": cache}
         return [f"location {match} {{", *(f'    add_header {name} "{value}" always;' for name, value in headers.items()), "}"]
 
     for prefix in IMMUTABLE_PREFIXES:
@@ -126,11 +134,11 @@ def nginx_conf() -> str:
     return "\n".join(lines) + "\n"
 
 
-def headers_file(url_paths: list[str]) -> str:
+def headers_file(url_paths: list[str], script_hashes: str = "") -> str:
     """A ``_headers`` file for static hosts: the security headers for every
     path, the immutable rule per prefix, and ``no-cache`` named path by path
     (such hosts join the values of every rule that matches a path)."""
-    blocks = ["/*", *(f"  {name}: {value}" for name, value in SECURITY_HEADERS.items())]
+    blocks = ["/*", *(f"  {name}: {value}" for name, value in security_headers(script_hashes).items())]
     for prefix in IMMUTABLE_PREFIXES:
         blocks += [f"{prefix}*", f"  Cache-Control: {CACHE_IMMUTABLE}"]
     for path in sorted(p for p in url_paths if cache_control(p) == CACHE_REVALIDATE):

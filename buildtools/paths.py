@@ -26,6 +26,8 @@ PYODIDE_FETCHED = ["pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]
 BROWSER_WHEELS: list[str] = []  # third-party wheels the host needs in the browser (none so far)
 WEB_BOX_FILES = ["edgebox.js", "options.js", "errors.js", "protocol.js", "channel.js", "guest-protocol.js", "worker.js", "guest.js", "membrane.js",
                  "wasi.js", "data.js", "gojs.js", "harden.js", "instance-js.js", "instance-wasip1.js", "js-memory.js"]
+# What a page's own module graph holds: the loader and its imports (its import map gives their integrity).
+WEB_LOADER_FILES = ["edgebox.js", "options.js", "errors.js", "protocol.js", "channel.js", "guest-protocol.js"]
 WEB_PAGE_FILES = ["demo.js", "demo.css"]
 PAGES = ["index.html", "blank.html"]
 GO_BUILD_FLAGS = ["-trimpath", "-ldflags=-s -w"]

@@ -10,6 +10,7 @@ import urllib.parse
 from pathlib import Path
 
 from .headers import ENCODINGS, accepted_encodings, content_type, response_headers
+from .pages import script_hashes
 from .paths import DIST
 
 
@@ -82,9 +83,14 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         return content_type(str(path)) or super().guess_type(path)
 
     def end_headers(self) -> None:
-        for header, value in response_headers(urllib.parse.urlsplit(self.path).path, isolated=self.isolated).items():
+        url_path = urllib.parse.urlsplit(self.path).path
+        for header, value in response_headers(url_path, isolated=self.isolated, script_hashes=self._script_hashes()).items():
             self.send_header(header, value)
         super().end_headers()
+
+    def _script_hashes(self) -> str:
+        """The CSP sources of the inline import map of the build among the roots."""
+        return next((hashes for root in self.roots if (hashes := script_hashes(root))), "")
 
     def log_request(self, code="-", size="-") -> None:
         self.requests.append(self.path)

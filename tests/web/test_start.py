@@ -5,6 +5,8 @@ import hmac
 import pytest
 from playwright.sync_api import expect
 
+import buildtools as build
+from conftest import serve
 from pages import open_page
 
 START = """async (options) => {
@@ -89,3 +91,22 @@ def test_a_bad_policy_override_fails_the_boot_naming_the_field(blank):
     got = blank.evaluate(START, {"modules": {"heartbeat": {"policy": {"limits": {"timeout_ms": "soon"}}}}})
     assert got["ok"] is False and got["code"] == "E_BOOT", got
     assert "E_CONFIG" in got["message"] and "modules.heartbeat.policy.limits.timeout_ms" in got["message"]
+
+
+def test_a_loader_module_whose_bytes_changed_never_runs(context, tmp_path):
+    """The page's import map gives the integrity of the loader's imports: a changed options.js is refused."""
+    (tmp_path / "edgebox").mkdir()
+    original = (build.BOX / "options.js").read_text()
+    (tmp_path / "edgebox" / "options.js").write_text(original + "\nglobalThis.tampered = true;\n")
+    server = serve([tmp_path, build.DIST])  # the changed file first, everything else from dist/
+    try:
+        page = open_page(context, f"http://127.0.0.1:{server.server_address[1]}/blank.html")
+        got = page.evaluate("""async () => {
+            try { await import("/edgebox/edgebox.js"); return "loaded"; }
+            catch (error) { return { name: error.name, tampered: globalThis.tampered === true }; }
+        }""")
+        page.close()
+    finally:
+        server.shutdown()
+    assert got == {"name": "TypeError", "tampered": False}
+    assert any("integrity" in problem for problem in page.problems), page.problems
