@@ -8,6 +8,7 @@ import threading
 
 from .bench_load import bench_load, load_table
 from .go import cap_memory, compile_go_module
+from .nginx import running_nginx
 from .paths import CHROMIUM, DIST, ROOT
 from .server import make_server
 from .steps import copy_if_changed, sha256_file, write_if_changed
@@ -49,7 +50,9 @@ def bench(only_load: bool = False) -> int:
     args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
             "--disable-sync", "--no-first-run", "--disable-quic", "--enable-blink-features=ForceEagerMeasureMemory"]
     with sync_playwright() as playwright:
-        results["load"] = bench_load(playwright, f"http://127.0.0.1:{server.server_address[1]}", args, progress)
+        with running_nginx() as nginx:
+            results["load"] = bench_load(playwright, {"build.py serve": f"http://127.0.0.1:{server.server_address[1]}",
+                                                      "nginx": f"http://{nginx}"}, args, progress)
         if only_load:
             server.shutdown()
             print(load_table(results["load"]))

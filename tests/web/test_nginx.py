@@ -5,65 +5,21 @@ asset carries its headers (isolation, type, encoding, caching)."""
 import hmac
 import http.client
 import json
-import socket
-import subprocess
-import time
 
 import pytest
 
 import buildtools as build
 from buildtools.headers import CACHE_IMMUTABLE, security_headers
+from buildtools.nginx import running_nginx
 from buildtools.pages import script_hashes
 from pages import open_page
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def nginx(server, tmp_path_factory):
-    """nginx on a free port with an http block that includes Debian's mime.types and a
-    server block that sets only listen and root, and includes the generated directives."""
-    if not build.NGINX.exists():
-        pytest.fail(f"{build.NGINX} is missing: `python3 build.py test` installs nginx and libnginx-mod-http-brotli-static")
-    prefix = tmp_path_factory.mktemp("nginx")
-    port = free_port()
-    temp = " ".join(f"{kind}_temp_path {prefix / kind};" for kind in ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"])
-    (prefix / "nginx.conf").write_text(f"""
-load_module {build.NGINX_BROTLI_STATIC};
-daemon off;
-pid {prefix / "nginx.pid"};
-error_log {prefix / "error.log"};
-events {{}}
-http {{
-    include /etc/nginx/mime.types;
-    access_log {prefix / "access.log"};
-    {temp}
-    server {{
-        listen 127.0.0.1:{port};
-        root {build.DIST};
-        include {build.DIST / "deploy" / "nginx.conf"};
-    }}
-}}
-""")
-    process = subprocess.Popen([str(build.NGINX), "-p", str(prefix), "-e", str(prefix / "error.log"), "-c", str(prefix / "nginx.conf")],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(f"nginx did not start: {process.stdout.read().decode()} {(prefix / 'error.log').read_text()}")
-            time.sleep(0.05)
-    yield f"127.0.0.1:{port}"
-    process.terminate()
-    process.wait(10)
+def nginx(server):
+    """dist/ (built by the server fixture) served by nginx through the generated directives."""
+    with running_nginx() as host:
+        yield host
 
 
 def get(host: str, path: str, **headers):
