@@ -9,7 +9,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .headers import CONTENT_TYPES, ENCODINGS
+from .headers import CONTENT_TYPES, ENCODINGS, VARIANT_SUFFIXES
 from .steps import write_if_changed
 
 # Brotli's best (quality 11, a 16 MiB window) is 12-15% smaller than quality 9 on
@@ -31,18 +31,19 @@ def gzip_bytes(data: bytes) -> bytes:
 COMPRESSORS = {"br": brotli_bytes, "gzip": gzip_bytes}
 
 
-def compressible(root: Path, path: Path) -> bool:
-    hidden = any(part.startswith(".") for part in path.relative_to(root).parts)  # build state, intermediates
-    return path.suffix in CONTENT_TYPES and not hidden and path.stat().st_size >= MIN_BYTES
+def served_files(root: Path) -> list[Path]:
+    """The files under ``root`` a server sends as themselves: not a precompressed
+    sibling, nor build state or intermediates (names starting with a dot)."""
+    return sorted(p for p in root.rglob("*") if p.is_file() and not p.name.endswith(VARIANT_SUFFIXES)
+                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
 
 
 def compress_tree(root: Path, state: dict) -> None:
     """Write the .br and .gz of every servable file under ``root`` whose variants are
     older than it; drop variants whose file is gone or that would not be smaller."""
     done: dict = state.setdefault("compressed", {})
-    suffixes = tuple(suffix for _, suffix in ENCODINGS)
-    files = [p for p in root.rglob("*") if p.is_file() and not p.name.endswith(suffixes) and compressible(root, p)]
-    for variant in (p for p in root.rglob("*") if p.name.endswith(suffixes)):
+    files = [p for p in served_files(root) if p.suffix in CONTENT_TYPES and p.stat().st_size >= MIN_BYTES]
+    for variant in (p for p in root.rglob("*") if p.name.endswith(VARIANT_SUFFIXES)):
         if not variant.with_suffix("").is_file():
             variant.unlink()
     jobs = []

@@ -5,14 +5,14 @@ from __future__ import annotations
 import io
 import json
 import re
-import zipfile
 import sys
 import time
+import zipfile
 from pathlib import Path
 
-from .compress import compress_tree
+from .compress import compress_tree, served_files
 from .go import GoModule, build_go, detect_abi, go_root
-from .headers import ENCODINGS, headers_file, nginx_conf
+from .headers import VARIANT_SUFFIXES, headers_file, nginx_conf
 from .pages import render_pages, script_hashes
 from .paths import (BOX, DEPLOY, DIST, NODE_MODULES, PYODIDE_CORE, PYODIDE_FETCHED, ROOT, WEB_BOX_FILES, WEB_PAGE_FILES,
                     pyodide_dir, pyodide_version)
@@ -67,8 +67,8 @@ def repack_stored(source: Path, target: Path, state: dict) -> None:
 
 
 def remove_stale(directory: Path, keep: set[Path]) -> None:
-    suffixes = tuple(suffix for _, suffix in ENCODINGS)
-    for path in [p for p in directory.rglob("*") if p.is_file() and not p.name.endswith(suffixes)]:
+    """Delete the files under ``directory`` a build no longer makes (their siblings go with compress_tree)."""
+    for path in [p for p in directory.rglob("*") if p.is_file() and not p.name.endswith(VARIANT_SUFFIXES)]:
         if path not in keep:
             path.unlink()
 
@@ -77,9 +77,7 @@ def write_deploy_files() -> None:
     """Server configuration from the header table: nginx's server-block directives
     and a _headers file for static hosts (which must sit at the site's root)."""
     write_if_changed(DEPLOY / "nginx.conf", nginx_conf(script_hashes()).encode())
-    suffixes = tuple(suffix for _, suffix in ENCODINGS)
-    served = sorted("/" + str(p.relative_to(DIST)) for p in DIST.rglob("*") if p.is_file() and not p.name.endswith(suffixes)
-                    and not any(part.startswith(".") for part in p.relative_to(DIST).parts) and p.name != "_headers")
+    served = ["/" + str(p.relative_to(DIST)) for p in served_files(DIST) if p.name != "_headers"]
     write_if_changed(DIST / "_headers", headers_file(["/", *served], script_hashes()).encode())
 
 
@@ -128,7 +126,7 @@ def build() -> None:
         "snapshot": f"pyodide/{pyodide_version()}/{snapshot.name}",
         # What wasm_exec.js gives a GOOS=js module: the host refuses any other import.
         "gojsImports": sorted(set(re.findall(r'"((?:runtime|syscall/js)\.[\w.]+)"', (BOX / "wasm_exec.js").read_text()))),
-        "runtimeBytes": sum((pyodide_src / name).stat().st_size for name in PYODIDE_FETCHED) + snapshot.stat().st_size,
+        "runtimeBytes": sum((pyodide_dir() / name).stat().st_size for name in PYODIDE_FETCHED) + snapshot.stat().st_size,
         "wheels": [f"wheels/{wheel.name}" for wheel in [*wheels, app_wheel]],
     }
     write_if_changed(BOX / "runtime.json", json.dumps(runtime, indent=1).encode())

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["CACHE_IMMUTABLE", "CACHE_REVALIDATE", "CONTENT_TYPES", "ENCODINGS", "IMMUTABLE_PREFIXES", "SECURITY_HEADERS",
+__all__ = ["CACHE_IMMUTABLE", "CACHE_REVALIDATE", "CONTENT_TYPES", "ENCODINGS", "IMMUTABLE_PREFIXES", "SECURITY_HEADERS", "VARIANT_SUFFIXES",
            "accepted_encodings", "cache_control", "content_type", "headers_file", "nginx_conf", "response_headers",
            "security_headers"]
 
@@ -57,6 +57,7 @@ CONTENT_TYPES = {
 # Precompressed siblings (file.br, file.gz), best first; the build writes them
 # for every file they make smaller.
 ENCODINGS = (("br", ".br"), ("gzip", ".gz"))
+VARIANT_SUFFIXES = tuple(suffix for _, suffix in ENCODINGS)
 
 
 def content_type(path: str) -> str | None:

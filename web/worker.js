@@ -78,12 +78,12 @@ const checked = (response) => {
 // way (never of one compiled from a buffer), so a later page load starts it
 // sooner. Compiling runs nothing: Python verifies the bytes before any instance
 // exists, and uses the compiled module only if it did not have to rewrite them.
-// Resolves to {status, statusText, bytes, module: promise of a Module or null}.
+// Resolves to {status, statusText, bytes, module: promise of a Module (undefined if the stream was refused)}.
 async function fetchModule(url) {
   const response = await fetch(url);
   if (!response.ok) return { status: response.status, statusText: response.statusText, bytes: null, module: null };
   // A type other than application/wasm (or a bad module) makes the stream refuse; Python compiles the bytes then.
-  const module = WebAssembly.compileStreaming(response.clone()).catch(() => null);
+  const module = WebAssembly.compileStreaming(response.clone()).catch(() => undefined);
   return { status: response.status, statusText: response.statusText, bytes: await response.arrayBuffer(), module };
 }
 
