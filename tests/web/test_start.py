@@ -1,6 +1,7 @@
 """EdgeBox.start: option checks, boot failures and the demo page, each on a page of its own."""
 
 import hmac
+import json
 
 import pytest
 from playwright.sync_api import expect
@@ -110,3 +111,17 @@ def test_a_loader_module_whose_bytes_changed_never_runs(context, tmp_path):
         server.shutdown()
     assert got == {"name": "TypeError", "tampered": False}
     assert any("integrity" in problem for problem in page.problems), page.problems
+
+
+def test_a_module_served_with_another_type_runs_from_its_verified_bytes(blank, overlay):
+    """compileStreaming refuses a type other than application/wasm: the host then compiles the bytes it verified."""
+    manifest = json.loads((build.BOX / "manifest.json").read_text())
+    entry = {m["name"]: m for m in manifest["modules"]}["heartbeat"]
+    (overlay / "guests" / "heartbeat.bin").write_bytes((build.BOX / entry["url"]).read_bytes())
+    got = blank.evaluate("""async (sha256) => {
+        const { EdgeBox } = await import("/edgebox/edgebox.js");
+        const box = await EdgeBox.start({ modules: { octets: { url: "/guests/heartbeat.bin", abi: "js", sha256,
+                                                               policy: { env: { HEARTBEAT_KEY: "octet-key" } } } } });
+        try { return await box.call("octets", "verifyHeartbeat", 42, "n"); } finally { await box.close(); }
+    }""", entry["sha256"])
+    assert got == hmac.new(b"octet-key", b"n42", "sha256").hexdigest()[:16]
