@@ -81,20 +81,21 @@ const checked = (response) => {
 // Resolves to {status, statusText, bytes, module: promise of a Module (undefined if the stream was refused)}.
 async function fetchModule(url) {
   const response = await fetch(url);
-  if (!response.ok) return { status: response.status, statusText: response.statusText, bytes: null, module: null };
+  // undefined, not null: Python reads undefined as None (null is its own JsNull).
+  if (!response.ok) return { status: response.status, statusText: response.statusText, bytes: undefined, module: undefined };
   // A type other than application/wasm (or a bad module) makes the stream refuse; Python compiles the bytes then.
   const module = WebAssembly.compileStreaming(response.clone()).catch(() => undefined);
   return { status: response.status, statusText: response.statusText, bytes: await response.arrayBuffer(), module };
 }
 
-// URL -> promise of fetchModule's answer (or null), for the warm modules the manifest lists.
+// URL -> promise of fetchModule's answer (undefined if it failed), for the warm modules the manifest lists.
 function prefetch(text, init) {
   const wanted = {};
   try {
     for (const module of JSON.parse(text).modules ?? []) {
       if (!init.warm?.includes(module.name)) continue;
       const url = new URL(module.url, init.manifestURL).href;
-      wanted[url] = fetchModule(url).then((found) => (found.bytes ? found : null)).catch(() => null);
+      wanted[url] = fetchModule(url).then((found) => found.bytes && found).catch(() => undefined);
     }
   } catch {
     // An unreadable manifest is Python's to report.

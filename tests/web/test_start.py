@@ -125,3 +125,15 @@ def test_a_module_served_with_another_type_runs_from_its_verified_bytes(blank, o
         try { return await box.call("octets", "verifyHeartbeat", 42, "n"); } finally { await box.close(); }
     }""", entry["sha256"])
     assert got == hmac.new(b"octet-key", b"n42", "sha256").hexdigest()[:16]
+
+
+@pytest.mark.parametrize("warm", [[], ["gone"]])
+def test_a_module_whose_url_is_missing_is_not_found(blank, warm):
+    got = blank.evaluate("""async (warm) => {
+        const { EdgeBox } = await import("/edgebox/edgebox.js");
+        const box = await EdgeBox.start({ warm, modules: { gone: { url: "/guests/gone.wasm", abi: "js", sha256: "0".repeat(64) } } });
+        try { await box.call("gone", "f"); return "answered"; }
+        catch (error) { return [error.code, error.message]; }
+        finally { await box.close(); }
+    }""", warm)
+    assert got[0] == "E_NOT_FOUND" and "answered 404" in got[1], got
