@@ -25,7 +25,7 @@ BENCH_MODES = {"sab": "(a) EdgeBox, SharedArrayBuffer", "host": "(a') same, ever
                "direct": "(c) direct main-thread call", "rpc": "(d) hand-written worker RPC"}
 
 
-def bench(only_load: bool = False) -> int:
+def bench() -> int:
     """Measure boot, latency, throughput and memory in headless Chromium; print a table
     and write dist/bench/results.json and dist/bench/chart.png."""
     import jinja2
@@ -53,10 +53,6 @@ def bench(only_load: bool = False) -> int:
         with running_nginx() as nginx:
             results["load"] = bench_load(playwright, {"build.py serve": f"http://127.0.0.1:{server.server_address[1]}",
                                                       "nginx": f"http://{nginx}"}, args, progress)
-        if only_load:
-            server.shutdown()
-            print(load_table(results["load"]))
-            return 0
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
         context = browser.new_context()
         page = None

@@ -39,8 +39,8 @@ def served_files(root: Path) -> list[Path]:
 
 
 def compress_tree(root: Path, state: dict) -> None:
-    """Write the .br and .gz of every servable file under ``root`` whose variants are
-    older than it; drop variants whose file is gone or that would not be smaller."""
+    """Write the .br and .gz of every served file under ``root`` that changed since
+    they were last written; drop variants whose file is gone or that would not be smaller."""
     done: dict = state.setdefault("compressed", {})
     files = [p for p in served_files(root) if p.suffix in CONTENT_TYPES and p.stat().st_size >= MIN_BYTES]
     for variant in (p for p in root.rglob("*") if p.name.endswith(VARIANT_SUFFIXES)):
