@@ -9,7 +9,9 @@ import sys
 import threading
 import time
 
+from .bench_load import bench_load, load_table
 from .go import GoModule, cap_memory, compile_go_module, go_root, source_roots
+from .nginx import running_nginx
 from .sourcemap import make_debug
 from .paths import CHROMIUM, DIST, ROOT
 from .server import make_server
@@ -36,10 +38,11 @@ def bench() -> int:
     out = DIST / "bench"
     compile_go_module(ROOT / "tests" / "guests" / "echo", out / "echo.wasm")
     cap_memory(out / "echo.wasm", ROOT / "tests" / "guests" / "echo" / "policy.json")
-    for name in ["bench.js", "rpc-worker.js"]:
+    for name in ["bench.js", "rpc-worker.js", "startup.js"]:
         copy_if_changed(ROOT / "web" / "bench" / name, out / name)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT / "web" / "templates"), autoescape=True)
-    write_if_changed(out / "bench.html", env.get_template("bench.html").render().encode())
+    for name in ["bench.html", "startup.html"]:
+        write_if_changed(out / name, env.get_template(name).render().encode())
     echo = {"url": "/bench/echo.wasm", "sha256": sha256_file(out / "echo.wasm"),
             "policy": json.loads((ROOT / "tests" / "guests" / "echo" / "policy.json").read_text())}
 
@@ -48,10 +51,13 @@ def bench() -> int:
     url = f"http://127.0.0.1:{server.server_address[1]}/bench/bench.html"
     progress = lambda text: print(f"[bench] {text}", file=sys.stderr, flush=True)  # noqa: E731
     results: dict = {"sizes": BENCH_SIZES, "latency": {}, "throughput": {}}
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-quic", "--enable-blink-features=ForceEagerMeasureMemory"]
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-quic", "--enable-blink-features=ForceEagerMeasureMemory"])
+        with running_nginx() as nginx:
+            results["load"] = bench_load(playwright, {"build.py serve": f"http://127.0.0.1:{server.server_address[1]}",
+                                                      "nginx": f"http://{nginx}"}, args, progress)
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
         context = browser.new_context()
         page = None
         for label in ["cold", "warm"]:
@@ -85,7 +91,7 @@ def bench() -> int:
     progress("debug build of riskrules: go build, then its source map")
     results["debug_map"] = debug_map_cost(out)
     (out / "results.json").write_text(json.dumps(results, indent=1))
-    print(bench_table(results))
+    print(bench_table(results) + "\n" + load_table(results["load"]))
     print(f"\nresults: {(out / 'results.json').relative_to(ROOT)}   chart: {(out / 'chart.png').relative_to(ROOT)}")
     return 0
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .paths import CHROMIUM, NODE_MODULES, PYODIDE_WHEELS, ROOT, VENV, VENV_PYTHON
+from .paths import CHROMIUM, NGINX, NGINX_BROTLI_STATIC, NODE_MODULES, PYODIDE_WHEELS, ROOT, VENV, VENV_PYTHON
 from .steps import Stamp, fingerprint, run
 
 
@@ -49,12 +49,14 @@ def ensure_pyodide_wheels() -> None:
         stamp.mark(key)
 
 
-def ensure_chromium() -> None:
-    if CHROMIUM.exists():
+def ensure_browser_and_web_server() -> None:
+    """Debian's chromium for the browser tests, and its nginx with the brotli_static
+    module, which a test serves dist/ with through the generated configuration."""
+    if CHROMIUM.exists() and NGINX.exists() and NGINX_BROTLI_STATIC.exists():
         return
-    command = "apt-get update && apt-get install -y chromium"
+    command = "apt-get update && apt-get install -y chromium nginx libnginx-mod-http-brotli-static"
     if os.geteuid() != 0:
-        sys.exit(f"EdgeBox's browser tests need Debian's chromium. Run as root:\n    sudo sh -c '{command}'")
+        sys.exit(f"EdgeBox's browser tests need Debian's chromium and nginx. Run as root:\n    sudo sh -c '{command}'")
     run(["sh", "-c", f"DEBIAN_FRONTEND=noninteractive {command}"])
 
 
@@ -79,6 +81,6 @@ def setup(*, browser: bool, load_generator: bool = False) -> None:
     ensure_node_modules()
     ensure_pyodide_wheels()
     if browser:
-        ensure_chromium()
+        ensure_browser_and_web_server()
     if load_generator:
         ensure_wrk()

@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .paths import BOX, GO_BUILD_FLAGS, GO_DEBUG_FLAGS, GO_ENV, ROOT, VENV
+from .paths import BUILD, GO_BUILD_FLAGS, GO_DEBUG_FLAGS, GO_ENV, ROOT, VENV
 from .sourcemap import TOOL_SOURCE, make_debug, map_path
 from .steps import fingerprint, log
 
@@ -36,11 +36,12 @@ class GoModule:
     source: Path
     abi: str  # "js" or "wasip1"
     debug: bool = False  # names kept, a source map next to it (buildtools/sourcemap.py)
-    out: Path | None = None  # where the .wasm goes, if not dist/edgebox/modules/NAME.wasm
+    out: Path | None = None  # where the .wasm goes, if not dist/.build/modules/NAME.wasm
 
     @property
     def output(self) -> Path:
-        return self.out or BOX / "modules" / f"{self.name}.wasm"
+        """Where it is compiled; dist/ serves a copy named by its hash (dist.publish_modules)."""
+        return self.out or BUILD / "modules" / f"{self.name}.wasm"
 
     @property
     def source_map(self) -> Path | None:

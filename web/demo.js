@@ -28,7 +28,9 @@ function showError(target, error) {
 try {
   // ?user=... pins the id that percentage rollouts bucket on (handy for demos and tests).
   const userId = new URLSearchParams(location.search).get("user") ?? undefined;
-  const box = await EdgeBox.start({ onProgress: showProgress, warm: ["heartbeat", "riskrules", "riskrules-v2"], userId });
+  // v2 starts on its first use (the risk-v2 flag, or the users its rollout picks):
+  // warming it too would add its 1.5 MB to every cold load.
+  const box = await EdgeBox.start({ onProgress: showProgress, warm: ["heartbeat", "riskrules"], userId });
   globalThis.edgebox = box; // for the console and for tests
   $("boot-phase").textContent = "ready";
   $("boot-bytes").textContent = "";

@@ -64,7 +64,7 @@ const steps = {
   },
   async startHost(pyodide, init) {
     const { start } = pyodide.pyimport("edgebox._pyodide");
-    return start({ ...init, guestURL: here("guest.js"), gojsImports: runtime.gojsImports }, (message) => post(message));
+    return start({ ...init, guestURL: here("guest.js"), gojsImports: runtime.gojsImports, fetchModule }, (message) => post(message));
   },
 };
 
@@ -73,19 +73,29 @@ const checked = (response) => {
   return response;
 };
 
-// URL -> promise of {bytes, module}, for the warm modules the manifest lists.
-// Compiling runs nothing: Python verifies these very bytes before any instance
+// A module's bytes, for Python to verify, and a compile of the very same
+// response streamed from its URL: V8 caches the code of a module compiled that
+// way (never of one compiled from a buffer), so a later page load starts it
+// sooner. Compiling runs nothing: Python verifies the bytes before any instance
 // exists, and uses the compiled module only if it did not have to rewrite them.
+// Resolves to {status, statusText, bytes, module: promise of a Module (undefined if the stream was refused)}.
+async function fetchModule(url) {
+  const response = await fetch(url);
+  // undefined, not null: Python reads undefined as None (null is its own JsNull).
+  if (!response.ok) return { status: response.status, statusText: response.statusText, bytes: undefined, module: undefined };
+  // A type other than application/wasm (or a bad module) makes the stream refuse; Python compiles the bytes then.
+  const module = WebAssembly.compileStreaming(response.clone()).catch(() => undefined);
+  return { status: response.status, statusText: response.statusText, bytes: await response.arrayBuffer(), module };
+}
+
+// URL -> promise of fetchModule's answer (undefined if it failed), for the warm modules the manifest lists.
 function prefetch(text, init) {
   const wanted = {};
   try {
     for (const module of JSON.parse(text).modules ?? []) {
       if (!init.warm?.includes(module.name)) continue;
       const url = new URL(module.url, init.manifestURL).href;
-      wanted[url] = fetch(url)
-        .then((r) => (r.ok ? r.arrayBuffer() : null))
-        .then(async (bytes) => bytes && { bytes, module: await WebAssembly.compile(bytes) })
-        .catch(() => null);
+      wanted[url] = fetchModule(url).then((found) => found.bytes && found).catch(() => undefined);
     }
   } catch {
     // An unreadable manifest is Python's to report.

@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import threading
 import urllib.request
 import zipfile
 
@@ -11,16 +10,10 @@ import pytest
 import buildtools as build
 
 
-@pytest.fixture(scope="module")
-def built():
-    build.build()
-    return build.DIST
-
-
 def test_dist_holds_the_runtime_pages_and_modules(built):
     for path in ["index.html", "blank.html", "edgebox/edgebox.js", "edgebox/worker.js", "edgebox/guest.js",
                  "edgebox/wasm_exec.js", "edgebox/manifest.json", "edgebox/runtime.json",
-                 *(f"edgebox/pyodide/{name}" for name in build.PYODIDE_CORE)]:
+                 *(f"edgebox/pyodide/{build.pyodide_version()}/{name}" for name in build.PYODIDE_CORE)]:
         assert (built / path).is_file(), path
     wasm_exec = build.go_root() / "lib" / "wasm" / "wasm_exec.js"
     assert (built / "edgebox" / "wasm_exec.js").read_bytes() == wasm_exec.read_bytes()
@@ -64,27 +57,19 @@ def test_second_build_changes_nothing(built, capsys):
     assert changed == []
 
 
-@pytest.fixture(scope="module")
-def served(built):
-    server = build.make_server([built])
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
-
 @pytest.mark.parametrize(
     "path, content_type",
     [
         ("/", "text/html; charset=utf-8"),
         ("/edgebox/edgebox.js", "text/javascript"),
-        ("/edgebox/pyodide/pyodide.mjs", "text/javascript"),
-        ("/edgebox/pyodide/pyodide.asm.wasm", "application/wasm"),
-        ("/edgebox/modules/heartbeat.wasm", "application/wasm"),
+        ("/edgebox/pyodide/314.0.7/pyodide.mjs", "text/javascript"),
+        ("/edgebox/pyodide/314.0.7/pyodide.asm.wasm", "application/wasm"),
+        ("heartbeat", "application/wasm"),
         ("/edgebox/manifest.json", "application/json"),
     ],
 )
-def test_every_response_carries_the_isolation_headers(served, path, content_type):
-    with urllib.request.urlopen(served + path) as response:
+def test_every_response_carries_the_isolation_headers(served, module_url, path, content_type):
+    with urllib.request.urlopen(served + (path if path.startswith("/") else module_url(path))) as response:
         headers = response.headers
     assert headers["Content-Type"] == content_type
     assert headers["Cross-Origin-Opener-Policy"] == "same-origin"

@@ -1,10 +1,13 @@
 """EdgeBox.start: option checks, boot failures and the demo page, each on a page of its own."""
 
 import hmac
+import json
 
 import pytest
 from playwright.sync_api import expect
 
+import buildtools as build
+from conftest import serve
 from pages import open_page
 
 START = """async (options) => {
@@ -89,3 +92,48 @@ def test_a_bad_policy_override_fails_the_boot_naming_the_field(blank):
     got = blank.evaluate(START, {"modules": {"heartbeat": {"policy": {"limits": {"timeout_ms": "soon"}}}}})
     assert got["ok"] is False and got["code"] == "E_BOOT", got
     assert "E_CONFIG" in got["message"] and "modules.heartbeat.policy.limits.timeout_ms" in got["message"]
+
+
+def test_a_loader_module_whose_bytes_changed_never_runs(context, tmp_path):
+    """The page's import map gives the integrity of the loader's imports: a changed options.js is refused."""
+    (tmp_path / "edgebox").mkdir()
+    original = (build.BOX / "options.js").read_text()
+    (tmp_path / "edgebox" / "options.js").write_text(original + "\nglobalThis.tampered = true;\n")
+    server = serve([tmp_path, build.DIST])  # the changed file first, everything else from dist/
+    try:
+        page = open_page(context, f"http://127.0.0.1:{server.server_address[1]}/blank.html")
+        got = page.evaluate("""async () => {
+            try { await import("/edgebox/edgebox.js"); return "loaded"; }
+            catch (error) { return { name: error.name, tampered: globalThis.tampered === true }; }
+        }""")
+        page.close()
+    finally:
+        server.shutdown()
+    assert got == {"name": "TypeError", "tampered": False}
+    assert any("integrity" in problem for problem in page.problems), page.problems
+
+
+def test_a_module_served_with_another_type_runs_from_its_verified_bytes(blank, overlay):
+    """compileStreaming refuses a type other than application/wasm: the host then compiles the bytes it verified."""
+    manifest = json.loads((build.BOX / "manifest.json").read_text())
+    entry = {m["name"]: m for m in manifest["modules"]}["heartbeat"]
+    (overlay / "guests" / "heartbeat.bin").write_bytes((build.BOX / entry["url"]).read_bytes())
+    got = blank.evaluate("""async (sha256) => {
+        const { EdgeBox } = await import("/edgebox/edgebox.js");
+        const box = await EdgeBox.start({ modules: { octets: { url: "/guests/heartbeat.bin", abi: "js", sha256,
+                                                               policy: { env: { HEARTBEAT_KEY: "octet-key" } } } } });
+        try { return await box.call("octets", "verifyHeartbeat", 42, "n"); } finally { await box.close(); }
+    }""", entry["sha256"])
+    assert got == hmac.new(b"octet-key", b"n42", "sha256").hexdigest()[:16]
+
+
+@pytest.mark.parametrize("warm", [[], ["gone"]])
+def test_a_module_whose_url_is_missing_is_not_found(blank, warm):
+    got = blank.evaluate("""async (warm) => {
+        const { EdgeBox } = await import("/edgebox/edgebox.js");
+        const box = await EdgeBox.start({ warm, modules: { gone: { url: "/guests/gone.wasm", abi: "js", sha256: "0".repeat(64) } } });
+        try { await box.call("gone", "f"); return "answered"; }
+        catch (error) { return [error.code, error.message]; }
+        finally { await box.close(); }
+    }""", warm)
+    assert got[0] == "E_NOT_FOUND" and "answered 404" in got[1], got

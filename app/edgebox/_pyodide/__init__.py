@@ -55,7 +55,7 @@ async def start(init: Any, post: Any) -> Any:
     host = Host(
         config.manifest,
         BrowserPlatform(str(init.guestURL), init.spareWorker, init.prefetched.to_py(depth=1) if init.prefetched else None,
-                        max_message_bytes=config.max_message_bytes),
+                        max_message_bytes=config.max_message_bytes, fetch_module=init.fetchModule),
         origin=str(js.location.origin),
         gojs_imports=frozenset(init.gojsImports.to_py()),
         on_progress=on_progress,

@@ -23,33 +23,33 @@ __all__ = ["BrowserPlatform"]
 
 class BrowserPlatform:
     def __init__(self, guest_script_url: str, spare_worker: Any = None, prefetched: dict[str, Any] | None = None,
-                 max_message_bytes: int = 64 * 1024 * 1024) -> None:
+                 max_message_bytes: int = 64 * 1024 * 1024, fetch_module: Any = None) -> None:
         self._guest_script_url = guest_script_url
         self._max_message_bytes = max_message_bytes
         self._spare = spare_worker or self._new_worker()
-        # url -> promise of {bytes, module}: fetched and compiled while Python booted.
+        # worker.js's fetchModule: url -> promise of {status, statusText, bytes, module}, the
+        # module compiled while streaming from the same response (V8 caches its code).
+        self._fetch_module = fetch_module
+        # url -> promise of fetchModule's answer: fetched and compiled while Python booted.
         self._prefetched = dict(prefetched or {})
-        self._compiled: dict[str, tuple[bytes, Any]] = {}  # url -> (the bytes, their compiled module)
+        self._compiled: dict[str, tuple[bytes, Any]] = {}  # url -> (the bytes, a promise of their compiled module)
 
     async def fetch_bytes(self, url: str, progress: Progress) -> bytes:
         early = self._prefetched.pop(url, None)
-        if early is not None and (found := await early) is not None:
-            data = found.bytes.to_bytes()
-            self._compiled[url] = (data, found.module)
-            progress(len(data), len(data))
-            return data
-        try:
-            response = await js.fetch(url)
-        except JsException as error:
-            raise LoadError(f"could not fetch {url}: {error}") from None
-        if not response.ok:
-            cls = NotFoundError if response.status == 404 else LoadError
-            raise cls(f"GET {url} answered {response.status} {response.statusText}")
-        total = int(response.headers.get("content-length") or 0) or None
-        progress(0, total)
+        found = await early if early is not None else None
+        if found is None:
+            progress(0, None)
+            try:
+                found = await self._fetch_module(url)
+            except JsException as error:
+                raise LoadError(f"could not fetch {url}: {error}") from None
+            if found.bytes is None:
+                cls = NotFoundError if found.status == 404 else LoadError
+                raise cls(f"GET {url} answered {found.status} {found.statusText}")
         # One read and one copy into Python: reading chunk by chunk through
         # the FFI costs more than it reports.
-        data = (await response.arrayBuffer()).to_bytes()
+        data = found.bytes.to_bytes()
+        self._compiled[url] = (data, found.module)
         progress(len(data), len(data))
         return data
 
@@ -70,8 +70,9 @@ class BrowserPlatform:
         worker = self._take_worker()
         early = self._compiled.pop(spec.url, None)
         try:
-            # Compiled ahead only if these are the very bytes that were verified (nothing rewrote them).
-            module = early[1] if early is not None and early[0] is data else await js.WebAssembly.compile(to_js(data))
+            # Compiled from the response only if these are the very bytes that were verified (nothing rewrote them).
+            module = await early[1] if early is not None and early[0] is data else None
+            module = module or await js.WebAssembly.compile(to_js(data))
         except JsException as error:
             worker.terminate()
             raise LoadError(f"module {spec.name!r}: not a valid WebAssembly module: {error}") from None
