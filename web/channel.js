@@ -10,6 +10,7 @@
 // MessagePortChannel: the postMessage fallback for pages that are not
 // cross-origin isolated. Same interface: send(message), onmessage, close().
 import { Channel, Frame, Tag } from "./protocol.js";
+import { MAX_DEPTH } from "./guest-protocol.js";
 import { Refusal, VIEW_CONSTRUCTORS, VIEW_KINDS, at, binaryKind, isPlain, refuseObject, refusePrimitive } from "./values.js";
 
 const encoder = new TextEncoder();
@@ -44,7 +45,7 @@ class Writer {
   u8(v) { this.reserve(1); this.bytes[this.length++] = v; }
   u32(v) { this.reserve(4); this.view.setUint32(this.length, v, true); this.length += 4; }
   raw(bytes) { this.u32(bytes.length); this.reserve(bytes.length); this.bytes.set(bytes, this.length); this.length += bytes.length; }
-  value(v) {
+  value(v, depth = 0) {
     if (v === undefined) return this.u8(Tag.UNDEFINED);
     if (v === null) return this.u8(Tag.NULL);
     if (v === true || v === false) return this.u8(v ? Tag.TRUE : Tag.FALSE);
@@ -69,11 +70,13 @@ class Writer {
       this.u8(VIEW_KINDS.indexOf(kind));
       return this.raw(kind === "ArrayBuffer" ? new Uint8Array(v) : new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
     }
+    // The message and its args or value are two levels of their own above the caller's value.
+    if (depth >= MAX_DEPTH + 2) throw new Refusal(`a value nested deeper than ${MAX_DEPTH} levels (or a cycle) cannot be sent`);
     if (Array.isArray(v)) {
       this.over(v.length);
       this.u8(Tag.ARRAY); this.u32(v.length);
       for (let i = 0; i < v.length; i++) {
-        try { this.value(v[i]); } catch (error) { throw at(error, i); }
+        try { this.value(v[i], depth + 1); } catch (error) { throw at(error, i); }
       }
       return;
     }
@@ -84,7 +87,7 @@ class Writer {
       const refused = refusePrimitive(key);
       if (refused) throw at(refused, key);
       this.raw(encoder.encode(key));
-      try { this.value(v[key]); } catch (error) { throw at(error, key); }
+      try { this.value(v[key], depth + 1); } catch (error) { throw at(error, key); }
     }
   }
 }

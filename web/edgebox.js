@@ -29,6 +29,19 @@ const REPLY_CODE_SET = new Set(REPLY_CODES);
 const fromGuest = (wire) => EdgeBoxError.fromWire(REPLY_CODE_SET.has(wire?.code) ? { ...wire, frames: undefined }
   : { ...wire, frames: undefined, code: "E_GUEST", message: `(claimed ${String(wire?.code).slice(0, 40)}) ${wire?.message}` });
 
+// A body as fetch hands it over: the codings fetch decodes undone, last applied
+// first, as a stream (the host never decodes: app/edgebox/_http_answer.py).
+// A coding fetch does not know leaves the body as it is, as fetch leaves it.
+const DECODERS = { gzip: "gzip", "x-gzip": "gzip", deflate: "deflate", identity: null };
+function decoded(body, codings) {
+  if (!codings || !body || body.length === 0) return body;
+  const order = codings.split(",").map((coding) => coding.trim().toLowerCase()).filter(Boolean).reverse();
+  if (!order.every((coding) => Object.hasOwn(DECODERS, coding))) return body;
+  let stream = new Blob([body]).stream();
+  for (const coding of order) if (DECODERS[coding]) stream = stream.pipeThrough(new DecompressionStream(DECODERS[coding]));
+  return stream;
+}
+
 /**
  * A running box. Events: "audit" (CustomEvent whose detail is
  * {time, module, capability, detail, code}) for every denial or limit hit;
@@ -130,7 +143,8 @@ export class EdgeBox extends EventTarget {
     try {
       const headers = new Headers(reply.headers);
       headers.set("x-edgebox-where", "browser");
-      return new Response(nullBody ? null : reply.body, { status: reply.status, statusText: reply.statusText ?? "", headers });
+      const body = nullBody ? null : decoded(reply.body, headers.get("content-encoding"));
+      return new Response(body, { status: reply.status, statusText: reply.statusText ?? "", headers });
     } catch (error) {
       // The host validates every answer; this is the last line, never a foreign exception.
       throw new GuestError(`box.fetch(${head.url}): the answer is not a valid HTTP response: ${error.message}`, { cause: error });

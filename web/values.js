@@ -5,7 +5,8 @@
 // objects and arrays of these, Uint8Array, the other typed arrays, DataView
 // and ArrayBuffer. Anything else (a BigInt, Symbol or function, a Date, Map,
 // Set, RegExp, Error or class instance, a string with a lone surrogate) is
-// refused on every path, naming where it sits (args[0].items[3]).
+// refused on every path, naming where it sits (args[0].items[3]); so is a
+// value nested deeper than MAX_DEPTH (64) levels, a cycle included.
 //
 // A wasip1 module's Export takes JSON, which carries less; jsonArgs refuses
 // what JSON would change (undefined, NaN, the infinities, binary data but one

@@ -21,27 +21,29 @@ The rules, and where they come from:
 - A body is dropped for ``HEAD`` and for 204 and 304 (RFC 9110: they have
   none; h11 does this) and for 205, which Fetch makes a null-body status.
 - A name in ``FORBIDDEN_RESPONSE_HEADERS`` (Fetch's "forbidden response-header
-  names": ``set-cookie``, ``set-cookie2``) is refused: a browser never takes
-  cookies from a handler running in the page.
-- A name in ``EDGEBOX_HEADERS`` (``x-edgebox-version``, ``traceparent``) is
-  refused: EdgeBox sets those itself (the release and the tracer middleware),
-  and a guest must not be able to forge them.
+  names": ``set-cookie``, ``set-cookie2``; and ``clear-site-data``) is refused:
+  a browser never takes cookies from a handler running in the page, and at
+  the edge these would reach every route of the origin.
+- A name in ``EDGEBOX_HEADERS`` (``x-edgebox-version``, ``x-edgebox-where``,
+  ``traceparent``) is refused: EdgeBox sets those itself (the release, the
+  loader or the edge, the tracer), and a guest must not be able to forge them.
 
-- A body with ``Content-Encoding`` ``gzip``, ``x-gzip`` or ``deflate`` (zlib or
-  raw, as browsers take it) is decoded, as ``fetch`` decodes it, to at most
-  ``MAX_DECODED_BYTES`` (64 MiB; more is refused: a small guest answer must
-  not become a large host allocation); the header stays, as in ``fetch``.
-  ``br`` and ``zstd``, which ``fetch`` decodes but neither Python's standard
-  library nor the page's ``DecompressionStream`` can, are refused; any other
-  coding passes through undecoded, as ``fetch`` passes it.
+- A body keeps its ``Content-Encoding``: the host never decodes one (a small
+  answer must not become a large host allocation). The page decodes ``gzip``,
+  ``x-gzip`` and ``deflate`` as ``fetch`` would, with ``DecompressionStream``
+  (web/edgebox.js); at the edge the client does, as from any server. ``br``
+  and ``zstd``, which ``fetch`` decodes but the page's ``DecompressionStream``
+  cannot, are refused.
+- At most ``MAX_INFORMATIONAL`` (100) informational responses, and at most
+  ``MAX_CHUNKS`` (4096) chunks or one per 256 bytes of the answer, whichever
+  is more: each is an event to parse, and a body of one-byte chunks would
+  hold the host's event loop for seconds.
 
 Values are decoded as Latin-1 (a Fetch ``ByteString``). Names are compared
 case-insensitively; headers keep their order and the server's spelling.
 """
 
 from __future__ import annotations
-
-import zlib
 
 import h11
 
@@ -51,9 +53,10 @@ from ._exchange import EdgeResponse
 __all__ = [
     "EDGEBOX_HEADERS",
     "FORBIDDEN_RESPONSE_HEADERS",
-    "MAX_DECODED_BYTES",
+    "MAX_CHUNKS",
     "MAX_HEADERS",
     "MAX_HEAD_BYTES",
+    "MAX_INFORMATIONAL",
     "MAX_STATUS",
     "MIN_STATUS",
     "NULL_BODY_STATUSES",
@@ -62,14 +65,17 @@ __all__ = [
 
 MAX_HEAD_BYTES = 64 * 1024
 MAX_HEADERS = 100
-MAX_DECODED_BYTES = 64 << 20
+MAX_INFORMATIONAL = 100
+MAX_CHUNKS = 4096
+UNDECODABLE_CODINGS = frozenset({"br", "zstd"})
 MIN_STATUS, MAX_STATUS = 200, 599
 # Fetch: a null body status (101 is never final here: see parse_answer).
 NULL_BODY_STATUSES = frozenset({101, 103, 204, 205, 304})
 # Fetch: forbidden response-header names.
-FORBIDDEN_RESPONSE_HEADERS = frozenset({"set-cookie", "set-cookie2"})
-# Set by EdgeBox on every box.fetch response (release: x-edgebox-version; tracer: traceparent).
-EDGEBOX_HEADERS = frozenset({"x-edgebox-version", "traceparent"})
+FORBIDDEN_RESPONSE_HEADERS = frozenset({"set-cookie", "set-cookie2", "clear-site-data"})
+# Set by EdgeBox on every box.fetch response (release: x-edgebox-version; loader or edge: x-edgebox-where;
+# tracer: traceparent).
+EDGEBOX_HEADERS = frozenset({"x-edgebox-version", "x-edgebox-where", "traceparent"})
 
 
 def _fail(problem: str) -> GuestError:
@@ -93,33 +99,6 @@ def _headers(raw: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
     return headers
 
 
-def _decode(body: bytes, codings: str) -> bytes:
-    # Content-Encoding lists codings in the order they were applied: undo them last first.
-    for coding in reversed([c.strip().lower() for c in codings.split(",") if c.strip()]):
-        if coding in ("br", "zstd"):
-            raise _fail(f"Content-Encoding {coding} cannot be decoded in EdgeBox; use gzip")
-        if coding not in ("gzip", "x-gzip", "deflate"):
-            return body  # fetch leaves a coding it does not know as it is
-        attempts = (16 + zlib.MAX_WBITS,) if coding != "deflate" else (zlib.MAX_WBITS, -zlib.MAX_WBITS)
-        for wbits in attempts:
-            decoder = zlib.decompressobj(wbits)
-            try:
-                decoded = decoder.decompress(body, MAX_DECODED_BYTES + 1)
-            except zlib.error as error:
-                problem = error
-                continue
-            if len(decoded) > MAX_DECODED_BYTES or decoder.unconsumed_tail:
-                raise _fail(f"the body decodes to more than {MAX_DECODED_BYTES >> 20} MiB (Content-Encoding {coding})")
-            if not decoder.eof:
-                problem = "the compressed data ends early"
-                continue
-            body = decoded
-            break
-        else:
-            raise _fail(f"the body is not valid {coding} data ({problem})")
-    return body
-
-
 def parse_answer(raw: bytes, method: str = "GET") -> EdgeResponse:
     """The HTTP/1.1 response bytes ``raw`` that answer a ``method`` request, as an
     ``EdgeResponse`` (status, headers, body bytes, or ``None`` for no body);
@@ -135,16 +114,22 @@ def parse_answer(raw: bytes, method: str = "GET") -> EdgeResponse:
     connection.receive_data(bytes(raw))
     connection.receive_data(b"")  # the end of the bytes: ends a body framed by the connection's close
     status, reason, headers, chunks = None, "", [], []
+    informational, most_chunks = 0, max(MAX_CHUNKS, len(raw) // 256)
     try:
         while True:
             event = connection.next_event()
             if isinstance(event, h11.InformationalResponse):
+                informational += 1
+                if informational > MAX_INFORMATIONAL:
+                    raise _fail(f"more than {MAX_INFORMATIONAL} informational responses")
                 _headers(event.headers.raw_items())
             elif isinstance(event, h11.Response):
                 status, headers = event.status_code, _headers(event.headers.raw_items())
                 reason = event.reason.decode("latin-1")
             elif isinstance(event, h11.Data):
                 chunks.append(event.data)
+                if len(chunks) > most_chunks:
+                    raise _fail(f"more than {most_chunks} chunks (one per 256 bytes at most, or {MAX_CHUNKS})")
             elif isinstance(event, h11.EndOfMessage):
                 break
             else:  # h11 raises for bytes that end early; anything else is not one response
@@ -155,6 +140,7 @@ def parse_answer(raw: bytes, method: str = "GET") -> EdgeResponse:
         raise _fail(f"status {status} is outside {MIN_STATUS}..{MAX_STATUS}, the range a Response accepts")
     if method == "HEAD" or status in NULL_BODY_STATUSES:
         return EdgeResponse(status, headers, None, reason)
-    body = b"".join(chunks)
-    codings = ", ".join(value for name, value in headers if name.lower() == "content-encoding")
-    return EdgeResponse(status, headers, _decode(body, codings) if codings and body else body, reason)
+    codings = {c.strip().lower() for name, value in headers if name.lower() == "content-encoding" for c in value.split(",")}
+    if codings & UNDECODABLE_CODINGS:
+        raise _fail(f"Content-Encoding {', '.join(sorted(codings & UNDECODABLE_CODINGS))} cannot be decoded in the page; use gzip")
+    return EdgeResponse(status, headers, b"".join(chunks), reason)

@@ -83,9 +83,15 @@ def _user_id(request: EdgeRequest) -> str:
     return user or secrets.token_hex(8)
 
 
-def _line(stream: Any, **fields: Any) -> None:
-    stream.write(json.dumps(fields) + "\n")
-    stream.flush()
+def _line(out: Any, **fields: Any) -> None:
+    out.write(json.dumps(fields) + "\n")
+    out.flush()
+
+
+# The connection's own headers (RFC 9110 section 7.6.1) and the message's framing:
+# a guest's say on them ends here, as at any proxy; the server frames what it sends.
+_HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer",
+                         "upgrade", "content-length"})
 
 
 class EdgeApp:
@@ -156,7 +162,8 @@ class EdgeApp:
             await self._lifespan(receive, send)
         elif scope["type"] == "http":
             response = await self._answer(scope, receive)
-            headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in response.headers]
+            headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in response.headers
+                       if name.lower() not in _HOP_BY_HOP and name.lower() != WHERE[0]]
             headers.append((WHERE[0].encode(), WHERE[1].encode()))
             body = bytes(response.body or b"")
             await send({"type": "http.response.start", "status": response.status, "headers": headers})

@@ -21,6 +21,7 @@ import json
 import math
 import struct
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -28,10 +29,10 @@ import wasmtime
 from wasmtime import _ffi as ffi
 from wasmtime._func import enter_wasm
 
-from edgebox._errors import BadRequestError, EdgeBoxError, GuestGone, LimitError, LoadError, TimeoutError, claimed
+from edgebox._errors import BadRequestError, EdgeBoxError, GuestGone, LimitError, LoadError, PanicError, TimeoutError, claimed
 from edgebox._guest_protocol import REPLY_CODES, Envelope, Via, HTTP_EXPORT
 from edgebox._host import GuestServices
-from edgebox._lifecycle import Death, classify_exit
+from edgebox._lifecycle import Death, classify_exit, panicked_goroutine_was_spawned
 from edgebox._manifest import ModuleSpec
 
 from ._wasi import Wasi, WasiExit
@@ -108,6 +109,10 @@ class WasmtimeGuest:
         self._logged = 0
         self._stderr_tail = ""
         self._partial = {1: "", 2: ""}
+        self._store: wasmtime.Store | None = None
+        self._wasi: Wasi | None = None
+        self._memory: wasmtime.Memory | None = None
+        self._fns: dict[str, _RawExport] = {}
 
     # ---------------------------------------------------------------- start-up (on the instance's thread)
 
@@ -115,7 +120,7 @@ class WasmtimeGuest:
         try:
             await self._loop.run_in_executor(self._thread, self._start)
         except BaseException:
-            self._thread.shutdown(wait=False)
+            self._end_thread()
             raise
 
     def _start(self) -> None:
@@ -192,8 +197,14 @@ class WasmtimeGuest:
             self._fns["edgebox_free"](name_ptr)
             self._fns["edgebox_free"](in_ptr)
         except Exception as error:  # noqa: BLE001 - the instance ended here: classified below
-            death = Death(self._classify(error), (Via.HOST, call_id), taken_host=call_id)
+            cause = self._classify(error)
+            # A panic in a goroutine some call started (Go says "created by") is no call's own: as in the browser.
+            spawned = isinstance(cause, PanicError) and panicked_goroutine_was_spawned(self._stderr_tail)
+            death = Death(cause, None if spawned else (Via.HOST, call_id), taken_host=call_id)
             self._death = death
+            # The trap's frames hold the store (wasmtime's enter_wasm): let them go with it.
+            traceback.clear_frames(error.__traceback__)
+            self._release()
             self._thread.shutdown(wait=False)
             # Told from here: the call that waits for this answer may have been given up meanwhile.
             self._loop.call_soon_threadsafe(self._services.died, self, death)
@@ -313,4 +324,21 @@ class WasmtimeGuest:
         if self._death is None:
             self._death = death
         # Calls still queued never start: each raises GuestGone and is delivered again.
+        self._end_thread()
+
+    def _end_thread(self) -> None:
+        """Let the instance's thread finish what it runs, then free the instance there."""
+        try:
+            self._thread.submit(self._release)
+        except RuntimeError:  # shut down already: the instance was freed where it died
+            pass
         self._thread.shutdown(wait=False)
+
+    def _release(self) -> None:
+        # The store holds host functions that hold this guest (WASI's callbacks): a cycle
+        # through native code that Python's collector cannot see. Cut it, or every
+        # instance that ends keeps its whole memory_mb.
+        for export in self._fns.values():
+            export._store = None
+        self._fns, self._memory, self._wasi = {}, None, None
+        self._store = None

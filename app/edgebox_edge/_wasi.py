@@ -28,6 +28,7 @@ ERRNO = {"SUCCESS": 0, "ACCES": 2, "BADF": 8, "INVAL": 28, "NOENT": 44, "NOTSUP"
 _DIRECTORY, _REGULAR_FILE, _CHARACTER_DEVICE = 3, 4, 2
 _RIGHT_FD_WRITE = 1 << 6
 _PREOPEN_FD = 3
+_IOV_MAX = 1024
 _U64_ALL = (1 << 64) - 1
 _I32, _I64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
 
@@ -113,10 +114,13 @@ class Wasi:
         struct.pack_into("<Q", self.mem, ptr, value & _U64_ALL)
 
     def _iovecs(self, ptr: int, count: int) -> list[tuple[int, int]]:
-        return [struct.unpack_from("<II", self.mem, ptr + 8 * i) for i in range(count)]
+        # At most IOV_MAX (POSIX, 1024) of them, as a kernel takes: the host's time is not the guest's to spend.
+        if count > _IOV_MAX:
+            raise IndexError(f"{count} iovecs, more than IOV_MAX ({_IOV_MAX})")
+        return list(struct.iter_unpack("<II", self._bytes(ptr, 8 * count)))
 
     def _bytes(self, ptr: int, length: int) -> memoryview:
-        if ptr + length > len(self.mem) or ptr < 0:
+        if ptr + length > len(self.mem) or ptr < 0 or length < 0:
             raise IndexError("out of bounds memory access")
         return self.mem[ptr:ptr + length]
 
@@ -171,7 +175,9 @@ class Wasi:
         return ERRNO["SUCCESS"]
 
     def random_get(self, ptr: int, length: int) -> int:
-        self._bytes(ptr, length)[:] = os.urandom(length)
+        target = self._bytes(ptr, length)  # bounds first: never allocate what the guest's memory cannot hold
+        for at in range(0, length, 1 << 16):
+            target[at:at + (1 << 16)] = os.urandom(min(1 << 16, length - at))
         return ERRNO["SUCCESS"]
 
     def fd_write(self, fd: int, iovs: int, count: int, nwritten: int) -> int:

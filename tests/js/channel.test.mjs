@@ -80,4 +80,10 @@ test("what does not cross is refused where it sits", () => {
   assert.match(refused([{ ["\udc00"]: 1 }])[1], /^args\[0\]\["\\udc00"\]: a string with a lone surrogate/);
   assert.match(refused([() => 1])[1], /^args\[0\]: a function cannot be sent/);
   assert.equal(refused(["\ud83d\ude00", { "\u00e9": "\u00e9" }]), null);
+  const cycle = { name: "loop" };
+  cycle.self = cycle;
+  assert.match(refused([cycle])[1], /^args\[0\](\.self)+: a value nested deeper than 64 levels \(or a cycle\)/);
+  let deep = [];
+  for (let i = 0; i < 100_000; i++) deep = [deep];
+  assert.match(refused(deep)[1], /nested deeper than 64 levels/);
 });
