@@ -88,7 +88,8 @@ def test_a_debug_module_keeps_go_names_has_a_map_and_stays_debug(debug_module):
     result = build_py("module", str(debug_module), "--name", "dbgtest", "--abi", "js", "--debug")
     assert result.returncode == 0, result.stderr
     entry = manifest_entries()["dbgtest"]
-    assert entry["debug"] is True and entry["source_map"] == "modules/dbgtest.wasm.map"
+    # The map is named as its module is, by the module's hash (immutable, like the module).
+    assert entry["debug"] is True and entry["source_map"] == entry["url"] + ".map"
     wasm = (build.BOX / entry["url"]).read_bytes()
     assert "name" in custom_section_names(wasm) and b"main.(*scale).apply" in wasm
     assert "sourceMappingURL" not in custom_section_names(wasm), "the host names the map, after verifying the bytes"
