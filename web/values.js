@@ -16,6 +16,7 @@ const { getPrototypeOf, getOwnPropertyDescriptor, apply } = Reflect;
 const isArray = Array.isArray;
 const isView = ArrayBuffer.isView;
 const ObjectPrototype = Object.prototype;
+const ArrayPrototype = Array.prototype;
 const stringIsWellFormed = String.prototype.isWellFormed;
 // Brand checks: they work across realms and cannot be faked by a prototype.
 const typedArrayName = getOwnPropertyDescriptor(getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag).get;
@@ -34,6 +35,9 @@ export const VIEW_CONSTRUCTORS = Object.freeze(VIEW_KINDS.map((kind) => globalTh
 export function binaryKind(v) {
   if (v === null || typeof v !== "object") return null;
   if (isView(v)) return apply(typedArrayName, v, []) ?? "DataView";
+  // Plain objects and arrays, the common case on the call path, without a thrown brand check.
+  const proto = getPrototypeOf(v);
+  if (proto === ObjectPrototype || proto === ArrayPrototype || proto === null) return null;
   try {
     apply(arrayBufferLength, v, []);
     return "ArrayBuffer";
