@@ -41,6 +41,19 @@ def precompile(manifest_path: Path) -> None:
         pool.submit(asyncio.run, compile_all()).result()
 
 
+def wait_until_healthy(url: str, process: subprocess.Popen, seconds: float) -> bool:
+    """Whether the edge server at ``url`` answers /healthz within ``seconds``, while ``process`` runs."""
+    deadline = time.monotonic() + seconds
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    return False
+
+
 class EdgeServer:
     """`uvicorn --factory edgebox_edge:create_app` in a process of its own, as build.py edge runs it."""
 
@@ -56,17 +69,9 @@ class EdgeServer:
                 [sys.executable, "-m", "uvicorn", "--factory", "edgebox_edge:create_app", "--host", "127.0.0.1",
                  "--port", str(self.port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
                 stdout=out, stderr=err, env=env, cwd=build.ROOT)
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the edge server did not start: {self.stderr.read_text()[-3000:]}")
-            time.sleep(0.1)
+        if not wait_until_healthy(self.url, self.process, 120):
+            self.stop()
+            raise RuntimeError(f"the edge server did not start: {self.stderr.read_text()[-3000:]}")
 
     def startup_log(self) -> dict:
         return next(json.loads(line) for line in self.stderr.read_text().splitlines() if '"edge": "started"' in line)

@@ -39,6 +39,13 @@ def test_the_init_message_matches_what_the_page_sends_and_python_reads():
     assert sorted(set(read)) == sorted(INIT_FIELDS)
 
 
+def test_the_null_body_statuses_match():
+    from edgebox._http_answer import NULL_BODY_STATUSES
+
+    body = re.search(r"export const NULL_BODY_STATUSES = Object\.freeze\(\[(.*?)\]\)", (WEB / "protocol.js").read_text()).group(1)
+    assert sorted(int(n) for n in body.split(",")) == sorted(NULL_BODY_STATUSES)
+
+
 def test_guest_protocol_matches():
     assert js_ops("guest-protocol.js", "GuestOp") == py_ops(GuestOp)
 

@@ -5,10 +5,10 @@
 //   await box.call("heartbeat", "verifyHeartbeat", Date.now(), "abc123");
 //   await box.close();
 import { MessagePortChannel, SharedChannel } from "./channel.js";
-import { Op } from "./protocol.js";
+import { NULL_BODY_STATUSES, Op } from "./protocol.js";
 import { MAX_ARGS, REPLY_CODES } from "./guest-protocol.js";
 import { pageURL, randomId, validate } from "./options.js";
-import { NULL_BODY_STATUSES, fetchFromEdge } from "./fallback.js";
+import { fetchFromEdge } from "./fallback.js";
 import {
   BadRequestError, BootError, ClosedError, ConfigError, CrashedError, EdgeBoxError, GuestError, TimeoutError,
   TooLargeError,

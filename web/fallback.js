@@ -5,9 +5,7 @@
 // answer, as it is the box's, and a server that does not answer is E_NETWORK
 // or E_TIMEOUT.
 import { BadRequestError, NetworkError, TimeoutError } from "./errors.js";
-
-// Fetch: statuses whose Response has no body.
-export const NULL_BODY_STATUSES = Object.freeze([101, 103, 204, 205, 304]);
+import { NULL_BODY_STATUSES } from "./protocol.js";
 
 /** head: {method, url, headers}; config: the box's validated options. Resolves to a Response. */
 export async function fetchFromEdge(head, body, { fallback, flags, userId, callTimeoutMs }) {

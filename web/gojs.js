@@ -6,6 +6,8 @@
 // is copied once, then checked and used as that copy, so a getter that answers
 // differently the second time changes nothing.
 
+import { NULL_BODY_STATUSES } from "./protocol.js";
+
 // Primordials, taken before any guest code exists.
 const { apply } = Reflect;
 const { freeze, create, entries } = Object;
@@ -21,8 +23,6 @@ const abortedOf = Object.getOwnPropertyDescriptor(AbortSignal.prototype, "aborte
 const reasonOf = Object.getOwnPropertyDescriptor(AbortSignal.prototype, "reason").get;
 const getReader = ReadableStream.prototype.getReader;
 const { read: readChunk, cancel: cancelReader } = ReadableStreamDefaultReader.prototype;
-// Fetch: statuses whose response has no body (a Response for one refuses any).
-const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 const RealError = Error;
 const RealTypeError = TypeError;
 const RealUint8Array = Uint8Array;
@@ -240,7 +240,7 @@ function makeFetch({ audit, inCall, requestFetch }) {
       if (onAbort !== null) apply(removeEventListener, signal, ["abort", onAbort]);
     }
     if (!answer.ok) throw new RealTypeError(`fetch ${request.url}: ${answer.error.code}: ${answer.error.message}`);
-    const body = NULL_BODY_STATUSES.has(answer.status) || !(answer.body instanceof RealReadableStream) ? null : readable(answer.body, signal);
+    const body = NULL_BODY_STATUSES.includes(answer.status) || !(answer.body instanceof RealReadableStream) ? null : readable(answer.body, signal);
     return new RealResponse(body, { status: answer.status, statusText: answer.statusText, headers: answer.headers });
   };
 }

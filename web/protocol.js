@@ -45,6 +45,11 @@ export const INIT_FIELDS = Object.freeze([
   "manifestURL", "manifest", "modulesJSON", "routesJSON", "warm", "flags", "userId", "userAgent", "maxMessageBytes",
 ]);
 
+// Fetch: the statuses whose Response has no body (the constructor refuses one).
+// The page's box.fetch and a guest's fetch both build Responses; the host's
+// reading of an answer agrees (app/edgebox/_http_answer.py NULL_BODY_STATUSES).
+export const NULL_BODY_STATUSES = Object.freeze([101, 103, 204, 205, 304]);
+
 // After init, with a SharedArrayBuffer, every message above travels through
 // channel.js's rings instead of postMessage. The region is two rings (page ->
 // worker first), each CONTROL_INTS Int32 slots then the ring's bytes:

@@ -12,6 +12,7 @@ import pytest
 
 import buildtools as build
 from buildtools.edge import free_port, parse_routes
+from tests.edge_server import wait_until_healthy
 
 ORDER = {"user": "cli", "region": "US", "amount": 12.5, "currency": "USD", "items": [{"sku": "A1", "qty": 1, "price": 12.5}]}
 
@@ -33,14 +34,7 @@ def test_build_py_edge_serves_the_manifest_with_two_workers(tmp_path):
                                     "--route", "/risk/=riskrules"], stdout=out, stderr=err, start_new_session=True)
     try:
         deadline = time.monotonic() + 180
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "err").read_text()[-3000:]
-            time.sleep(0.2)
+        assert wait_until_healthy(f"http://127.0.0.1:{port}", process, 180), (tmp_path / "err").read_text()[-3000:]
         while len(started_lines(tmp_path)) < 2:  # each worker logs its start-up
             assert time.monotonic() < deadline, (tmp_path / "err").read_text()[-3000:]
             time.sleep(0.2)
