@@ -3,6 +3,7 @@ package edgebox
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -31,7 +32,8 @@ type requestHead struct {
 // (box.fetch on the page). Call it from init; then call Run from main.
 // The handler is ordinary net/http code: test it with net/http/httptest.
 func Serve(h http.Handler) {
-	ExportBytes(HTTPExport, func(in []byte) ([]byte, error) { return ServeEnvelope(h, in) })
+	s := newServer(h)
+	ExportBytes(HTTPExport, s.serve)
 }
 
 // ServeEnvelope answers one request envelope with h and returns what Go's own
@@ -42,7 +44,113 @@ func Serve(h http.Handler) {
 // Content-Type, headers changed after WriteHeader dropped, Flusher,
 // http.ResponseController, trailers). A panic in h is re-raised here with the
 // handler's own stack, so it ends the instance as any panic does.
+//
+// Each call starts a server of its own; Serve keeps one for its handler and
+// its connections open between requests.
 func ServeEnvelope(h http.Handler, envelope []byte) ([]byte, error) {
+	s := newServer(h)
+	defer s.close()
+	return s.serve(envelope)
+}
+
+// server is Go's http.Server for one handler over in-memory connections
+// (memconn.go). A connection stays open between requests (HTTP/1.1
+// keep-alive), as a browser's would, so a request costs a write and a read
+// rather than a new server, connection and goroutines: under wasm that was
+// most of a request.
+type server struct {
+	srv      *http.Server
+	listener *memListener
+	mu       sync.Mutex
+	idle     []*clientConn
+}
+
+// maxIdle bounds the connections kept open: one per call in flight, which a
+// GOOS=js module may have several of.
+const maxIdle = 16
+
+func newServer(h http.Handler) *server {
+	listener := newMemListener()
+	guarded := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		state := r.Context().Value(connStateKey{}).(*connState)
+		state.handled.Add(1)
+		state.handling.Store(true)
+		defer func() {
+			state.handling.Store(false)
+			if p := recover(); p != nil && p != http.ErrAbortHandler {
+				report := fmt.Sprintf("%v\n\n[the handler's goroutine]\n%s", p, debug.Stack())
+				state.panicked.CompareAndSwap(nil, &report)
+				panic(http.ErrAbortHandler) // the server drops the connection, quietly
+			} else if p != nil {
+				panic(p)
+			}
+		}()
+		h.ServeHTTP(w, r)
+	})
+	srv := &http.Server{
+		Handler:  guarded,
+		ErrorLog: log.New(io.Discard, "", 0),
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, connStateKey{}, c.(*serverConn).state)
+		},
+		ConnState: func(c net.Conn, state http.ConnState) {
+			if state == http.StateHijacked || state == http.StateClosed {
+				c.(*serverConn).state.gone.Store(true) // the server reads no more requests on it
+			}
+		},
+	}
+	go srv.Serve(listener)
+	return &server{srv: srv, listener: listener}
+}
+
+func (s *server) close() {
+	s.listener.Close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.idle {
+		c.conn.Close()
+	}
+	s.idle = nil
+}
+
+// take returns an idle connection, or opens one.
+func (s *server) take() *clientConn {
+	s.mu.Lock()
+	if n := len(s.idle); n > 0 {
+		c := s.idle[n-1]
+		s.idle = s.idle[:n-1]
+		s.mu.Unlock()
+		return c
+	}
+	s.mu.Unlock()
+	client, side := memPipe()
+	c := &clientConn{conn: client, state: &connState{}}
+	c.reader = bufio.NewReader(io.TeeReader(client, &c.raw))
+	if !s.listener.offer(&serverConn{memConn: side, state: c.state}) {
+		client.Close() // the server is closed: the request reads EOF
+	}
+	return c
+}
+
+// give keeps c for the next request if the server will read one on it: the
+// handler has returned, the server took the whole request, nothing more came,
+// and neither side said close.
+func (s *server) give(c *clientConn, resp *http.Response) {
+	if resp.Close || resp.StatusCode == http.StatusSwitchingProtocols || c.state.handling.Load() ||
+		c.state.gone.Load() || c.conn.unread() > 0 || c.reader.Buffered() > 0 {
+		c.conn.Close()
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.idle) >= maxIdle {
+		c.conn.Close()
+		return
+	}
+	s.idle = append(s.idle, c)
+}
+
+func (s *server) serve(envelope []byte) ([]byte, error) {
 	var head requestHead
 	body, err := abi.SplitHTTP(envelope, &head)
 	if err != nil {
@@ -58,57 +166,66 @@ func ServeEnvelope(h http.Handler, envelope []byte) ([]byte, error) {
 	if req.Header.Get("User-Agent") == "" {
 		req.Header["User-Agent"] = []string{""} // Request.Write would add Go's own
 	}
-
-	client, server := net.Pipe()
-	defer client.Close()
-	var panicked atomic.Pointer[string]
-	guarded := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if p := recover(); p != nil && p != http.ErrAbortHandler {
-				report := fmt.Sprintf("%v\n\n[the handler's goroutine]\n%s", p, debug.Stack())
-				panicked.CompareAndSwap(nil, &report)
-				panic(http.ErrAbortHandler) // the server drops the connection, quietly
-			} else if p != nil {
-				panic(p)
-			}
-		}()
-		h.ServeHTTP(w, r)
-	})
-	listener := &oneConn{conn: &pipeConn{server}, closed: make(chan struct{})}
-	srv := &http.Server{Handler: guarded, ErrorLog: log.New(io.Discard, "", 0)}
-	go srv.Serve(listener)
-	defer listener.Close()
-
-	go func() {
-		// Its own goroutine: a handler may answer before it reads the body, and a pipe has no buffer.
-		w := bufio.NewWriter(client)
-		if req.Write(w) == nil {
-			w.Flush()
-		}
-	}()
-	var raw bytes.Buffer
-	reader := bufio.NewReader(io.TeeReader(client, &raw))
 	for {
-		resp, err := http.ReadResponse(reader, req)
+		c := s.take()
+		handled := c.state.handled.Load()
+		out, err := s.roundTrip(c, req)
+		// A kept connection the server closed meanwhile (as it may after a handler
+		// left a large body unread) answers nothing: the request never reached a
+		// handler, so it goes again on a new connection, as net/http's client does.
+		if err == errClosedIdle && c.reused && c.state.handled.Load() == handled {
+			req.Body = io.NopCloser(bytes.NewReader(body))
+			continue
+		}
+		return out, err
+	}
+}
+
+var errClosedIdle = &Error{Code: CodeGuest, Message: "the handler aborted the response (http.ErrAbortHandler)"}
+
+// roundTrip writes req on c and reads the server's answer up to the end of
+// the final response.
+func (s *server) roundTrip(c *clientConn, req *http.Request) ([]byte, error) {
+	c.state.panicked.Store(nil)
+	c.raw.Reset()
+	// Never blocks: the connection buffers what the handler has not read. It
+	// fails only on a connection the server closed, before any handler ran.
+	w := bufio.NewWriter(c.conn)
+	if err := req.Write(w); err != nil {
+		c.conn.Close()
+		return nil, BadRequest("bad request: " + err.Error())
+	}
+	if w.Flush() != nil {
+		c.conn.Close()
+		return nil, errClosedIdle
+	}
+	for {
+		resp, err := http.ReadResponse(c.reader, req)
 		if err != nil {
-			if report := panicked.Load(); report != nil {
+			c.conn.Close()
+			if report := c.state.panicked.Load(); report != nil {
 				panic(*report)
 			}
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return nil, &Error{Code: CodeGuest, Message: "the handler aborted the response (http.ErrAbortHandler)"}
+				return nil, errClosedIdle
 			}
 			return nil, &Error{Code: CodeGuest, Message: "the handler's response is not HTTP: " + err.Error()}
 		}
 		_, err = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		if report := panicked.Load(); report != nil {
+		if report := c.state.panicked.Load(); report != nil {
+			c.conn.Close()
 			panic(*report)
 		}
 		if err != nil {
+			c.conn.Close()
 			return nil, &Error{Code: CodeGuest, Message: "the handler aborted the response body: " + err.Error()}
 		}
 		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
-			return raw.Bytes()[:raw.Len()-reader.Buffered()], nil
+			out := bytes.Clone(c.raw.Bytes()[:c.raw.Len()-c.reader.Buffered()])
+			c.reused = true
+			s.give(c, resp)
+			return out, nil
 		}
 	}
 }
@@ -127,40 +244,26 @@ func byteString(value string) string {
 	return string(out)
 }
 
-// oneConn is a net.Listener that hands out one connection, then waits to be closed.
-type oneConn struct {
-	mu     sync.Mutex
-	conn   net.Conn
-	closed chan struct{}
-	once   sync.Once
+// connState is what the client and the server's side of one connection share.
+type connState struct {
+	panicked atomic.Pointer[string] // the handler's panic, with its stack
+	handling atomic.Bool            // a handler runs
+	handled  atomic.Int64           // handlers started
+	gone     atomic.Bool            // the server closed or handed over (hijacked) the connection
 }
 
-func (l *oneConn) Accept() (net.Conn, error) {
-	l.mu.Lock()
-	conn := l.conn
-	l.conn = nil
-	l.mu.Unlock()
-	if conn != nil {
-		return conn, nil
-	}
-	<-l.closed
-	return nil, net.ErrClosed
+type connStateKey struct{}
+
+// serverConn is the server's end of a connection.
+type serverConn struct {
+	*memConn
+	state *connState
 }
 
-func (l *oneConn) Close() error {
-	l.once.Do(func() { close(l.closed) })
-	return nil
+type clientConn struct {
+	conn   *memConn
+	raw    bytes.Buffer // what the server wrote for the request in flight
+	reader *bufio.Reader
+	state  *connState
+	reused bool // it answered a request before
 }
-
-func (l *oneConn) Addr() net.Addr { return edgeboxAddr{} }
-
-// pipeConn is the server's side of the pipe, with the address a handler sees as r.RemoteAddr.
-type pipeConn struct{ net.Conn }
-
-func (pipeConn) RemoteAddr() net.Addr { return edgeboxAddr{} }
-func (pipeConn) LocalAddr() net.Addr  { return edgeboxAddr{} }
-
-type edgeboxAddr struct{}
-
-func (edgeboxAddr) Network() string { return "edgebox" }
-func (edgeboxAddr) String() string  { return "edgebox:0" }

@@ -1,0 +1,219 @@
+package edgebox
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"edgebox.dev/edgebox/internal/abi"
+)
+
+func envelope(t testing.TB, method, url string, body string, headers ...[2]string) []byte {
+	t.Helper()
+	if headers == nil {
+		headers = [][2]string{}
+	}
+	out, err := abi.JoinHTTP(requestHead{Method: method, URL: url, Headers: headers}, []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func read(t testing.TB, raw []byte) (*http.Response, string) {
+	t.Helper()
+	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
+	if err != nil {
+		t.Fatalf("not HTTP: %v\n%s", err, raw)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
+// countingServer is a server whose handler counts the connections its requests came on.
+func countingServer(h http.Handler) (*server, *int) {
+	seen := map[*connState]bool{}
+	opened := 0
+	s := newServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if state := r.Context().Value(connStateKey{}).(*connState); !seen[state] {
+			seen[state] = true
+			opened++
+		}
+		h.ServeHTTP(w, r)
+	}))
+	return s, &opened
+}
+
+func TestServeKeepsOneConnectionForSequentialRequests(t *testing.T) {
+	s, opened := countingServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("X-Path", r.URL.Path)
+		w.Write(bytes.ToUpper(body))
+	}))
+	defer s.close()
+	for i, word := range []string{"one", "two", "three"} {
+		raw, err := s.serve(envelope(t, "POST", "https://box.example/p"+word, word))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, body := read(t, raw)
+		t.Logf("%d %q", i, raw)
+		if body != strings.ToUpper(word) || resp.Header.Get("X-Path") != "/p"+word {
+			t.Fatalf("request %d answered %q %v", i, body, resp.Header)
+		}
+	}
+	if *opened != 1 {
+		t.Fatalf("three sequential requests opened %d connections, want 1", *opened)
+	}
+}
+
+func TestServeAnswersAfterAHandlerThatLeftItsBodyUnread(t *testing.T) {
+	s, _ := countingServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/ignore" {
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		w.Write(body)
+	}))
+	defer s.close()
+	big := strings.Repeat("x", 1<<20)
+	raw, err := s.serve(envelope(t, "POST", "https://box.example/ignore", big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := read(t, raw); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	raw, err = s.serve(envelope(t, "POST", "https://box.example/echo", "after"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, body := read(t, raw); body != "after" {
+		t.Fatalf("the next request read %q", body)
+	}
+}
+
+func TestServeDoesNotQueueBehindAHandlerStillRunning(t *testing.T) {
+	release := make(chan struct{})
+	s, opened := countingServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/early" {
+			w.Header().Set("Content-Length", "2")
+			w.Write([]byte("ok"))
+			w.(http.Flusher).Flush()
+			<-release // the whole answer is out; the handler goes on
+			return
+		}
+		w.Write([]byte("next"))
+	}))
+	defer s.close()
+	defer close(release)
+	if _, err := s.serve(envelope(t, "GET", "https://box.example/early", "")); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan string, 1)
+	go func() {
+		raw, _ := s.serve(envelope(t, "GET", "https://box.example/next", ""))
+		_, body := read(t, raw)
+		done <- body
+	}()
+	select {
+	case body := <-done:
+		if body != "next" {
+			t.Fatalf("read %q", body)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second request waited for the first handler to return")
+	}
+	if *opened != 2 {
+		t.Fatalf("opened %d connections, want 2 (the first was still busy)", *opened)
+	}
+}
+
+func TestServeReRaisesAPanicAndServesTheNextRequest(t *testing.T) {
+	s, _ := countingServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/panic" {
+			panic("boom")
+		}
+		w.Write([]byte("fine"))
+	}))
+	defer s.close()
+	func() {
+		defer func() {
+			p := recover()
+			if p == nil || !strings.HasPrefix(p.(string), "boom\n\n[the handler's goroutine]") {
+				t.Fatalf("recovered %v", p)
+			}
+		}()
+		s.serve(envelope(t, "GET", "https://box.example/panic", ""))
+	}()
+	raw, err := s.serve(envelope(t, "GET", "https://box.example/ok", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, body := read(t, raw); body != "fine" {
+		t.Fatalf("read %q", body)
+	}
+}
+
+func TestServeGivesInformationalResponsesFirstAndClosesWhenAsked(t *testing.T) {
+	s, opened := countingServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</a.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Set("Connection", "close")
+		w.Write([]byte("done"))
+	}))
+	defer s.close()
+	for range 2 {
+		raw, err := s.serve(envelope(t, "GET", "https://box.example/", ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.HasPrefix(raw, []byte("HTTP/1.1 103 Early Hints\r\n")) {
+			t.Fatalf("raw starts %q", raw[:40])
+		}
+		final := raw[bytes.Index(raw, []byte("\r\n\r\n"))+4:]
+		if resp, body := read(t, final); resp.StatusCode != 200 || body != "done" || !resp.Close {
+			t.Fatalf("final %d %q close=%v", resp.StatusCode, body, resp.Close)
+		}
+	}
+	if *opened != 2 {
+		t.Fatalf("opened %d connections, want 2: the handler said close", *opened)
+	}
+}
+
+var benchHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	var order map[string]any
+	json.NewDecoder(r.Body).Decode(&order)
+	w.Header().Set("Content-Type", "application/json")
+	w.Write([]byte(`{"verdict":"pass","reasons":[]}`))
+})
+
+const benchOrder = `{"user":"u1","region":"US","amount":12.5,"currency":"USD","items":[{"sku":"A1","qty":1,"price":12.5}]}`
+
+func BenchmarkServe(b *testing.B) {
+	s := newServer(benchHandler)
+	defer s.close()
+	in := envelope(b, "POST", "https://box.example/edge/orders/check", benchOrder, [2]string{"content-type", "application/json"})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.serve(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkServeEnvelope(b *testing.B) {
+	in := envelope(b, "POST", "https://box.example/edge/orders/check", benchOrder, [2]string{"content-type", "application/json"})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ServeEnvelope(benchHandler, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
