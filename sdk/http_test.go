@@ -217,3 +217,43 @@ func BenchmarkServeEnvelope(b *testing.B) {
 		}
 	}
 }
+
+func TestServeAnswersAfterAHandlerThatHijackedAndKeptTheConnection(t *testing.T) {
+	var kept []any
+	s, opened := countingServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hijack" {
+			conn, buf, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nraw")
+			buf.Flush()
+			kept = append(kept, conn) // never closed: the connection is the handler's now
+			return
+		}
+		w.Write([]byte("next"))
+	}))
+	defer s.close()
+	raw, err := s.serve(envelope(t, "GET", "https://box.example/hijack", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, body := read(t, raw); body != "raw" {
+		t.Fatalf("read %q", body)
+	}
+	done := make(chan string, 1)
+	go func() {
+		raw, _ := s.serve(envelope(t, "GET", "https://box.example/next", ""))
+		_, body := read(t, raw)
+		done <- body
+	}()
+	select {
+	case body := <-done:
+		if body != "next" || *opened != 2 {
+			t.Fatalf("read %q on %d connections", body, *opened)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the next request went to the hijacked connection")
+	}
+}
