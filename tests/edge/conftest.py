@@ -25,3 +25,13 @@ def fresh_edge_server(edge_manifest, tmp_path):
     server = EdgeServer(edge_manifest, tmp_path)
     yield server
     server.stop()
+
+
+def run_coroutine(coroutine):
+    """``asyncio.run`` on a thread of its own: pytest-playwright's sync API keeps an
+    event loop running on the main thread once a browser test has run in this process."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()

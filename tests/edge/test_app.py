@@ -8,9 +8,9 @@ import socket
 
 import httpx
 import pytest
+from edgebox_edge import parse_flags
 from prometheus_client.parser import text_string_to_metric_families
 
-from edgebox_edge import parse_flags
 from tests.orders import generated_orders, go_test_verdicts
 
 INCOMING = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"

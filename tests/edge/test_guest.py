@@ -5,10 +5,11 @@ import asyncio
 import json
 
 import pytest
-
-from buildtools.edge import EDGE_CACHE
 from edgebox import Host, Manifest
 from edgebox_edge import WasmtimePlatform
+
+from buildtools.edge import EDGE_CACHE
+from tests.edge.conftest import run_coroutine
 
 
 def attempt(manifest_path, module, fn, *args, then=None):
@@ -27,7 +28,7 @@ def attempt(manifest_path, module, fn, *args, then=None):
         finally:
             host.close()
 
-    return asyncio.run(run())
+    return run_coroutine(run())
 
 
 async def outcome_of(call):
@@ -101,7 +102,7 @@ def test_calls_queued_behind_a_death_are_answered_by_a_fresh_instance(edge_manif
         finally:
             host.close()
 
-    panicked, *others = asyncio.run(run())
+    panicked, *others = run_coroutine(run())
     assert panicked["code"] == "E_PANIC"
     assert others == [{"ok": True, "value": i + 1} for i in range(5)]
 
@@ -126,7 +127,7 @@ def test_an_instance_that_dies_is_freed_store_and_all(edge_manifest):
         finally:
             host.close()
 
-    stores = asyncio.run(run())
+    stores = run_coroutine(run())
     gc.collect()
     assert [store() for store in stores] == [None, None, None]
 

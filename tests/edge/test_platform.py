@@ -1,15 +1,15 @@
 """The wasmtime platform's own work: the compile cache on disk, and the network
 requests a policy grants, made with httpx and refused on a redirect as in the browser."""
 
-import asyncio
 import threading
 
 import pytest
-
-import buildtools as build
 from edgebox import DeniedError, GuestServices, Host, HttpRequest, Manifest
 from edgebox_edge import WasmtimePlatform
+
+import buildtools as build
 from tests.app.fakes import wasm_module
+from tests.edge.conftest import run_coroutine
 
 
 def test_a_module_is_compiled_once_and_then_mapped_from_the_disk_cache(tmp_path):
@@ -21,7 +21,7 @@ def test_a_module_is_compiled_once_and_then_mapped_from_the_disk_cache(tmp_path)
         second = await WasmtimePlatform(tmp_path).compile(data)
         return first, second, cached
 
-    first, second, cached = asyncio.run(compile_twice())
+    first, second, cached = run_coroutine(compile_twice())
     assert len(cached) == 1 and cached[0].endswith(".cwasm")
     assert [(i.module, i.name) for i in first.imports] == [(i.module, i.name) for i in second.imports]
     assert [(i.module, i.name) for i in second.imports] == [("wasi_snapshot_preview1", "sched_yield")]
@@ -55,5 +55,5 @@ def test_a_granted_request_is_made_and_a_redirect_or_an_ungranted_url_is_denied_
         await host.platform.aclose()
         return answers
 
-    assert asyncio.run(run()) == [(200, b"granted"), "E_DENIED", "E_DENIED"]
+    assert run_coroutine(run()) == [(200, b"granted"), "E_DENIED", "E_DENIED"]
     assert [e.capability for e in audits] == ["net", "net"]
