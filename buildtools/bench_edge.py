@@ -4,8 +4,9 @@ The same risk-rules handler, posted the same orders by the same load generator
 (Debian's wrk, 2 threads and 64 connections; an httpx async client with 64
 connections where wrk is missing): compiled natively and served by Go's own
 net/http, then as a wasip1 guest behind the edge app with 1 and 2 uvicorn
-workers. Prints requests/s and p50/p99 latency, and each edge row's ratio to
-the native server's requests/s; writes dist/bench/edge.json.
+workers; and a bare ASGI app under the same uvicorn (buildtools/bare_asgi.py),
+the ceiling of any ASGI app here. Prints requests/s and p50/p99 latency, and
+each row's ratio to the native server's requests/s; writes dist/bench/edge.json.
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ def _measure(name: str, command: list[str], url: str, env: dict | None = None) -
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
-    print(f"  {name:<28} {result['rps']:>9.0f} req/s   p50 {result['p50_ms']:>7.2f} ms   p99 {result['p99_ms']:>7.2f} ms"
+    print(f"  {name:<34} {result['rps']:>9.0f} req/s   p50 {result['p50_ms']:>7.2f} ms   p99 {result['p99_ms']:>7.2f} ms"
           + (f"   ({result['non_2xx']} non-2xx)" if result["non_2xx"] else ""), flush=True)
     return {"name": name, **result}
 
@@ -137,6 +138,10 @@ def bench_edge() -> int:
     rows = [_measure("Go net/http, native (floor)", [str(native), "-addr", f"127.0.0.1:{port}", "-rules",
                                                      str(ROOT / "modules" / "riskrules" / "rules.json")],
                      f"http://127.0.0.1:{port}{PATH}")]
+    port = free_port()
+    rows.append(_measure("bare ASGI app, 2 workers (ceiling)",
+                         [sys.executable, "-m", "uvicorn", "buildtools.bare_asgi:app", "--host", "127.0.0.1", "--port", str(port),
+                          "--workers", "2", "--log-level", "warning", "--no-access-log"], f"http://127.0.0.1:{port}{PATH}"))
     for workers in (1, 2):
         port = free_port()
         edge_env = {**os.environ, **edge_environment("127.0.0.1", port, []), "PYTHONPATH": str(ROOT / "app")}
