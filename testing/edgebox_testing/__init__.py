@@ -12,6 +12,7 @@ Installed with EdgeBox (entry point ``pytest11: edgebox``); fixtures ``edgebox``
 from ._box import Box, Response
 from ._fixture import EdgeBoxFixture, ExpectedError
 from ._metrics import Metrics
+from ._plugin import CHROMIUM_ARGS
 from ._project import CompileError, Module, ProjectError
 
-__all__ = ["Box", "CompileError", "EdgeBoxFixture", "ExpectedError", "Metrics", "Module", "ProjectError", "Response"]
+__all__ = ["CHROMIUM_ARGS", "Box", "CompileError", "EdgeBoxFixture", "ExpectedError", "Metrics", "Module", "ProjectError", "Response"]

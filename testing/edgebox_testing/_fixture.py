@@ -51,7 +51,8 @@ class EdgeBoxFixture:
         try:
             return self._project.module(path, abi=abi, policy=policy, name=name, base=self._base)
         except CompileError as error:
-            pytest.fail(str(error), pytrace=False)
+            failure = str(error)
+        pytest.fail(failure, pytrace=False)  # outside the except: the report shows only the compiler's errors
 
     @property
     def page(self):
@@ -99,16 +100,17 @@ class EdgeBoxFixture:
             yield caught
         except errors.EdgeBoxError as error:
             caught.value = error
-            if error.code == code:
-                return
-            caught.audit = [event for box, mark in marks.items() for event in box._act("audit", mark, code)
-                            if event["code"] == code]
-            if caught.audit:
-                return
-            audited = f" and no {code} was audited" if code in AUDITED_CODES else ""
-            pytest.fail(f"expected {code}, got {error.code}{audited}: {error.message}", pytrace=False)
-        else:
+        if caught.value is None:
             pytest.fail(f"expected {code}, but the block raised no EdgeBox error", pytrace=False)
+        if caught.value.code == code:
+            return
+        caught.audit = [event for box, mark in marks.items() for event in box._act("audit", mark, code) if event["code"] == code]
+        if not caught.audit:
+            audited = f" and no {code} was audited" if code in AUDITED_CODES else ""
+            pytest.fail(f"expected {code}, got {caught.value.code}{audited}: {caught.value.message}", pytrace=False)
+
+    def __repr__(self) -> str:
+        return f"<edgebox fixture: {len(self.boxes)} box(es), dist {self._project.dist}>"
 
     def close(self) -> None:
         for box in self.boxes:
