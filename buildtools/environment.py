@@ -29,9 +29,9 @@ def ensure_venv() -> None:
 def ensure_testing_plugin() -> None:
     """The pytest plugin (testing/) as a wheel, installed into .venv without its
     dependencies (requirements.txt pins the same ones): `.venv/bin/pytest` anywhere loads it."""
-    from .wheel import testing_wheel
+    from .wheel import plugin_wheel
 
-    wheel = testing_wheel()
+    wheel = plugin_wheel()
     key = fingerprint(wheel)
     stamp = Stamp(VENV / ".edgebox-testing")
     if not stamp.fresh(key):

@@ -62,7 +62,7 @@ def build_wheel() -> Path:
     return pure_wheel(ROOT / "app", ["edgebox"], BOX / "wheels")
 
 
-def testing_wheel() -> Path:
+def plugin_wheel() -> Path:
     """The pytest plugin (testing/), with the project it was built from recorded in
     it, so that `pytest` anywhere finds this project's dist/, SDK and build code."""
     import json

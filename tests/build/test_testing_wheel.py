@@ -1,4 +1,4 @@
-"""The pytest plugin's wheel (buildtools/wheel.py testing_wheel) and its install into .venv."""
+"""The pytest plugin's wheel (buildtools/wheel.py plugin_wheel) and its install into .venv."""
 
 import importlib.metadata
 import json
@@ -7,7 +7,7 @@ import tomllib
 import zipfile
 
 import buildtools as build
-from buildtools.wheel import testing_wheel
+from buildtools.wheel import plugin_wheel
 
 
 def test_the_plugin_pins_the_same_versions_as_requirements_txt():
@@ -20,9 +20,9 @@ def test_the_plugin_pins_the_same_versions_as_requirements_txt():
 
 
 def test_the_wheel_is_reproducible_and_names_its_entry_point_and_project():
-    wheel = testing_wheel()
+    wheel = plugin_wheel()
     first = wheel.read_bytes()
-    assert testing_wheel().read_bytes() == first
+    assert plugin_wheel().read_bytes() == first
     with zipfile.ZipFile(wheel) as archive:
         entry_points = archive.read("edgebox_testing-0.1.0.dist-info/entry_points.txt").decode()
         assert "[pytest11]\nedgebox = edgebox_testing._plugin\n" in entry_points

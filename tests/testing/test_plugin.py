@@ -49,12 +49,18 @@ def test_a_suite_passes_catches_a_denial_and_a_wrong_expectation_fails_with_the_
         def test_wrong_expectation(edgebox):
             box = edgebox.start(modules={"rules": edgebox.module("rules")})
             assert box.call("rules", "score", ORDER) == 3
+
+        def test_expected_error_that_does_not_come(edgebox_session):
+            box = edgebox_session.start(modules=[edgebox_session.module("rules")])
+            with edgebox_session.expect_error("E_NOT_FOUND"):
+                box.call("rules", "score", ORDER)
     ''')
     result = user_project.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=2, failed=1)
+    result.assert_outcomes(passed=2, failed=2)
     output = result.stdout.str()
-    failure = output[output.index("test_wrong_expectation"):]
+    failure = output[output.index("_ test_wrong_expectation _"):output.index("_ test_expected_error_that_does_not_come _")]
     assert "assert 9 == 3" in failure
+    assert "expected E_NOT_FOUND, but the block raised no EdgeBox error" in output
     result.stdout.fnmatch_lines(["*edgebox box 1: guest log (last 1 of 1)*", "rules stdout: scoring u9: 40.00",
                                  "*edgebox box 1: audit (last 0 of 0)*", "(no events)"])
 
