@@ -193,7 +193,12 @@ class Box:
         return self.stats()["log"]
 
     def close(self) -> None:
+        """``box.close()``, keeping its last stats for a failure report that comes later."""
         if not self.closed:
+            try:
+                self.stats()
+            except self._errors.EdgeBoxError:
+                pass  # a box that can no longer answer is closed all the same
             self.closed = True
             self._act("close")
 

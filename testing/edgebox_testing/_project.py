@@ -115,8 +115,9 @@ class Project:
                base: Path | None = None) -> Module:
         """Compile a Go module directory (as `build.py module DIR` does), or take a ``.wasm``.
 
-        ``path`` is absolute, or relative to the pytest rootdir, else to ``base`` (the
-        test file's directory). ``policy`` defaults to the directory's policy.json.
+        ``path`` is absolute, or relative to the pytest rootdir, else to the current
+        directory, else to ``base`` (the test file's directory). ``policy`` defaults to the directory's policy.json.
+        A ``.wasm`` is wasip1 when it imports WASI, else js, unless ``abi`` says.
         Raises CompileError (compiler errors as PATH:LINE:COL lines), ProjectError, ConfigError."""
         source = self._locate(Path(path), base)
         name = name or source.stem
@@ -129,7 +130,9 @@ class Project:
         if source.is_file():
             if source.suffix != ".wasm":
                 raise ValueError(f"{source}: a Go module directory or a .wasm file")
-            return self._serve(name, source.read_bytes(), abi or "js", policy)
+            data = source.read_bytes()
+            wasi = any(i.module == "wasi_snapshot_preview1" for i in importlib.import_module("edgebox._wasm").imports(data))
+            return self._serve(name, data, abi or ("wasip1" if wasi else "js"), policy)
         abi = abi or self.build.detect_abi(source)
         steps = importlib.import_module("buildtools.steps")  # loaded with the package
         key = (source, abi, steps.fingerprint(source))
@@ -143,7 +146,7 @@ class Project:
         return Module(**{**self._compiled[key].__dict__, "name": name, "policy": policy})
 
     def _locate(self, path: Path, base: Path | None) -> Path:
-        candidates = [path] if path.is_absolute() else [self.rootdir / path, *([base / path] if base else [])]
+        candidates = [path] if path.is_absolute() else [*(d / path for d in dict.fromkeys([self.rootdir, Path.cwd(), base]) if d)]
         for candidate in candidates:
             if candidate.exists():
                 return candidate.resolve()

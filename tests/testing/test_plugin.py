@@ -35,7 +35,9 @@ def test_a_suite_passes_catches_a_denial_and_a_wrong_expectation_fails_with_the_
         ORDER = {"user": "u9", "region": "US", "amount": 40}
 
         def test_call_fetch_and_metrics(edgebox):
-            box = edgebox.start(modules={"rules": edgebox.module("rules")}, routes=[{"prefix": "/rules/", "module": "rules"}])
+            rules = edgebox.module("rules")
+            assert rules.abi == "wasip1" and edgebox.module(rules.file).sha256 == rules.sha256  # a .wasm as it is
+            box = edgebox.start(modules={"rules": rules}, routes=[{"prefix": "/rules/", "module": "rules"}])
             assert box.call("rules", "score", ORDER) == 9
             assert box.fetch("/rules/check", method="POST", json=ORDER).json() == {"verdict": "pass", "score": 9}
             assert box.metrics().value("edgebox_requests_total", module="rules", status="200") == 1
