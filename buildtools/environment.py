@@ -1,4 +1,4 @@
-"""Setup: the pinned .venv (Go comes with it), node_modules, the Pyodide-side
+"""Setup: the pinned .venv (Go comes with it) with the pytest plugin, node_modules, the Pyodide-side
 wheels and Debian's chromium, each once, each skipped when its inputs are unchanged."""
 
 from __future__ import annotations
@@ -24,6 +24,19 @@ def ensure_venv() -> None:
         stamp.mark(key)
     if Path(sys.prefix).resolve() != VENV.resolve():
         os.execv(VENV_PYTHON, [str(VENV_PYTHON), str(ROOT / "build.py"), *sys.argv[1:]])
+
+
+def ensure_testing_plugin() -> None:
+    """The pytest plugin (testing/) as a wheel, installed into .venv without its
+    dependencies (requirements.txt pins the same ones): `.venv/bin/pytest` anywhere loads it."""
+    from .wheel import plugin_wheel
+
+    wheel = plugin_wheel()
+    key = fingerprint(wheel)
+    stamp = Stamp(VENV / ".edgebox-testing")
+    if not stamp.fresh(key):
+        run([VENV_PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", "--force-reinstall", wheel])
+        stamp.mark(key)
 
 
 def ensure_node_modules() -> None:
@@ -78,6 +91,7 @@ def ensure_wrk() -> bool:
 
 def setup(*, browser: bool, load_generator: bool = False) -> None:
     ensure_venv()
+    ensure_testing_plugin()
     ensure_node_modules()
     ensure_pyodide_wheels()
     if browser:

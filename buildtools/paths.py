@@ -11,6 +11,7 @@ VENV = ROOT / ".venv"
 VENV_PYTHON = VENV / "bin" / "python"
 CACHE = ROOT / ".cache"
 PYODIDE_WHEELS = CACHE / "pyodide-wheels"
+TESTING_WHEELS = CACHE / "testing"  # the pytest plugin's wheel (testing/), installed into .venv by setup
 NODE_MODULES = ROOT / "node_modules"
 DIST = ROOT / "dist"
 BOX = DIST / "edgebox"  # everything the loader needs sits under one URL prefix

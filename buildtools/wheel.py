@@ -8,28 +8,36 @@ import io
 import zipfile
 from pathlib import Path
 
-from .paths import BOX, BROWSER_WHEELS, PYODIDE_WHEELS, ROOT
+from .paths import BOX, BROWSER_WHEELS, PYODIDE_WHEELS, ROOT, TESTING_WHEELS
 from .steps import log, write_if_changed
 
 
-def build_wheel() -> Path:
-    """The app as a pure, reproducible py3-none-any wheel (same sources, same bytes)."""
+def pure_wheel(project_dir: Path, packages: list[str], output_dir: Path, extra: dict[str, bytes] | None = None) -> Path:
+    """A pure, reproducible py3-none-any wheel of ``packages`` (directories of
+    ``project_dir``) described by its pyproject.toml: same sources, same bytes.
+    ``extra`` adds generated files (path in the wheel -> bytes)."""
     import base64
     import tomllib
 
-    project = tomllib.loads((ROOT / "app" / "pyproject.toml").read_text())["project"]
-    name, version = project["name"], project["version"]
-    dist_info = f"{name}-{version}.dist-info"
+    pyproject = tomllib.loads((project_dir / "pyproject.toml").read_text())["project"]
+    name, version = pyproject["name"], pyproject["version"]
+    dist_name = name.replace("-", "_")
+    dist_info = f"{dist_name}-{version}.dist-info"
     metadata = "".join([
         "Metadata-Version: 2.1\n", f"Name: {name}\n", f"Version: {version}\n",
-        f"Summary: {project['description']}\n", f"Requires-Python: {project['requires-python']}\n",
-        *(f"Requires-Dist: {dep}\n" for dep in project.get("dependencies", [])),
+        f"Summary: {pyproject['description']}\n", f"Requires-Python: {pyproject['requires-python']}\n",
+        *(f"Requires-Dist: {dep}\n" for dep in pyproject.get("dependencies", [])),
     ])
     wheel = "Wheel-Version: 1.0\nGenerator: edgebox build.py\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    package = ROOT / "app" / name
-    files = {str(p.relative_to(ROOT / "app")): p.read_bytes() for p in sorted(package.rglob("*.py"))}
+    files = {str(p.relative_to(project_dir)): p.read_bytes()
+             for package in packages for p in sorted((project_dir / package).rglob("*.py"))}
+    files.update(extra or {})
     files[f"{dist_info}/METADATA"] = metadata.encode()
     files[f"{dist_info}/WHEEL"] = wheel.encode()
+    entry_points = "".join(f"[{group}]\n" + "".join(f"{key} = {value}\n" for key, value in points.items()) + "\n"
+                           for group, points in pyproject.get("entry-points", {}).items())
+    if entry_points:
+        files[f"{dist_info}/entry_points.txt"] = entry_points.encode()
 
     def record_line(path: str, data: bytes) -> str:
         digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
@@ -43,10 +51,24 @@ def build_wheel() -> Path:
             info = zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0))
             info.external_attr = 0o644 << 16
             archive.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
-    output = BOX / "wheels" / f"{name}-{version}-py3-none-any.whl"
+    output = output_dir / f"{dist_name}-{version}-py3-none-any.whl"
     if write_if_changed(output, buffer.getvalue()):
         log(f"wheel -> {output.relative_to(ROOT)}")
     return output
+
+
+def build_wheel() -> Path:
+    """The app as a pure, reproducible py3-none-any wheel (same sources, same bytes)."""
+    return pure_wheel(ROOT / "app", ["edgebox"], BOX / "wheels")
+
+
+def plugin_wheel() -> Path:
+    """The pytest plugin (testing/), with the project it was built from recorded in
+    it, so that `pytest` anywhere finds this project's dist/, SDK and build code."""
+    import json
+
+    origin = json.dumps({"root": str(ROOT)}, indent=1).encode()
+    return pure_wheel(ROOT / "testing", ["edgebox_testing"], TESTING_WHEELS, {"edgebox_testing/_origin.json": origin})
 
 
 def browser_wheels() -> list[Path]:

@@ -6,3 +6,6 @@ ROOT = Path(__file__).resolve().parent.parent
 for path in (ROOT / "app", ROOT):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
+
+# The plugin's tests (tests/testing) run pytest sessions of their own with pytester.
+pytest_plugins = ["pytester"]

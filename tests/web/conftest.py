@@ -1,5 +1,7 @@
 """Browser fixtures: one server, one Chromium and one booted box for the whole
-session; tests that need a fresh page of their own open it from `context`."""
+session; tests that need a fresh page of their own open it from `context`.
+Chromium, its flags and the session's browser context are EdgeBox's pytest
+plugin's (testing/edgebox_testing), as every user of the plugin gets them."""
 
 import hashlib
 import json
@@ -10,18 +12,10 @@ from pathlib import Path
 import pytest
 
 import buildtools as build
+from edgebox_testing import CHROMIUM_ARGS  # noqa: F401 - test_debugging launches a profile of its own with them
 from pages import open_page
 
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]
 GUESTS = Path(__file__).resolve().parent.parent / "guests"
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    return {**browser_type_launch_args, "executable_path": str(build.CHROMIUM), "args": CHROMIUM_ARGS}
 
 
 @pytest.fixture(scope="session")
@@ -89,10 +83,8 @@ def base_url(server) -> str:
 
 
 @pytest.fixture(scope="session")
-def context(browser):
-    context = browser.new_context()
-    yield context
-    context.close()
+def context(edgebox_context):
+    return edgebox_context
 
 
 def canary_policy(canary_id: str) -> dict:

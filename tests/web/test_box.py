@@ -1,9 +1,20 @@
-"""The loader's contract, driven in Chromium exactly as a page author would."""
+"""The loader's contract, driven in Chromium exactly as a page author would
+(some of it through EdgeBox's own pytest plugin, as a QA suite would)."""
 
 import hmac
 import random
 import string
 import time
+
+import pytest
+
+import edgebox
+
+
+@pytest.fixture(scope="module")
+def box(edgebox_session):
+    """A box with dist/'s own modules, started by the plugin in its session page."""
+    return edgebox_session.start()
 
 
 def reference_signature(ts: float, nonce: str) -> str:
@@ -25,7 +36,7 @@ def test_boot_progress_reports_phases_and_bytes(box_page):
     assert all(p["total"] == runtime[0]["total"] for p in runtime)
 
 
-def test_verify_heartbeat_matches_python_hmac(call):
+def test_verify_heartbeat_matches_python_hmac(box):
     rng = random.Random(2024)
     pairs = [(1700000000000, "abc123"), (0, ""), (2.5, "tie"), (1e15 + 0.5, "big")]
     while len(pairs) < 20:
@@ -33,8 +44,7 @@ def test_verify_heartbeat_matches_python_hmac(call):
         nonce = "".join(rng.choice(string.ascii_letters + string.digits + "-_é✓") for _ in range(rng.randrange(1, 40)))
         pairs.append((ts, nonce))
     for ts, nonce in pairs:
-        got = call("heartbeat", "verifyHeartbeat", ts, nonce)
-        assert got == {"ok": True, "value": reference_signature(ts, nonce)}, (ts, nonce)
+        assert box.call("heartbeat", "verifyHeartbeat", ts, nonce) == reference_signature(ts, nonce), (ts, nonce)
 
 
 def test_unknown_module_and_function_reject_with_not_found(call):
@@ -44,11 +54,12 @@ def test_unknown_module_and_function_reject_with_not_found(call):
         assert got["isEdgeBoxError"] and got["name"] == "NotFoundError"
 
 
-def test_guest_rejects_bad_arguments_with_a_typed_error(call):
-    got = call("heartbeat", "verifyHeartbeat", "not a number", 5)
-    assert got["ok"] is False and got["code"] == "E_BAD_REQUEST"
-    assert "verifyHeartbeat(tsMillis: number, nonce: string)" in got["message"]
-    assert call("heartbeat", "verifyHeartbeat", 1, "a")["ok"] is True  # still serving
+def test_guest_rejects_bad_arguments_with_a_typed_error(box, edgebox_session):
+    with edgebox_session.expect_error("E_BAD_REQUEST") as caught:
+        box.call("heartbeat", "verifyHeartbeat", "not a number", 5)
+    assert isinstance(caught.value, edgebox.BadRequestError)
+    assert "verifyHeartbeat(tsMillis: number, nonce: string)" in caught.value.message
+    assert box.call("heartbeat", "verifyHeartbeat", 1, "a") == reference_signature(1, "a")  # still serving
 
 
 def test_calls_in_flight_together_all_answer(box_page):
