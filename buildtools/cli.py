@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,6 +16,7 @@ from .edge import edge
 from .environment import setup
 from .paths import DIST, ROOT, VENV_PYTHON
 from .server import serve
+from .signing import SIGNING_KEY_ENV, generate_key
 from .soak import soak
 
 USAGE = ""  # build.py's docstring, set by build.py
@@ -25,10 +28,15 @@ def main(argv: list[str]) -> int:
     debug_help = "debug builds of every Go module: Go names, source maps, relaxed time limits (README: Debugging)"
     build_parser = commands.add_parser("build", help="build dist/")
     build_parser.add_argument("--debug", action="store_true", help=debug_help)
+    sign_help = f"sign the manifest with this Ed25519 key (PKCS#8 PEM; default: ${SIGNING_KEY_ENV}); README: Signed manifests"
+    build_parser.add_argument("--sign", type=Path, metavar="KEY", help=sign_help)
     serve_parser = commands.add_parser("serve", help="build, then serve dist/ with the isolation headers")
     serve_parser.add_argument("--host", default="127.0.0.1")
     serve_parser.add_argument("--port", type=int, default=8000)
     serve_parser.add_argument("--debug", action="store_true", help=debug_help)
+    serve_parser.add_argument("--sign", type=Path, metavar="KEY", help=sign_help)
+    keygen_parser = commands.add_parser("keygen", help="make an Ed25519 signing key; prints its public JWK")
+    keygen_parser.add_argument("--out", type=Path, default=Path(".keys/edgebox.pem"))
     commands.add_parser("test", help="build, then run every test (extra arguments go to pytest)")
     module_parser = commands.add_parser("module", help="compile a Go module directory and add it to dist/'s manifest")
     module_parser.add_argument("dir", nargs="?", type=Path)
@@ -54,11 +62,19 @@ def main(argv: list[str]) -> int:
     if args.command == "clean":
         shutil.rmtree(DIST, ignore_errors=True)
         return 0
+    if args.command == "keygen":
+        setup(browser=False)
+        try:
+            print(json.dumps(generate_key(args.out)))
+        except ValueError as error:
+            parser.error(str(error))
+        return 0
     setup(browser=args.command in ("test", "bench", "soak") and not getattr(args, "edge", False),
           load_generator=args.command == "bench" and args.edge)
     if args.command == "module":
         add_module(args.dir, name=args.name, abi=args.abi, remove=args.remove, debug=args.debug)
-    build(debug=args.command in ("build", "serve") and args.debug)
+    sign = getattr(args, "sign", None) or (Path(os.environ[SIGNING_KEY_ENV]) if os.environ.get(SIGNING_KEY_ENV) else None)
+    build(debug=args.command in ("build", "serve") and args.debug, sign=sign)
     if args.command == "serve":
         serve(args.host, args.port)
     elif args.command == "edge":
