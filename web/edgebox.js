@@ -395,10 +395,11 @@ export class EdgeBox extends EventTarget {
     const current = () => generation === this.#generation;
     return new Promise((resolve, reject) => {
       let booted = false;
+      // A refused signature is itself the answer (E_SIGNATURE), not a failure to boot.
       const failBoot = (message, cause) => {
         if (!current() || booted) return;
         clearTimeout(timer);
-        const error = new BootError(`EdgeBox could not start: ${message}`, { cause });
+        const error = cause?.code === "E_SIGNATURE" ? cause : new BootError(`EdgeBox could not start: ${message}`, { cause });
         this.#stopWorker(error);
         reject(error);
       };

@@ -131,9 +131,11 @@ self.onmessage = async ({ data: init }) => {
     // The manifest's bytes travel while Python boots; Python reads and judges them.
     // A page that trusts keys gets the detached signature too (manifest URL + ".jws"), and
     // nothing the manifest names is fetched before Python has verified it.
+    // Both past the HTTP cache: validators of second-granular mtime and size could pair a new one with an old one.
+    const fresh = init.trustJSON ? { cache: "no-store" } : {};
     const signature = init.trustJSON
-      ? fetch(`${init.manifestURL}.jws`).then((r) => (r.ok ? r.text() : undefined), () => undefined) : undefined;
-    const manifest = fetch(init.manifestURL).then(
+      ? fetch(`${init.manifestURL}.jws`, fresh).then((r) => (r.ok ? r.text() : undefined), () => undefined) : undefined;
+    const manifest = fetch(init.manifestURL, fresh).then(
       async (r) => ({ status: r.status, statusText: r.statusText, text: r.ok ? await r.text() : "", signature: await signature }),
       (error) => ({ status: 0, statusText: String(error?.message ?? error), text: "" }));
     // So do the bytes of the modules to warm, and a guest worker loads its

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping
 
-from ._errors import ConfigError, LoadError, NotFoundError, SignatureError
+from ._errors import ConfigError, NotFoundError, SignatureError
 from ._manifest import Manifest
 
 __all__ = ["TrustedKeys", "Verifier", "fetch_manifest", "jwk_thumbprint"]
@@ -136,13 +136,12 @@ async def fetch_manifest(platform: Any, url: str, trust: TrustedKeys | None, *, 
     are parsed) and parse it with the page's ``overrides`` and ``routes``, as
     the boot did. ``SignatureError``, ``LoadError``/``NotFoundError`` (the
     manifest did not load), ``ConfigError`` (it is not a valid manifest)."""
-    data = await platform.fetch_bytes(url, lambda loaded, total: None)
+    data = await platform.fetch_document(url)
+    if data is None:
+        raise NotFoundError(f"manifest {url} answered 404")
     if trust is not None:
-        try:
-            jws = (await platform.fetch_bytes(url + ".jws", lambda loaded, total: None)).decode("ascii", "replace")
-        except (LoadError, NotFoundError):
-            jws = None
-        await trust.verify(data, jws, platform.verify_ed25519, url=url)
+        signature = await platform.fetch_document(url + ".jws")
+        await trust.verify(data, None if signature is None else signature.decode("ascii", "replace"), platform.verify_ed25519, url=url)
     try:
         decoded = json.loads(data)
     except ValueError as error:

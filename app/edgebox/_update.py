@@ -62,7 +62,7 @@ class Releases:
         self.on_routes: Callable[[Manifest], None] = lambda manifest: None
         self._since: dict[str, float] = {}
         self._before: dict[str, _Before] = {}
-        self._probation: dict[str, tuple["Guest", Probation]] = {}
+        self._probation: dict[str, Probation] = {}  # module -> the serving version's, every instance of it
         self._lock: asyncio.Lock | None = None
         for spec in host.manifest.modules.values():
             self._serving(spec)
@@ -120,13 +120,13 @@ class Releases:
     def observed(self, module: str, guest: "Guest", code: str | None, message: str = "") -> None:
         """A call on ``guest`` ended (``code`` None: answered; else its error code).
         Called by the host for every call it sees end and every death."""
-        on_probation = self._probation.get(module)
-        if on_probation is None or on_probation[0] is not guest:
+        probation = self._probation.get(module)
+        before = self._before.get(module)
+        if probation is None or (before is not None and before.guest is guest):  # the old version, draining
             return
-        verdict = on_probation[1].record(code, message)
+        verdict = probation.record(code, message)
         if verdict == "rollback":
-            before = self._before.get(module)
-            reason = on_probation[1].reason()
+            reason = probation.reason()
             del self._probation[module]
             if before and before.guest is not None:
                 self._roll_back_to(module, before.spec, before.guest, reason)
@@ -135,7 +135,6 @@ class Releases:
                 task.add_done_callback(lambda done: done.cancelled() or done.exception())
         elif verdict == "passed":
             del self._probation[module]
-            before = self._before.get(module)
             if before and before.guest is not None:
                 self._drain(before.spec, before.guest)
                 before.guest = None
@@ -164,7 +163,7 @@ class Releases:
         if stale and stale.guest is not None and stale.guest is not previous:
             self._drain(stale.spec, stale.guest)
         self._before[name] = _Before(old, previous)
-        self._probation[name] = (guest, Probation(new.rollback))
+        self._probation[name] = Probation(new.rollback)
         change = self._change(name, old, new, True, "switched")
         self.on_switch(name, "update", change)
         return change

@@ -57,6 +57,17 @@ class BrowserPlatform:
         digest = await js.crypto.subtle.digest("SHA-256", to_js(data))
         return js.Uint8Array.new(digest).to_bytes().hex()
 
+    async def fetch_document(self, url: str) -> bytes | None:
+        try:
+            response = await js.fetch(url, to_wire_js({"cache": "no-store"}))
+            if response.status == 404:
+                return None
+            if not response.ok:
+                raise LoadError(f"GET {url} answered {response.status} {response.statusText}")
+            return (await response.arrayBuffer()).to_bytes()
+        except JsException as error:
+            raise LoadError(f"could not fetch {url}: {error}") from None
+
     @staticmethod
     async def verify_ed25519(jwk: dict, message: bytes, signature: bytes) -> bool:
         """WebCrypto's native Ed25519 (Chromium 137 and later): whether ``signature`` signs ``message``."""
