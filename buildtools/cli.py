@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .bench import bench
 from .bench_edge import bench_edge
+from .bench_update import bench_update
 from .dist import add_module, build
 from .edge import edge
 from .environment import setup
@@ -52,6 +53,8 @@ def main(argv: list[str]) -> int:
     bench_parser = commands.add_parser("bench", help="build, then benchmark in headless Chromium (table, JSON, PNG)")
     bench_parser.add_argument("--edge", action="store_true",
                               help="instead: the edge server against Go's net/http serving the same handler (wrk, 64 connections)")
+    bench_parser.add_argument("--update", action="store_true",
+                              help="instead: a live update's switch time against a module's first load (signed manifest, warm cache)")
     soak_parser = commands.add_parser("soak", help="build, then run the fault-injection mix and box.fetch under load")
     soak_parser.add_argument("--calls", type=int, default=10_000)
     commands.add_parser("clean", help="remove dist/")
@@ -80,7 +83,7 @@ def main(argv: list[str]) -> int:
     elif args.command == "edge":
         return edge(args.host, args.port, args.workers, args.route)
     elif args.command == "bench":
-        return bench_edge() if args.edge else bench()
+        return bench_edge() if args.edge else bench_update() if args.update else bench()
     elif args.command == "soak":
         return soak(args.calls)
     elif args.command == "test":

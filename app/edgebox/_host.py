@@ -311,7 +311,11 @@ class Host:
     def switch(self, spec: ModuleSpec, guest: Guest) -> Guest | None:
         """Make ``guest`` (an instance of ``spec``) serve ``spec.name``'s calls from now on,
         in one step; returns the instance that served until now (not closed: it drains)."""
-        previous = _started(self._guests.get(spec.name))
+        pending = self._guests.get(spec.name)
+        previous = _started(pending)
+        if pending is not None and not pending.done():  # an old version still loading: never serves
+            replaced = Death(ClosedError(f"module {spec.name!r} was switched to another version while this one started"))
+            pending.add_done_callback(lambda done: _started(done) and _started(done).close(replaced))
         self.switch_spec(spec)
         serving = asyncio.get_event_loop().create_future()
         serving.set_result(guest)

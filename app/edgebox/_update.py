@@ -103,7 +103,8 @@ class Releases:
                     changes.append(await self._replace(old, new))
             current = self._host.manifest
             self._host.manifest = replace(manifest, modules={**manifest.modules, **current.modules})
-            self.on_routes(self._host.manifest)
+            if self._host.manifest.routes != current.routes:
+                self.on_routes(self._host.manifest)
             return changes
 
     async def rollback(self, module: str, reason: str = "box.rollback") -> dict[str, Any]:
@@ -150,12 +151,12 @@ class Releases:
         try:
             guest = await self._host.prepare(new)
         except EdgeBoxError as error:
-            return self._refused(old, new, f"it did not start: [{error.code}] {error.message}")
+            return self._refused(old, new, error, "it did not start")
         try:
             await self._health(new, guest)
         except EdgeBoxError as error:
             guest.close(Death(ClosedError(f"module {name!r} version {new.version!r} failed its health check")))
-            return self._refused(old, new, f"its health check failed: [{error.code}] {error.message}")
+            return self._refused(old, new, error, "its health check failed")
         previous = self._host.switch(new, guest)
         self._host.metrics.inc("edgebox_updates_total", name, "ok")
         self._serving(new)
@@ -181,9 +182,10 @@ class Releases:
         self.on_switch(module, "rollback", detail)
         return detail
 
-    def _refused(self, old: ModuleSpec, new: ModuleSpec, reason: str) -> dict[str, Any]:
+    def _refused(self, old: ModuleSpec, new: ModuleSpec, error: EdgeBoxError, what: str) -> dict[str, Any]:
+        reason = f"{what}: [{error.code}] {error.message}"
         self._host.metrics.inc("edgebox_updates_total", new.name, "refused")
-        self._host.audit(new.name, "update", reason[:500], "E_LOAD")
+        self._host.audit(new.name, "update", reason[:500], error.code)
         return self._change(new.name, old, new, False, reason)
 
     async def _health(self, spec: ModuleSpec, guest: "Guest") -> None:

@@ -2,13 +2,14 @@
 
 import asyncio
 import hashlib
+import json
 
 import pytest
 
 from edgebox import Host, Manifest, NotFoundError, PanicError, SignatureError
-from edgebox._guest_protocol import Via
+from edgebox._guest_protocol import HTTP_EXPORT, Via
 from edgebox._lifecycle import Death
-from fakes import GOJS, MANIFEST_URL, MODULE_BYTES, MODULE_URL, ORIGIN, FakePlatform, manifest_data, wasm_module
+from fakes import GOJS, MANIFEST_URL, MODULE_BYTES, ORIGIN, http_bytes, manifest_data, wasm_module
 
 V2_BYTES = wasm_module(min_pages=3)
 V2_URL = "http://box.test/edgebox/modules/heartbeat.v2.wasm"
@@ -100,6 +101,22 @@ def test_a_failed_health_check_is_not_switched_to(run, box):
     assert run(host.releases.update())[0]["ok"] is True
 
 
+def test_an_http_modules_health_check_is_a_request_to_its_path(run, box, platform):
+    host, _, served = box
+    answers = {"status": 503}
+
+    def serve(head, body):
+        assert json.loads(head)["url"].endswith("/healthz") and body is None
+        return http_bytes(answers["status"], reason="Unavailable")
+
+    platform.by_url[V2_URL] = {HTTP_EXPORT: serve, "ver": lambda: "v2"}
+    served["data"] = v2_data(health={"path": "/healthz", "status": 200})
+    change = run(host.releases.update())[0]
+    assert change["ok"] is False and "answered 503, expected 200" in change["reason"]
+    answers["status"] = 200
+    assert run(host.releases.update())[0]["ok"] is True and run(host.call("heartbeat", "ver", [])) == "v2"
+
+
 def test_a_refused_manifest_rejects_the_update_and_is_audited(run, platform):
     events = []
     host = Host(Manifest.parse(manifest_data(), url=MANIFEST_URL), platform, origin=ORIGIN, gojs_imports=GOJS,
@@ -158,3 +175,13 @@ def test_box_rollback_goes_back_at_once_and_a_passed_probation_drains_the_old_on
 
     run(settle())
     assert old.closed
+
+
+def test_changed_routes_take_effect_with_the_update_and_unchanged_ones_are_left_alone(run, box):
+    host, _, served = box
+    applied = []
+    host.releases.on_routes = lambda manifest: applied.append([route.prefix for route in manifest.routes])
+    served["data"] = {**manifest_data(version="1"), "routes": [{"prefix": "/edge/", "module": "heartbeat"}]}
+    assert run(host.releases.update()) == []  # same bytes and policy: no module changed
+    run(host.releases.update())
+    assert applied == [["/edge/"]] and [route.prefix for route in host.manifest.routes] == ["/edge/"]

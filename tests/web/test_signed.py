@@ -155,3 +155,34 @@ def test_a_release_that_panics_is_rolled_back_on_its_own_and_box_rollback_goes_b
     assert result["before"] == "5" and result["now"] == "2"
     assert result["rolled"] == {"module": "ver", "from": "5", "to": "2", "reason": "box.rollback"}
     assert 'edgebox_rollbacks_total{module="ver"} 2' in result["metrics"]
+
+
+def test_the_demo_lists_versions_and_switches_live_when_the_build_changes(context, server, tmp_path):
+    """The dev loop: the demo polls for updates; a build that changes riskrules (here its
+    manifest entry pointing at other bytes, as a rebuild does) answers without a reload."""
+    import threading
+
+    from playwright.sync_api import expect
+
+    shadow = tmp_path / "edgebox"
+    shadow.mkdir()
+    manifest = json.loads((build.BOX / "manifest.json").read_text())
+    (shadow / "manifest.json").write_text(json.dumps(manifest))
+    dev = build.make_server([tmp_path, build.DIST])
+    threading.Thread(target=dev.serve_forever, daemon=True).start()
+    page = open_page(context, f"http://127.0.0.1:{dev.server_address[1]}/index.html")
+    try:
+        entries = {entry["name"]: entry for entry in manifest["modules"]}
+        expect(page.locator("#versions")).to_contain_text(f"riskrules {entries['riskrules']['version']}", timeout=60_000)
+        expect(page.locator("#order-verdict")).to_have_text("pass", timeout=60_000)
+        rebuilt = {**entries["riskrules"], **{k: entries["riskrules-v2"][k] for k in ("url", "size", "sha256")}, "version": "rebuilt"}
+        manifest["modules"] = [rebuilt if entry["name"] == "riskrules" else entry for entry in manifest["modules"]]
+        (shadow / "manifest.json").write_text(json.dumps(manifest))
+        expect(page.locator("#update-log")).to_contain_text("riskrules", timeout=30_000)
+        expect(page.locator("#update-log")).to_contain_text("→ rebuilt: switched")
+        expect(page.locator("#versions")).to_contain_text("riskrules rebuilt")
+        expect(page.locator("#order-verdict")).to_have_text("pass")
+        assert page.problems == []
+    finally:
+        page.close()
+        dev.shutdown()
