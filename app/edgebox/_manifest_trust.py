@@ -15,6 +15,7 @@ WebCrypto's native Ed25519 in the browser); everything around it is here.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -130,17 +131,22 @@ class TrustedKeys:
         return kid
 
 
+async def _none() -> None:
+    return None
+
+
 async def fetch_manifest(platform: Any, url: str, trust: TrustedKeys | None, *, overrides: Mapping[str, Any] | None = None,
                          routes: list[Any] | None = None) -> Manifest:
     """Fetch ``url`` (and with ``trust`` its ``.jws``, verified before the bytes
     are parsed) and parse it with the page's ``overrides`` and ``routes``, as
     the boot did. ``SignatureError``, ``LoadError``/``NotFoundError`` (the
     manifest did not load), ``ConfigError`` (it is not a valid manifest)."""
-    data = await platform.fetch_document(url)
+    # Both at once: an update's switch waits for them.
+    data, signature = await asyncio.gather(platform.fetch_document(url),
+                                           platform.fetch_document(url + ".jws") if trust is not None else _none())
     if data is None:
         raise NotFoundError(f"manifest {url} answered 404")
     if trust is not None:
-        signature = await platform.fetch_document(url + ".jws")
         await trust.verify(data, None if signature is None else signature.decode("ascii", "replace"), platform.verify_ed25519, url=url)
     try:
         decoded = json.loads(data)
