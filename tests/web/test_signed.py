@@ -4,9 +4,10 @@ box.update() switches under load, refuses bad bytes, rolls a bad release back.""
 
 import hashlib
 import json
-import time
+import threading
 
 import pytest
+from playwright.sync_api import expect
 
 import buildtools as build
 from buildtools.signing import generate_key, load_private_key, sign_detached
@@ -144,7 +145,7 @@ def test_a_release_that_panics_is_rolled_back_on_its_own_and_box_rollback_goes_b
     panics = [a for a in result["answers"] if a == "E_PANIC"]
     assert len(panics) == 2 and result["answers"][2:] == ["2"] * 4, result["answers"]  # max_errors 1: the second death rolls back
     assert result["events"][-1]["from"] == "4" and result["events"][-1]["to"] == "2"
-    # By request: back to 4's predecessor's predecessor is not a thing; box.rollback toggles to the version before.
+    # By request: box.rollback goes back to the version served before the last switch.
     publish("live", "5")
     result = page.evaluate("""async () => {
         const changes = await box.update();
@@ -160,10 +161,6 @@ def test_a_release_that_panics_is_rolled_back_on_its_own_and_box_rollback_goes_b
 def test_the_demo_lists_versions_and_switches_live_when_the_build_changes(context, server, tmp_path):
     """The dev loop: the demo polls for updates; a build that changes riskrules (here its
     manifest entry pointing at other bytes, as a rebuild does) answers without a reload."""
-    import threading
-
-    from playwright.sync_api import expect
-
     shadow = tmp_path / "edgebox"
     shadow.mkdir()
     manifest = json.loads((build.BOX / "manifest.json").read_text())
