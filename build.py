@@ -8,6 +8,9 @@
     python3 build.py module --remove NAME                     take it out again
     python3 build.py bench                                    measure in headless Chromium: table, JSON, PNG
     python3 build.py bench --edge                             the edge server against Go's net/http (wrk, 64 connections)
+    python3 build.py bench --update                           a live update's switch time against a first load
+    python3 build.py keygen [--out .keys/edgebox.pem]         an Ed25519 key for signed manifests; prints its public JWK
+    python3 build.py build --sign KEY                         also sign the manifest (or EDGEBOX_SIGNING_KEY=KEY)
     python3 build.py edge [--port 8080] [--workers N] [--route PREFIX=MODULE]   serve dist/'s wasip1 modules over HTTP
     python3 build.py soak [--calls N]                         fault injection and box.fetch under load, in Chromium
     python3 build.py clean                                    remove dist/ (and the added modules)

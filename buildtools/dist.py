@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from .compress import compress_tree, served_files
 from .go import GoModule, build_go, detect_abi, go_root
+from .signing import load_private_key, sign_detached, signature_path
 from .sourcemap import map_path
 from .headers import VARIANT_SUFFIXES, headers_file, nginx_conf
 from .pages import render_pages, script_hashes
@@ -41,10 +43,18 @@ def publish_modules(modules: list[GoModule]) -> dict[str, tuple[Path, str]]:
     return published
 
 
+# What a module's module.json gives its manifest entry (budget_kb is the build's own: buildtools/sizes.py).
+RELEASE_FIELDS = ("version", "health", "rollback")
+
+
 def module_entry(module: GoModule, wasm: Path, digest: str) -> dict:
     policy_file = module.source / "policy.json"
+    config_file = module.source / "module.json"
+    config = json.loads(config_file.read_text()) if config_file.exists() else {}
     entry = {
         "name": module.name,
+        # module.json's version, else the build's: the first 12 hex digits of the bytes' sha256.
+        "version": str(config.get("version") or digest[:12]),
         "abi": module.abi,
         "url": f"modules/{wasm.name}",
         "size": wasm.stat().st_size,
@@ -54,7 +64,22 @@ def module_entry(module: GoModule, wasm: Path, digest: str) -> dict:
     if module.source_map:
         # The host names the map in the module after verifying it (_wasm.with_source_map_url).
         entry.update(debug=True, source_map=f"modules/{map_path(wasm).name}")
+    entry.update({name: config[name] for name in RELEASE_FIELDS[1:] if name in config})
     return entry
+
+
+def write_manifest(manifest: dict, sign: Path | None) -> None:
+    """manifest.json, versioned by its content, and with ``sign`` (a PKCS#8 PEM
+    Ed25519 key) its detached JWS beside it; an unsigned build leaves none."""
+    body = json.dumps(manifest, indent=1, sort_keys=True)
+    manifest = {"version": hashlib.sha256(body.encode()).hexdigest()[:16], **manifest}
+    data = json.dumps(manifest, indent=1).encode()
+    write_if_changed(BOX / "manifest.json", data)
+    jws = signature_path(BOX / "manifest.json")
+    if sign is None:
+        jws.unlink(missing_ok=True)
+        return
+    write_if_changed(jws, sign_detached(data, load_private_key(sign)).encode("ascii"))
 
 
 def repack_stored(source: Path, target: Path, state: dict) -> None:
@@ -101,8 +126,9 @@ def save_state(state: dict) -> None:
     write_if_changed(STATE_FILE, json.dumps(state, indent=1, sort_keys=True).encode())
 
 
-def build(debug: bool = False) -> None:
-    """Build dist/; ``debug``: every Go module as a debug build (names, source maps)."""
+def build(debug: bool = False, sign: Path | None = None) -> None:
+    """Build dist/; ``debug``: every Go module as a debug build (names, source maps);
+    ``sign``: a private key to sign the manifest with (buildtools/signing.py)."""
     started = time.monotonic()
     state = load_state()
     modules = build_go(state, debug)
@@ -142,7 +168,7 @@ def build(debug: bool = False) -> None:
     routes_file = ROOT / "modules" / "routes.json"
     manifest = {"format": 1, "modules": [module_entry(module, *published[module.name]) for module in modules],
                 "routes": json.loads(routes_file.read_text()) if routes_file.exists() else []}
-    write_if_changed(BOX / "manifest.json", json.dumps(manifest, indent=1).encode())
+    write_manifest(manifest, sign)
     render_pages()
     write_deploy_files()
     compress_tree(DIST, state)

@@ -30,7 +30,9 @@ try {
   const userId = new URLSearchParams(location.search).get("user") ?? undefined;
   // v2 starts on its first use (the risk-v2 flag, or the users its rollout picks):
   // warming it too would add its 1.5 MB to every cold load.
-  const box = await EdgeBox.start({ onProgress: showProgress, warm: ["heartbeat", "riskrules"], userId });
+  // update: the dev loop. While `build.py serve` runs, a `build.py build` that changes a
+  // module is picked up within two seconds and answers without a reload.
+  const box = await EdgeBox.start({ onProgress: showProgress, warm: ["heartbeat", "riskrules"], userId, update: { everyMs: 2000 } });
   globalThis.edgebox = box; // for the console and for tests
   $("boot-phase").textContent = "ready";
   $("boot-bytes").textContent = "";
@@ -98,9 +100,18 @@ function setUpOrders(box) {
 }
 
 function setUpLivePanel(box) {
+  const note = ({ detail }) => {
+    const what = detail.ok === false ? `refused (${detail.reason})` : detail.ok ? "switched" : `rolled back (${detail.reason})`;
+    $("update-log").textContent = `${new Date().toLocaleTimeString()} ${detail.module} ${detail.from ?? "-"} → ${detail.to}: ${what}`;
+    if (detail.module === "riskrules" || detail.module === "riskrules-v2") $("order-form").requestSubmit();
+  };
+  box.addEventListener("update", note);
+  box.addEventListener("rollback", note);
   const refresh = async () => {
     const [metrics, stats] = await Promise.all([box.metrics(), box.stats()]);
-    $("metrics").textContent = metrics.split("\n").filter((line) => /^edgebox_(requests|denials|panics|timeouts|restarts)_total/.test(line)).join("\n") || "(no requests yet)";
+    $("versions").replaceChildren(...Object.entries(stats.versions).map(([module, v]) => Object.assign(document.createElement("li"),
+      { textContent: `${module} ${v.version} (sha256 ${v.sha256.slice(0, 12)})${v.previous ? `, before: ${v.previous.version}` : ""}` })));
+    $("metrics").textContent = metrics.split("\n").filter((line) => /^edgebox_(requests|denials|panics|timeouts|restarts|updates|rollbacks)_total/.test(line)).join("\n") || "(no requests yet)";
     $("request-log").replaceChildren(...stats.requests.slice(-8).reverse().map((line) =>
       Object.assign(document.createElement("li"), { textContent: `${line.method} ${line.path} ${line.status} ${line.version} ${line.duration_ms} ms trace ${line.trace_id?.slice(0, 8)}` })));
   };

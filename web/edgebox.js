@@ -16,7 +16,8 @@ import {
 
 export {
   BadRequestError, BootError, ClosedError, ConfigError, CrashedError, DeniedError, ERROR_CLASSES, EdgeBoxError, GuestError,
-  ImportMismatchError, IntegrityError, LimitError, LoadError, NetworkError, NotFoundError, PanicError, TimeoutError, TooLargeError,
+  ImportMismatchError, IntegrityError, LimitError, LoadError, NetworkError, NotFoundError, PanicError, SignatureError, TimeoutError,
+  TooLargeError,
 } from "./errors.js";
 
 // Beyond a module's timeout_ms, what a direct call may wait for the host's verdict
@@ -45,7 +46,10 @@ function decoded(body, codings) {
 /**
  * A running box. Events: "audit" (CustomEvent whose detail is
  * {time, module, capability, detail, code}) for every denial or limit hit;
- * "restart" (detail: {reason}) when the host worker died and was replaced.
+ * "restart" (detail: {reason}) when the host worker died and was replaced;
+ * "update" (detail: {module, from, to, ok, reason}) for each module box.update() changed or
+ * failed to; "rollback" (detail: {module, from, to, reason}) when a module went back to
+ * its version before (on its own, or by box.rollback).
  */
 export class EdgeBox extends EventTarget {
   #config;
@@ -59,6 +63,7 @@ export class EdgeBox extends EventTarget {
   #restarts = 0;
   #direct = new Map(); // module -> {channel, ids} once connected ({channel: null} while connecting)
   #edgeReason = null; // why box.fetch goes to the fallback edge server, when it does
+  #poll = null; // the timer of EdgeBox.start({ update: { everyMs } })
 
   /**
    * Boot a box: resolves once the host can answer calls, rejects with BootError.
@@ -75,6 +80,10 @@ export class EdgeBox extends EventTarget {
     try {
       box.#ready = box.#boot();
       await box.#ready;
+      if (box.#config.updateEveryMs) {
+        box.#poll = setInterval(() => box.update().catch((error) => console.warn(`EdgeBox: update refused: ${error.message}`)),
+          box.#config.updateEveryMs);
+      }
     } catch (error) {
       let failure = error;
       if (!(error instanceof EdgeBoxError)) {
@@ -170,8 +179,27 @@ export class EdgeBox extends EventTarget {
     return this.#request({ op: Op.STATS }, "box.stats()");
   }
 
+  /**
+   * Fetch and verify the manifest again, and switch each changed module to its new
+   * version once it has loaded, started and passed its health check. Resolves to
+   * [{module, from, to, ok, reason}] (ok false: the old version keeps serving);
+   * rejects only when the manifest itself is refused (E_SIGNATURE, say).
+   */
+  async update() {
+    const changes = await this.#request({ op: Op.UPDATE }, "box.update()");
+    for (const change of changes) this.dispatchEvent(new CustomEvent("update", { detail: change }));
+    return changes;
+  }
+
+  /** Switch `module` back to the version it served before its last update, at once; resolves to {module, from, to, reason}. */
+  rollback(module) {
+    if (typeof module !== "string") return Promise.reject(new BadRequestError("box.rollback(module): module must be a string"));
+    return this.#request({ op: Op.ROLLBACK, module }, `box.rollback(${module})`);
+  }
+
   /** Stop the box; pending and later calls reject with ClosedError. */
   async close() {
+    clearInterval(this.#poll);
     this.#failure ??= new ClosedError("the box was closed");
     this.#stopWorker(this.#failure);
   }
@@ -223,6 +251,7 @@ export class EdgeBox extends EventTarget {
     this.#pending.delete(id);
     clearTimeout(pending.timer);
     pending.direct?.ids.delete(id);
+    if (pending.direct?.retiring && pending.direct.ids.size === 0) pending.direct.channel?.close();
     if (error) pending.reject(error);
     else pending.resolve(value);
   }
@@ -316,6 +345,19 @@ export class EdgeBox extends EventTarget {
     }
   }
 
+  // The host switched `module` to another instance (an update or a rollback): calls from
+  // now on go through the host until a channel to the new one is up; calls in flight
+  // on the old channel finish there, and it closes once they have.
+  #switched(module, data) {
+    const record = this.#direct.get(module);
+    if (record) {
+      this.#direct.delete(module);
+      record.retiring = true;
+      if (record.ids.size === 0) record.channel?.close();
+    }
+    if (data.kind === "rollback") this.dispatchEvent(new CustomEvent("rollback", { detail: data.detail }));
+  }
+
   #hostDied(reason) {
     if (this.#failure) return;
     this.#stopWorker(new CrashedError(`the EdgeBox host worker died (${reason}); calls in flight were not answered`));
@@ -353,10 +395,11 @@ export class EdgeBox extends EventTarget {
     const current = () => generation === this.#generation;
     return new Promise((resolve, reject) => {
       let booted = false;
+      // A refused signature is itself the answer (E_SIGNATURE), not a failure to boot.
       const failBoot = (message, cause) => {
         if (!current() || booted) return;
         clearTimeout(timer);
-        const error = new BootError(`EdgeBox could not start: ${message}`, { cause });
+        const error = cause?.code === "E_SIGNATURE" ? cause : new BootError(`EdgeBox could not start: ${message}`, { cause });
         this.#stopWorker(error);
         reject(error);
       };
@@ -388,6 +431,7 @@ export class EdgeBox extends EventTarget {
         if (data.op === Op.AUDIT) return this.dispatchEvent(new CustomEvent("audit", { detail: data.event }));
         if (data.op === Op.PONG) return this.#settle(data.id, true, null);
         if (data.op === Op.DETACH) return this.#detach(data.module, data);
+        if (data.op === Op.SWITCHED) return this.#switched(data.module, data);
         if (data.op === Op.READY) {
           booted = true;
           clearTimeout(timer);
@@ -404,7 +448,7 @@ export class EdgeBox extends EventTarget {
       worker.postMessage({
         op: Op.INIT, manifestURL: config.manifest, modulesJSON: config.modulesJSON, routesJSON: config.routesJSON,
         warm: config.warm, lockName, shared, maxMessageBytes: config.maxMessageBytes,
-        flags: config.flags, userId: config.userId, userAgent: navigator.userAgent,
+        flags: config.flags, userId: config.userId, userAgent: navigator.userAgent, trustJSON: config.trustJSON,
       });
     });
   }

@@ -51,6 +51,7 @@ export const ConfigError = define("ConfigError", "E_CONFIG");
 export const BootError = define("BootError", "E_BOOT");
 export const NotFoundError = define("NotFoundError", "E_NOT_FOUND");
 export const IntegrityError = define("IntegrityError", "E_INTEGRITY");
+export const SignatureError = define("SignatureError", "E_SIGNATURE");
 export const LoadError = define("LoadError", "E_LOAD");
 export const BadRequestError = define("BadRequestError", "E_BAD_REQUEST");
 export const GuestError = define("GuestError", "E_GUEST");
@@ -65,6 +66,6 @@ export const CrashedError = define("CrashedError", "E_CRASHED", { fatal: true })
 export const ClosedError = define("ClosedError", "E_CLOSED");
 
 export const ERROR_CLASSES = Object.freeze(Object.fromEntries(
-  [EdgeBoxError, ConfigError, BootError, NotFoundError, IntegrityError, LoadError,
+  [EdgeBoxError, ConfigError, BootError, NotFoundError, IntegrityError, SignatureError, LoadError,
    BadRequestError, GuestError, DeniedError, ImportMismatchError, PanicError, LimitError, NetworkError, TooLargeError, TimeoutError, CrashedError, ClosedError].map((cls) => [cls.code, cls]),
 ));

@@ -18,6 +18,8 @@ export const OPTIONS = {
   userId: "a stable id for percentage rollouts, so a user keeps their version (default: one per page load)",
   routes: "per-page routes for box.fetch: [{ prefix, module, middleware, release }], over the manifest's",
   fallback: "URL of an EdgeBox edge server (build.py edge): box.fetch goes there when the box cannot run in this page",
+  trust: "{ keys: [Ed25519 public JWKs] }: accept only a manifest signed by one of them (build.py build --sign)",
+  update: "{ everyMs }: call box.update() every everyMs milliseconds (live updates)",
 };
 
 export const pageURL = () => globalThis.document?.baseURI ?? globalThis.location?.href;
@@ -105,6 +107,14 @@ export function validate(options) {
     }
     return [name, resolved];
   }));
+  const { trust, update } = options;
+  if (trust !== undefined && !(trust && typeof trust === "object" && Array.isArray(trust.keys) && trust.keys.length > 0)) {
+    throw new ConfigError("EdgeBox.start: trust must be { keys: [jwk, ...] }, the public keys `build.py keygen` prints");
+  }
+  if (update !== undefined && !(update && typeof update === "object" && Number.isFinite(update.everyMs)
+    && update.everyMs >= 100 && update.everyMs <= MAX_TIMER_MS)) {
+    throw new ConfigError(`EdgeBox.start: update must be { everyMs } with everyMs from 100 to ${MAX_TIMER_MS}`);
+  }
   let fallback = null;
   if (options.fallback !== undefined) {
     const url = new URL(resolve(options.fallback, pageURL(), "fallback"));
@@ -120,6 +130,8 @@ export function validate(options) {
     manifest,
     modulesJSON: modules === undefined ? "" : asJSON(overrides, "modules"),
     routesJSON: options.routes === undefined ? "" : asJSON(options.routes, "routes"),
+    trustJSON: trust === undefined ? "" : asJSON(trust.keys, "trust.keys"),
+    updateEveryMs: update?.everyMs ?? null,
     onProgress: onProgress ?? (() => {}),
     bootTimeoutMs: bootTimeoutMs ?? 120_000,
     warm: [...(warm ?? [])],

@@ -2,7 +2,7 @@
 // tests/test_parity.py keeps the two identical.
 //
 //   page -> worker  {op: "init", manifestURL, modulesJSON, routesJSON, warm: [module names], lockName, shared?: SharedArrayBuffer,
-//                    flags, userId, userAgent}
+//                    flags, userId, userAgent, trustJSON}
 //                   {op: "ping", id}                        -> {op: "pong", id}, answered by the worker's JS
 //                   {op: "connect", id, module, shared}     by postMessage: a page <-> guest channel for
 //                                                           module's calls (channel.js, guest-protocol.js)
@@ -12,12 +12,18 @@
 //                   {op: "fetch", id, head: {method, url, headers}, body}  -> value: {status, statusText, headers, body}
 //                   {op: "flags", id, flags}                -> value: the flags now in force
 //                   {op: "metrics", id}                     -> value: Prometheus text exposition
+//                   {op: "update", id}                      -> value: [{module, from, to, ok, reason}] (a refused
+//                                                           manifest: an error, E_SIGNATURE say)
+//                   {op: "rollback", id, module}            -> value: {module, from, to, reason}
 //   worker -> page  {op: "progress", phase, loaded, total}
 //                   {op: "ready"} | {op: "reply", id: null, ok: false, error}   (boot result)
 //                   {op: "reply", id, ok: true, value} | {op: "reply", id, ok: false, error}
 //                   {op: "audit", event: {time, module, capability, detail, code}}
 //                   {op: "detach", module, error}          that module's instance is gone: its direct
 //                                                           calls fail with error; connect again
+//                   {op: "switched", module, kind, detail}  module's calls go to another instance from now on
+//                                                           (kind "update" or "rollback"); calls in flight finish
+//                                                           where they are; connect again
 //
 // error is always {code, message, stack} (see errors.js).
 
@@ -30,19 +36,24 @@ export const Op = Object.freeze({
   METRICS: "metrics",
   PING: "ping",
   CONNECT: "connect",
+  UPDATE: "update",
+  ROLLBACK: "rollback",
   READY: "ready",
   REPLY: "reply",
   PROGRESS: "progress",
   AUDIT: "audit",
   PONG: "pong",
   DETACH: "detach",
+  SWITCHED: "switched",
 });
 
 // What Python reads of INIT (app/edgebox/_protocol.py parse_init): the page's
 // fields but lockName and shared, which the worker keeps, and manifest, the
-// worker's {status, statusText, text} of manifestURL.
+// worker's {status, statusText, text, signature} of manifestURL (signature: the
+// text of manifestURL + ".jws" when the page trusts keys, else undefined).
 export const INIT_FIELDS = Object.freeze([
   "manifestURL", "manifest", "modulesJSON", "routesJSON", "warm", "flags", "userId", "userAgent", "maxMessageBytes",
+  "trustJSON",
 ]);
 
 // Fetch: the statuses whose Response has no body (the constructor refuses one).

@@ -129,12 +129,18 @@ self.onmessage = async ({ data: init }) => {
   post = send;
   try {
     // The manifest's bytes travel while Python boots; Python reads and judges them.
-    const manifest = fetch(init.manifestURL).then(
-      async (r) => ({ status: r.status, statusText: r.statusText, text: r.ok ? await r.text() : "" }),
+    // A page that trusts keys gets the detached signature too (manifest URL + ".jws"), and
+    // nothing the manifest names is fetched before Python has verified it.
+    // Both past the HTTP cache: validators of second-granular mtime and size could pair a new one with an old one.
+    const fresh = init.trustJSON ? { cache: "no-store" } : {};
+    const signature = init.trustJSON
+      ? fetch(`${init.manifestURL}.jws`, fresh).then((r) => (r.ok ? r.text() : undefined), () => undefined) : undefined;
+    const manifest = fetch(init.manifestURL, fresh).then(
+      async (r) => ({ status: r.status, statusText: r.statusText, text: r.ok ? await r.text() : "", signature: await signature }),
       (error) => ({ status: 0, statusText: String(error?.message ?? error), text: "" }));
     // So do the bytes of the modules to warm, and a guest worker loads its
     // scripts: nothing runs until Python has checked every byte.
-    const prefetched = manifest.then(({ text }) => prefetch(text, init));
+    const prefetched = init.trustJSON ? Promise.resolve({}) : manifest.then(({ text }) => prefetch(text, init));
     const spareWorker = new Worker(here("guest.js"), { type: "module", name: "edgebox-guest" });
     const [pyodide] = await Promise.all([steps.bootPython(), holdLifeLock(init.lockName)]);
     await steps.installWheels(pyodide);

@@ -21,11 +21,13 @@ from ._errors import (
     NetworkError,
     NotFoundError,
     PanicError,
+    SignatureError,
     TimeoutError,
     TooLargeError,
 )
 from ._host import AuditEvent, GuestServices, Host, verify
 from ._manifest import ABIS, Manifest, ModuleSpec
+from ._manifest_trust import TrustedKeys
 from ._platform import Guest, HttpRequest, HttpResponse, Platform
 from ._policy import Limits, NetPolicy, Policy
 
@@ -61,7 +63,9 @@ __all__ = [
     "PanicError",
     "Platform",
     "Policy",
+    "SignatureError",
     "TimeoutError",
     "TooLargeError",
+    "TrustedKeys",
     "verify",
 ]

@@ -7,6 +7,7 @@ Every failure a caller can see is an ``EdgeBoxError`` with a stable ``code``::
     ├── BootError                E_BOOT       the box could not start
     ├── NotFoundError            E_NOT_FOUND  unknown module or function
     ├── IntegrityError           E_INTEGRITY  module bytes differ from what was signed
+    ├── SignatureError           E_SIGNATURE  the manifest's signature is missing, malformed, unknown or wrong
     ├── LoadError                E_LOAD       module bytes could not be fetched, compiled or started
     ├── BadRequestError          E_BAD_REQUEST  a malformed call
     ├── GuestError               E_GUEST      the guest reported a failure
@@ -38,6 +39,7 @@ __all__ = [
     "BootError",
     "NotFoundError",
     "IntegrityError",
+    "SignatureError",
     "LoadError",
     "BadRequestError",
     "GuestError",
@@ -117,6 +119,10 @@ class IntegrityError(EdgeBoxError):
     code = "E_INTEGRITY"
 
 
+class SignatureError(EdgeBoxError):
+    code = "E_SIGNATURE"
+
+
 class LoadError(EdgeBoxError):
     code = "E_LOAD"
 
@@ -182,6 +188,7 @@ ERROR_CLASSES: dict[str, type[EdgeBoxError]] = {
         BootError,
         NotFoundError,
         IntegrityError,
+        SignatureError,
         LoadError,
         BadRequestError,
         GuestError,

@@ -7,11 +7,13 @@ import asyncio
 import hmac
 import time
 from collections import Counter, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from ._errors import (
+    FATAL_CODES,
     ClosedError,
+    EdgeBoxError,
     CrashedError,
     DeniedError,
     GuestGone,
@@ -29,6 +31,7 @@ from ._manifest import ABIS, Manifest, ModuleSpec
 from ._metrics import Metrics
 from ._platform import Guest, HttpRequest, HttpResponse, Platform
 from ._sourcemap import SourceMap
+from ._update import Releases
 from ._wasm import imports, limit_memory, with_source_map_url
 
 __all__ = ["AuditEvent", "GuestServices", "Host", "verify"]
@@ -146,6 +149,7 @@ class Host:
         self.recent_audit: deque[AuditEvent] = deque(maxlen=200)
         self.recent_log: deque[dict[str, Any]] = deque(maxlen=200)
         self.metrics = Metrics()
+        self.releases = Releases(self)  # which version serves each module; live updates (_update.py)
 
     async def call(self, module: str, fn: str, args: Any, *, waited_ms: float = 0) -> Any:
         """Call ``fn`` on ``module``'s instance (started if need be).
@@ -168,7 +172,9 @@ class Host:
                 raise NotFoundError(f"module {module!r} has no function {fn!r}; it exports {sorted(guest.exports)}")
             sent = time.monotonic()
             try:
-                return await asyncio.wait_for(guest.call(fn, args), budget)
+                result = await asyncio.wait_for(guest.call(fn, args), budget)
+                self.releases.observed(module, guest, None)
+                return result
             except asyncio.TimeoutError:
                 raise TimeoutError(f"{module}.{fn}: not answered within {timeout_ms} ms (timeout_ms), "
                                    "waiting for the instance included") from None
@@ -190,6 +196,10 @@ class Host:
                 if idle_deaths >= _IDLE_DEATHS:
                     raise CrashedError(f"{module}.{fn}: the instances it reached ended before taking it "
                                        f"({gone.message})") from None
+            except EdgeBoxError as error:
+                if error.code not in FATAL_CODES:  # a death is counted where it is decided (forget)
+                    self.releases.observed(module, guest, None)
+                raise
 
     async def guest(self, module: str) -> Guest:
         """The running instance of ``module``, loading it on first use.
@@ -235,6 +245,8 @@ class Host:
             return
         self.counters["restarts"] += 1
         self.metrics.inc("edgebox_restarts_total", module)
+        if death is not None:
+            self.releases.observed(module, guest, death.error.code, death.error.message)
         death = death or Death(ClosedError(f"module {module!r} was unloaded"))
         guest.close(death)
         self._on_detach(module, death)
@@ -267,6 +279,7 @@ class Host:
         if _started(self._guests.get(module)) is guest:
             self.forget(module, death)
         else:
+            self.releases.retired(module, guest)
             guest.close(death)
 
     def symbolize(self, module: str, offset: int) -> dict[str, Any] | None:
@@ -287,7 +300,34 @@ class Host:
             "running": sorted(m for m, f in self._guests.items() if _started(f)),
             "log": list(self.recent_log),
             "audit": [event.to_wire() for event in self.recent_audit],
+            "versions": self.releases.versions(),
+            "manifest": {"url": self.manifest.url, "version": self.manifest.version},
         }
+
+    async def prepare(self, spec: ModuleSpec) -> Guest:
+        """A started instance of ``spec``, verified as any load is, not yet serving (a live update's)."""
+        return await self._start(spec)
+
+    def switch(self, spec: ModuleSpec, guest: Guest) -> Guest | None:
+        """Make ``guest`` (an instance of ``spec``) serve ``spec.name``'s calls from now on,
+        in one step; returns the instance that served until now (not closed: it drains)."""
+        pending = self._guests.get(spec.name)
+        previous = _started(pending)
+        if pending is not None and not pending.done():  # an old version still loading: never serves
+            replaced = Death(ClosedError(f"module {spec.name!r} was switched to another version while this one started"))
+            pending.add_done_callback(lambda done: _started(done) and _started(done).close(replaced))
+        self.switch_spec(spec)
+        serving = asyncio.get_event_loop().create_future()
+        serving.set_result(guest)
+        self._guests[spec.name] = serving
+        self._dogs.pop(spec.name, None)
+        self._maps.pop(spec.name, None)
+        self._parsed_maps.pop(spec.name, None)
+        return previous
+
+    def switch_spec(self, spec: ModuleSpec) -> None:
+        """``spec`` describes ``spec.name`` from now on (same instance, or the next one to start)."""
+        self.manifest = replace(self.manifest, modules={**self.manifest.modules, spec.name: spec})
 
     def audit(self, module: str, capability: str, detail: str, code: str, count: int = 1) -> None:
         """Record a denial or a limit; ``count`` > 1 is a flood the guest worker summarised.

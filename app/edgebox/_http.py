@@ -34,7 +34,12 @@ class EdgeHttp:
         self.flags = dict(flags)
         self.requests: deque[dict[str, Any]] = deque(maxlen=200)
         self.spans: deque[dict[str, Any]] = deque(maxlen=200)
-        self._chains = {route.prefix: self._chain(route, emit) for route in routes}
+        self._emit = emit
+        self.set_routes(routes)
+
+    def set_routes(self, routes: tuple[Route, ...]) -> None:
+        """Serve ``routes`` from the next request on (a live update's; both assigned at once)."""
+        self._chains, self.routes = {route.prefix: self._chain(route, self._emit) for route in routes}, routes
 
     def _chain(self, route: Route, emit: Callable[[str], None]) -> Handler:
         handler: Handler = self._to_guest

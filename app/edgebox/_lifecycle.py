@@ -26,6 +26,12 @@ When an instance dies, the call that killed it gets the death's error; the
 other calls it had started get ``E_CRASHED`` naming that cause; calls it never
 started are delivered again to a fresh instance (``Death.fate``). The guest
 reports facts (its watch slots, its stderr tail); the codes are decided here.
+
+A live update (``_update.py``) adds two ends to an instance's life, decided
+here too: a replaced instance ends once it has drained (``drained``: no call
+running, or its time limit past the switch), and a new version on probation
+(``Probation``) is rolled back when more of its first calls die than its
+``rollback`` budget allows.
 """
 
 from __future__ import annotations
@@ -34,14 +40,14 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
-from ._errors import CrashedError, EdgeBoxError, LimitError, PanicError, TimeoutError
+from ._errors import FATAL_CODES, CrashedError, EdgeBoxError, LimitError, PanicError, TimeoutError
 from ._guest_protocol import Via, Watch, WatchReading
 
 if TYPE_CHECKING:
-    from ._manifest import ModuleSpec
+    from ._manifest import ModuleSpec, Rollback
 
-__all__ = ["DEBUG_TIME_LIMIT_MS", "Death", "Watchdog", "classify_exit", "panic_frames", "panicked_goroutine_was_spawned",
-           "time_limit_ms", "trap_frames"]
+__all__ = ["DEBUG_TIME_LIMIT_MS", "Death", "Probation", "Watchdog", "classify_exit", "drained", "panic_frames",
+           "panicked_goroutine_was_spawned", "time_limit_ms", "trap_frames"]
 
 _OUT_OF_MEMORY = re.compile(r"fatal error: out of memory|runtime: out of memory|out of memory \(memory_mb\)")
 _PANIC = re.compile(r"(?:^|\n)(panic: |fatal error: )")
@@ -225,3 +231,40 @@ class Watchdog:
                 f"module {self.module!r}: no answer within {self.timeout_ms} ms (timeout_ms); the instance was replaced"),
                 (reading.oldest_via, reading.oldest_id), reading)
         return None
+
+
+def drained(reading: WatchReading | None, since_switch_s: float, spec: "ModuleSpec") -> bool:
+    """Whether a replaced instance may close: it runs no call (calls it never
+    started are delivered again to the new one), or its ``timeout_ms`` has passed
+    since the switch (a call still running then has had all its time). A guest
+    that keeps no watch slots is drained at once."""
+    if reading is None or since_switch_s * 1000 > time_limit_ms(spec):
+        return True
+    return reading.running == 0
+
+
+class Probation:
+    """A new version's first ``budget.calls`` calls after a switch. ``record`` takes
+    each call's end (None: it answered, a value or a guest's own error; else the
+    code it ended with) and says ``"rollback"`` as soon as more than
+    ``budget.max_errors`` of them ended the instance (a death code, ``FATAL_CODES``),
+    ``"passed"`` once the window is spent within budget, else ``"open"``."""
+
+    def __init__(self, budget: "Rollback") -> None:
+        self.budget = budget
+        self.calls = 0
+        self.errors = 0
+        self.last_error = ""
+
+    def record(self, code: str | None, message: str = "") -> str:
+        self.calls += 1
+        if code in FATAL_CODES:
+            self.errors += 1
+            self.last_error = f"[{code}] {message[:300]}"
+        if self.errors > self.budget.max_errors:
+            return "rollback"
+        return "passed" if self.calls >= self.budget.calls else "open"
+
+    def reason(self) -> str:
+        return (f"{self.errors} of its first {self.calls} calls ended its instance, over max_errors "
+                f"{self.budget.max_errors}; last: {self.last_error}")

@@ -7,6 +7,9 @@ names and labels: keep them.
     edgebox_panics_total{module}                                counter
     edgebox_timeouts_total{module}                              counter
     edgebox_restarts_total{module}                              counter
+    edgebox_updates_total{module,result}                        counter (result: ok, refused)
+    edgebox_rollbacks_total{module}                             counter
+    edgebox_module_info{module,version,sha256}                  gauge, 1 for the version serving
 """
 
 from __future__ import annotations
@@ -23,7 +26,10 @@ _COUNTERS = {
     "edgebox_panics_total": ("Unrecovered guest panics.", ("module",)),
     "edgebox_timeouts_total": ("Calls stopped at the module's timeout_ms.", ("module",)),
     "edgebox_restarts_total": ("Guest instances replaced after a panic, limit, timeout or crash.", ("module",)),
+    "edgebox_updates_total": ("Live updates of a module: switched to (ok) or refused.", ("module", "result")),
+    "edgebox_rollbacks_total": ("Switches back to a module's version before, automatic or by box.rollback.", ("module",)),
 }
+_INFO = ("edgebox_module_info", "The version of each module that serves its calls (value 1).", ("module", "version", "sha256"))
 _HISTOGRAM = "edgebox_request_duration_seconds"
 
 
@@ -42,6 +48,11 @@ class Metrics:
     def __init__(self) -> None:
         self._counters: dict[str, dict[tuple[str, ...], float]] = {name: defaultdict(float) for name in _COUNTERS}
         self._histogram: dict[tuple[str, ...], list[float]] = {}  # labels -> [count per bucket..., +Inf, sum]
+        self._info: dict[str, tuple[str, str]] = {}  # module -> (version, sha256) serving now
+
+    def serving(self, module: str, version: str, sha256: str) -> None:
+        """``edgebox_module_info``: ``module`` now serves this version (the series of the one before goes)."""
+        self._info[module] = (version, sha256)
 
     def inc(self, name: str, *labels: str, amount: float = 1) -> None:
         self._counters[name][tuple(labels)] += amount
@@ -63,6 +74,10 @@ class Metrics:
             lines += [f"# HELP {name} {help_text}", f"# TYPE {name} counter"]
             for labels, value in sorted(self._counters[name].items()):
                 lines.append(f"{name}{_labels(label_names, labels)} {value:g}")
+        name, help_text, label_names = _INFO
+        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
+        for module, (version, sha256) in sorted(self._info.items()):
+            lines.append(f"{name}{_labels(label_names, (module, version, sha256))} 1")
         lines += [f"# HELP {_HISTOGRAM} Time from a request reaching the host to its response.", f"# TYPE {_HISTOGRAM} histogram"]
         names = ("module", "version", "route")
         for labels, series in sorted(self._histogram.items()):

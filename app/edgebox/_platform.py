@@ -65,6 +65,15 @@ class Platform(Protocol):
     async def sha256_hex(self, data: bytes) -> str:
         """The platform's fastest sha256 (the browser's is native; Pyodide's hashlib is not)."""
 
+    async def fetch_document(self, url: str) -> bytes | None:
+        """The body of ``url`` fetched past any HTTP cache (a manifest and its signature:
+        a validator of second-granular mtime and size could pair a new one with an old
+        one), None for a 404; ``LoadError`` otherwise."""
+
+    async def verify_ed25519(self, jwk: dict, message: bytes, signature: bytes) -> bool:
+        """Whether ``signature`` is ``jwk``'s Ed25519 signature of ``message`` (the browser's
+        is WebCrypto's); needed only for signed manifests (``_manifest_trust``)."""
+
     async def start_guest(self, spec: ModuleSpec, data: bytes, services: "GuestServices") -> Guest:
         """Compile and run verified, prepared bytes in their own realm."""
 

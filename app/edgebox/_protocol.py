@@ -14,8 +14,9 @@ from typing import Any, Callable
 
 from ._errors import BadRequestError, ConfigError, EdgeBoxError, LoadError
 from ._manifest import Manifest
+from ._manifest_trust import TrustedKeys, Verifier
 
-__all__ = ["INIT_FIELDS", "Init", "Op", "Request", "parse_init", "parse_request", "reply_ok", "reply_error", "progress_event"]
+__all__ = ["INIT_FIELDS", "Init", "Op", "Request", "open_init", "parse_init", "parse_request", "reply_ok", "reply_error", "progress_event"]
 
 
 class Op:
@@ -28,6 +29,8 @@ class Op:
     METRICS = "metrics"
     PING = "ping"  # answered by worker.js itself: proof that the worker's event loop runs
     CONNECT = "connect"  # sent by postMessage (it carries a SharedArrayBuffer), answered on the channel
+    UPDATE = "update"  # fetch, verify and apply the manifest again (_update.py)
+    ROLLBACK = "rollback"  # a module back to its version before
     # worker -> page
     READY = "ready"
     REPLY = "reply"
@@ -35,6 +38,7 @@ class Op:
     AUDIT = "audit"
     PONG = "pong"
     DETACH = "detach"
+    SWITCHED = "switched"  # a module's calls go to another instance now: connect again
 
 
 @dataclass(frozen=True)
@@ -57,8 +61,12 @@ def parse_request(get: Callable[[str], Any]) -> Request:
     op, request_id = get("op"), get("id")
     if not isinstance(request_id, int) or isinstance(request_id, bool):
         raise BadRequestError(f"request id must be an integer, got {request_id!r}")
-    if op in (Op.STATS, Op.METRICS):
+    if op in (Op.STATS, Op.METRICS, Op.UPDATE):
         return Request(id=request_id, op=op)
+    if op == Op.ROLLBACK:
+        if not isinstance(get("module"), str):
+            raise BadRequestError("box.rollback(module): module must be a string")
+        return Request(id=request_id, op=op, module=get("module"))
     if op == Op.FLAGS:
         return Request(id=request_id, op=op, flags=get("flags"))
     if op == Op.FETCH:
@@ -90,10 +98,14 @@ class Init:
     user_agent: str
     flags: dict[str, Any]
     max_message_bytes: int
+    trust: TrustedKeys | None = None
+    overrides: dict[str, Any] | None = None  # the page's modules, applied again to each manifest an update fetches
+    routes: list[Any] | None = None  # the page's routes, likewise
 
 
 # What parse_init reads of INIT (web/protocol.js INIT_FIELDS).
-INIT_FIELDS = ("manifestURL", "manifest", "modulesJSON", "routesJSON", "warm", "flags", "userId", "userAgent", "maxMessageBytes")
+INIT_FIELDS = ("manifestURL", "manifest", "modulesJSON", "routesJSON", "warm", "flags", "userId", "userAgent", "maxMessageBytes",
+               "trustJSON")
 
 
 def parse_init(get: Callable[[str], Any]) -> Init:
@@ -105,11 +117,12 @@ def parse_init(get: Callable[[str], Any]) -> Init:
     if response.get("status") != 200:
         raise LoadError(f"manifest {url} answered {response.get('status')} {response.get('statusText', '')}")
     try:
+        trust = TrustedKeys.parse(json.loads(get("trustJSON")) if get("trustJSON") else None)
         data = json.loads(response.get("text", ""))
         overrides = json.loads(get("modulesJSON")) if get("modulesJSON") else None
         routes = json.loads(get("routesJSON")) if get("routesJSON") else None
     except ValueError as error:
-        raise ConfigError(f"manifest {url}, modules or routes: not JSON: {error}") from None
+        raise ConfigError(f"manifest {url}, modules, routes or trust: not JSON: {error}") from None
     manifest = Manifest.parse(data, url=url, overrides=overrides, routes=routes)
     warm = get("warm") or []
     if not isinstance(warm, list) or not all(isinstance(name, str) for name in warm):
@@ -122,7 +135,24 @@ def parse_init(get: Callable[[str], Any]) -> Init:
         raise ConfigError("flags: expected an object of flag names to values")
     max_bytes = get("maxMessageBytes")
     return Init(manifest=manifest, warm=tuple(warm), user_id=str(get("userId") or ""), user_agent=str(get("userAgent") or ""),
-                flags=flags, max_message_bytes=int(max_bytes) if isinstance(max_bytes, (int, float)) and max_bytes > 0 else 64 << 20)
+                flags=flags, max_message_bytes=int(max_bytes) if isinstance(max_bytes, (int, float)) and max_bytes > 0 else 64 << 20,
+                trust=trust, overrides=overrides, routes=routes)
+
+
+async def open_init(get: Callable[[str], Any], verifier: Verifier) -> Init:
+    """``parse_init``, after the manifest's signature is verified when the page
+    trusts keys (``trustJSON``): not one of its fields is read before. The
+    worker adds the text of ``manifestURL + ".jws"`` (None if there is none) to
+    its manifest answer as ``signature``. Raises ``SignatureError`` (the caller audits it)."""
+    url, response = str(get("manifestURL")), get("manifest") or {}
+    raw_trust = get("trustJSON")
+    if raw_trust and response.get("status") == 200:
+        try:
+            trust = TrustedKeys.parse(json.loads(raw_trust))
+        except ValueError as error:
+            raise ConfigError(f"trust: not JSON: {error}") from None
+        await trust.verify(str(response.get("text", "")).encode("utf-8"), response.get("signature"), verifier, url=url)
+    return parse_init(get)
 
 
 def reply_ok(request_id: int, value: Any) -> dict[str, Any]:

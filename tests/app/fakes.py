@@ -122,12 +122,53 @@ class FakeGuest:
         self.services.died(self, death)
 
 
+class FakeSigner:
+    """A stand-in for an Ed25519 key where the platform's primitive is faked (Pyodide
+    under Node has no cryptography package): the "signature" is sha512(x + message),
+    which only a signer holding ``x`` makes here. Real Ed25519 is tested in
+    tests/build/test_signing.py (cryptography) and tests/web/test_signed.py (WebCrypto)."""
+
+    def __init__(self, seed: bytes = b"k") -> None:
+        import base64
+        import hashlib
+
+        self.raw = hashlib.sha256(seed).digest()
+        self.jwk = {"kty": "OKP", "crv": "Ed25519", "x": base64.urlsafe_b64encode(self.raw).rstrip(b"=").decode()}
+
+    @staticmethod
+    def check(jwk, message: bytes, signature: bytes) -> bool:
+        import base64
+        import hashlib
+
+        raw = base64.urlsafe_b64decode(jwk["x"] + "=" * (-len(jwk["x"]) % 4))
+        return hashlib.sha512(raw + message).digest() == signature
+
+    @staticmethod
+    async def check_async(jwk, message: bytes, signature: bytes) -> bool:
+        return FakeSigner.check(jwk, message, signature)
+
+    def sign(self, payload: bytes, header: dict | None = None) -> str:
+        """A compact JWS with a detached payload over ``payload``."""
+        import base64
+        import hashlib
+        import json
+
+        from edgebox._manifest_trust import jwk_thumbprint
+
+        b64 = lambda data: base64.urlsafe_b64encode(data).rstrip(b"=").decode()  # noqa: E731
+        protected = b64(json.dumps(header or {"alg": "EdDSA", "kid": jwk_thumbprint(self.jwk)}).encode())
+        signature = hashlib.sha512(self.raw + f"{protected}.{b64(payload)}".encode()).digest()
+        return f"{protected}..{b64(signature)}"
+
+
 class FakePlatform:
-    """Serves module bytes and HTTP responses from dicts; starts guests from Python functions."""
+    """Serves module bytes and HTTP responses from dicts; starts guests from Python functions
+    (``by_url``: the functions of the module at that URL, for two versions of one module)."""
 
     def __init__(self, files: dict[str, bytes], functions: dict[str, Any]) -> None:
         self.files = files
         self.functions = functions
+        self.by_url: dict[str, dict[str, Any]] = {}
         self.fetches: list[str] = []
         self.started: list[FakeGuest] = []
         self.responses: dict[str, HttpResponse] = {}
@@ -147,8 +188,15 @@ class FakePlatform:
 
         return hashlib.sha256(data).hexdigest()
 
+    verify_ed25519 = staticmethod(FakeSigner.check_async)
+
+    async def fetch_document(self, url):
+        self.fetches.append(url)
+        await asyncio.sleep(0)
+        return self.files.get(url)
+
     async def start_guest(self, spec, data, services):
-        guest = FakeGuest(spec, data, services, self.functions)
+        guest = FakeGuest(spec, data, services, self.by_url.get(spec.url, self.functions))
         self.started.append(guest)
         return guest
 

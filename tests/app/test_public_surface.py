@@ -8,8 +8,8 @@ def test_all_is_exactly_the_public_surface():
         "ABIS", "AuditEvent", "ERROR_CLASSES", "BadRequestError", "BootError", "ClosedError", "ConfigError",
         "CrashedError", "DeniedError", "EdgeBoxError", "Guest", "GuestError", "GuestServices", "Host", "HttpRequest",
         "HttpResponse", "ImportMismatchError", "IntegrityError", "LimitError", "Limits", "LoadError", "Manifest",
-        "ModuleSpec", "NetPolicy", "NetworkError", "NotFoundError", "PanicError", "Platform", "Policy", "TimeoutError",
-        "TooLargeError", "verify",
+        "ModuleSpec", "NetPolicy", "NetworkError", "NotFoundError", "PanicError", "Platform", "Policy", "SignatureError",
+        "TimeoutError", "TooLargeError", "TrustedKeys", "verify",
     ])
     assert all(hasattr(edgebox, name) for name in edgebox.__all__)
     assert not [name for name in vars(edgebox) if not name.startswith("_") and name not in edgebox.__all__

@@ -36,3 +36,14 @@ test("fallback is an http(s) URL of an edge server, kept as a directory", () => 
   assert.equal(validate({ fallback: "https://edge.example/api?x=1" }).fallback, "https://edge.example/api/");
   assert.equal(validate({}).fallback, null);
 });
+
+test("trust is a list of public keys sent as JSON; update polls no faster than every 100 ms", () => {
+  const jwk = { kty: "OKP", crv: "Ed25519", x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" };
+  assert.equal(validate({ trust: { keys: [jwk] } }).trustJSON, JSON.stringify([jwk]));
+  assert.equal(validate({}).trustJSON, "");
+  refused({ trust: { keys: [] } }, "trust must be { keys: [jwk, ...] }");
+  refused({ trust: jwk }, "trust must be { keys: [jwk, ...] }");
+  assert.equal(validate({ update: { everyMs: 2000 } }).updateEveryMs, 2000);
+  assert.equal(validate({}).updateEveryMs, null);
+  refused({ update: { everyMs: 10 } }, "update must be { everyMs }");
+});

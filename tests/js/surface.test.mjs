@@ -7,7 +7,7 @@ test("edgebox.js exports exactly the box and the error classes", async () => {
   assert.deepEqual(Object.keys(loader).sort(), [
     "BadRequestError", "BootError", "ClosedError", "ConfigError", "CrashedError", "DeniedError", "ERROR_CLASSES",
     "EdgeBox", "EdgeBoxError", "GuestError", "ImportMismatchError", "IntegrityError", "LimitError", "LoadError",
-    "NetworkError", "NotFoundError", "PanicError", "TimeoutError", "TooLargeError",
+    "NetworkError", "NotFoundError", "PanicError", "SignatureError", "TimeoutError", "TooLargeError",
   ]);
   assert.deepEqual(Object.keys(loader.ERROR_CLASSES).sort(), Object.values(loader)
     .filter((value) => typeof value === "function" && (value === loader.EdgeBoxError || value.prototype instanceof loader.EdgeBoxError))

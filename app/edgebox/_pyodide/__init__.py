@@ -11,15 +11,18 @@ concept a module: ``_ffi`` (conversions and the error seam), ``_platform``
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import js
 from pyodide.ffi import create_proxy
 
-from .._host import Host
+from .._errors import SignatureError
+from .._host import AuditEvent, Host
+from .._manifest_trust import fetch_manifest
 from .._http import EdgeHttp
 from .._lifecycle import Death
-from .._protocol import Op, parse_init, progress_event, reply_error
+from .._protocol import Op, open_init, progress_event, reply_error
 from ._dispatcher import Dispatcher
 from ._ffi import to_wire_js, translate
 from ._platform import BrowserPlatform
@@ -32,19 +35,24 @@ async def start(init: Any, post: Any) -> Any:
 
     A failure is posted to the page as the boot reply and ``None`` returned.
     """
+    def on_audit(event) -> None:
+        js.console.warn(f"EdgeBox audit: {event.module} {event.capability} {event.code}: {event.detail}")
+        post(to_wire_js({"op": Op.AUDIT, "event": event.to_wire()}))
+
     try:
         fields = {"manifest": init.manifest.to_py()}
-        config = parse_init(lambda name: fields[name] if name in fields else _py(getattr(init, name, None)))
+        config = await open_init(lambda name: fields[name] if name in fields else _py(getattr(init, name, None)),
+                                 BrowserPlatform.verify_ed25519)
     except BaseException as error:
-        post(to_wire_js(reply_error(None, translate(error, "reading the manifest"))))
+        refusal = translate(error, "reading the manifest")
+        if isinstance(refusal, SignatureError):  # audited; nothing of that manifest is used
+            on_audit(AuditEvent(time=time.time(), module="manifest", capability="signature", detail=refusal.message[:500],
+                                code=refusal.code))
+        post(to_wire_js(reply_error(None, refusal)))
         return None
 
     def on_progress(phase: str, loaded: int, total: int | None) -> None:
         post(to_wire_js(progress_event(phase, loaded, total)))
-
-    def on_audit(event) -> None:
-        js.console.warn(f"EdgeBox audit: {event.module} {event.capability} {event.code}: {event.detail}")
-        post(to_wire_js({"op": Op.AUDIT, "event": event.to_wire()}))
 
     def on_log(module: str, fd: int, text: str) -> None:
         (js.console.warn if fd == 2 else js.console.log)(f"[{module}] {text}")
@@ -63,6 +71,11 @@ async def start(init: Any, post: Any) -> Any:
         on_log=on_log,
         on_detach=on_detach,
     )
+    platform = host.platform
+    host.releases.source = lambda: fetch_manifest(platform, config.manifest.url, config.trust,
+                                                  overrides=config.overrides, routes=config.routes)
+    host.releases.on_switch = lambda module, kind, detail: post(to_wire_js(
+        {"op": Op.SWITCHED, "module": module, "kind": kind, "detail": detail}))
     asyncio.ensure_future(host.watch())
     for name in config.warm:
         # Started now, answered later: the first call finds it running. A failure
@@ -70,6 +83,7 @@ async def start(init: Any, post: Any) -> Any:
         asyncio.ensure_future(host.guest(name)).add_done_callback(lambda task: task.exception())
     http = EdgeHttp(host, config.manifest.routes, user_id=config.user_id, user_agent=config.user_agent,
                     flags=config.flags, emit=lambda line: js.console.log(f"EdgeBox request {line}"))
+    host.releases.on_routes = lambda manifest: http.set_routes(manifest.routes)
     return create_proxy(Dispatcher(host, http, post))
 
 

@@ -47,6 +47,10 @@ class Dispatcher:
                 value = to_wire_js(self._http.flags)
             elif request.op == Op.FETCH:
                 value = await self._fetch(request)
+            elif request.op == Op.UPDATE:
+                value = to_wire_js(await self._host.releases.update())
+            elif request.op == Op.ROLLBACK:
+                value = to_wire_js(await self._host.releases.rollback(request.module))
             elif request.op == Op.CONNECT:
                 value = await self._host.connect(request.module, request.shared)
             else:

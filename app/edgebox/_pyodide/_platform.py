@@ -9,7 +9,7 @@ from typing import Any
 import js
 from pyodide.ffi import JsException, to_js
 
-from .._errors import ClosedError, DeniedError, EdgeBoxError, LoadError, NetworkError, NotFoundError
+from .._errors import ClosedError, DeniedError, EdgeBoxError, LoadError, NetworkError, NotFoundError, SignatureError
 from .._guest_protocol import GuestOp
 from .._host import GuestServices
 from .._lifecycle import Death
@@ -56,6 +56,27 @@ class BrowserPlatform:
     async def sha256_hex(self, data: bytes) -> str:
         digest = await js.crypto.subtle.digest("SHA-256", to_js(data))
         return js.Uint8Array.new(digest).to_bytes().hex()
+
+    async def fetch_document(self, url: str) -> bytes | None:
+        try:
+            response = await js.fetch(url, to_wire_js({"cache": "no-store"}))
+            if response.status == 404:
+                return None
+            if not response.ok:
+                raise LoadError(f"GET {url} answered {response.status} {response.statusText}")
+            return (await response.arrayBuffer()).to_bytes()
+        except JsException as error:
+            raise LoadError(f"could not fetch {url}: {error}") from None
+
+    @staticmethod
+    async def verify_ed25519(jwk: dict, message: bytes, signature: bytes) -> bool:
+        """WebCrypto's native Ed25519 (Chromium 137 and later): whether ``signature`` signs ``message``."""
+        algorithm = to_wire_js({"name": "Ed25519"})
+        try:
+            key = await js.crypto.subtle.importKey("jwk", to_wire_js(dict(jwk)), algorithm, False, to_js(["verify"]))
+            return bool(await js.crypto.subtle.verify(algorithm, key, to_js(signature), to_js(message)))
+        except JsException as error:
+            raise SignatureError(f"WebCrypto could not check an Ed25519 signature: {error}") from None
 
     def _new_worker(self) -> Any:
         return js.Worker.new(self._guest_script_url, to_wire_js({"type": "module", "name": "edgebox-guest"}))
