@@ -58,6 +58,7 @@ export class EdgeBox extends EventTarget {
   #generation = 0; // bumped per host worker, so a dead one's late news is ignored
   #restarts = 0;
   #direct = new Map(); // module -> {channel, ids} once connected ({channel: null} while connecting)
+  #spins = { polls: 0, found: 0, ms: 0 }; // the direct channels' polls for replies (channel.js)
   #edgeReason = null; // why box.fetch goes to the fallback edge server, when it does
 
   /**
@@ -165,9 +166,11 @@ export class EdgeBox extends EventTarget {
   }
 
   /** What the host keeps: counters (denials and limits by code:capability, restarts),
-   *  running modules, and the recent guest log lines and audit events. */
-  stats() {
-    return this.#request({ op: Op.STATS }, "box.stats()");
+   *  running modules, and the recent guest log lines and audit events; spin: the page's
+   *  polls for direct replies, {polls, found, ms} (ms: main-thread time they took). */
+  async stats() {
+    const stats = await this.#request({ op: Op.STATS }, "box.stats()");
+    return { ...stats, spin: { ...this.#spins } };
   }
 
   /** Stop the box; pending and later calls reject with ClosedError. */
@@ -195,7 +198,8 @@ export class EdgeBox extends EventTarget {
     direct?.ids.add(id);
     let sent;
     try {
-      sent = (direct?.channel ?? this.#channel).send({ ...message, id });
+      // A call alone on its direct channel polls for its reply a moment (channel.js SPIN_MS).
+      sent = direct ? direct.channel.send({ ...message, id }, direct.ids.size === 1) : this.#channel.send({ ...message, id });
     } catch (error) {
       const cls = error instanceof RangeError ? TooLargeError : BadRequestError;
       this.#settle(id, null, new cls(`${what}: ${error.message}`, { cause: error }));
@@ -256,7 +260,7 @@ export class EdgeBox extends EventTarget {
     const record = { channel: null, ids: new Set(), ended: false }; // ended: the instance said it has exited
     this.#direct.set(module, record);
     const shared = SharedChannel.create(this.#config.sharedBytes);
-    const channel = new SharedChannel(shared, "page", { maxMessageBytes: this.#config.maxMessageBytes });
+    const channel = new SharedChannel(shared, "page", { maxMessageBytes: this.#config.maxMessageBytes, spins: this.#spins });
     const [id, answered] = this.#expect(Math.max(this.#config.callTimeoutMs, 10_000),
       (late) => this.#settle(late, null, new TimeoutError("connect")));
     answered.catch(() => {}); // awaited below, unless posting it fails first

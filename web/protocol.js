@@ -61,8 +61,10 @@ export const Channel = Object.freeze({
 });
 
 // A frame: u32 payload length, u8 kind, payload. A message too big for half a
-// ring is split into FIRST, MIDDLE..., LAST frames, written back to back.
-export const Frame = Object.freeze({ HEADER: 5, WHOLE: 0, FIRST: 1, MIDDLE: 2, LAST: 3 });
+// ring is split into FIRST, MIDDLE..., LAST frames, written back to back. PAD
+// fills the ring's end (its payload is skipped) when a message encoded straight
+// into the ring fits only at the ring's start.
+export const Frame = Object.freeze({ HEADER: 5, WHOLE: 0, FIRST: 1, MIDDLE: 2, LAST: 3, PAD: 4 });
 
 // The payload: one value, tag byte first. Uint8Array is raw bytes; VIEW is the
 // other binary kinds (one byte, the index of its kind in values.js VIEW_KINDS,
