@@ -19,6 +19,7 @@ export {
   ImportMismatchError, IntegrityError, LimitError, LoadError, NetworkError, NotFoundError, PanicError, TimeoutError, TooLargeError,
 } from "./errors.js";
 
+const textEncoder = new TextEncoder();
 // Beyond a module's timeout_ms, what a direct call may wait for the host's verdict
 // (its watchdog looks every 25 ms) before it ends on its own.
 const DIRECT_SLACK_MS = 1500;
@@ -128,7 +129,10 @@ export class EdgeBox extends EventTarget {
       // A Headers object of our own: the page may set what a browser's fetch would forbid (Origin, say).
       const headers = [...new Headers(init?.headers ?? request?.headers ?? {})];
       body = init?.body ?? (request && !["GET", "HEAD"].includes(method) ? await request.arrayBuffer() : null);
-      if (body !== null && body !== undefined && !(body instanceof Uint8Array)) {
+      // The common bodies at once; any other BodyInit as fetch reads it.
+      if (typeof body === "string") body = textEncoder.encode(body);
+      else if (body instanceof ArrayBuffer) body = new Uint8Array(body.slice(0));
+      else if (body !== null && body !== undefined && !(body instanceof Uint8Array)) {
         body = new Uint8Array(await new Response(body).arrayBuffer());
       }
       head = { method, url, headers };
