@@ -1,11 +1,13 @@
 // Page <-> host worker transports. Both carry the messages of protocol.js.
 //
 // SharedChannel: two single-producer/single-consumer rings in one
-// SharedArrayBuffer (layout in protocol.js). A message is encoded once into
-// the ring (Uint8Array values as raw bytes, everything else compact), the
-// reader is woken with Atomics.notify, and waits with Atomics.waitAsync, so
-// neither side blocks its event loop. A message larger than a ring is sent in
-// chunks; when a ring is full the writer waits for the reader (backpressure).
+// SharedArrayBuffer (layout in protocol.js). A message is encoded once, straight
+// into the ring when it fits one frame (Uint8Array values as raw bytes,
+// everything else compact), the reader is woken with Atomics.notify, and waits
+// with Atomics.waitAsync; the page may poll a moment for a reply and a worker
+// block a moment for its next message (SPIN_MS, linger), never for long. A
+// message larger than half a ring is sent in chunks; when a ring is full the
+// writer waits for the reader (backpressure).
 //
 // MessagePortChannel: the postMessage fallback for pages that are not
 // cross-origin isolated. Same interface: send(message), onmessage, close().
@@ -179,8 +181,9 @@ export function decode(bytes) {
 // 4 ... 64 sends), so a slow guest costs the page almost no polling.
 const SPIN_MS = 0.2;
 const SPIN_SKIP_MAX = 64;
-// A worker may block: it waits up to its linger for the next message with
-// Atomics.wait (no wake-up either), and gives its event loop a turn at least every SYNC_MS.
+// A worker may block: after a lone call (Channel.ALONE) it waits up to its
+// linger for the next message with Atomics.wait (no wake-up either), and gives
+// its event loop a turn at least every SYNC_MS.
 const SYNC_MS = 4;
 const now = performance.now.bind(performance);
 const later = setTimeout;
@@ -257,6 +260,7 @@ export class SharedChannel {
    * polls a moment for that reply before returning.
    */
   send(message, spin = false) {
+    store(this.out.control, Channel.ALONE, spin ? 1 : 0);
     if (!this.pumping && !this.closed && this.#writeNow(message)) {
       if (spin) this.#spin();
       return RealPromise.resolve();
@@ -375,7 +379,8 @@ export class SharedChannel {
       const seq = load(ring.control, Channel.SEQ);
       this.#readAvailable();
       if (this.closed) return;
-      const linger = now() - since < SYNC_MS ? this.linger() : 0;
+      // Only after a lone call: with several in flight, waking per message would undo their batching.
+      const linger = now() - since < SYNC_MS && load(ring.control, Channel.ALONE) === 1 ? this.linger() : 0;
       // Blocked a moment for the next message, which then costs no wake-up.
       if (linger > 0 && wait(ring.control, Channel.SEQ, seq, linger) !== "timed-out") continue;
       const waiting = waitAsync(ring.control, Channel.SEQ, seq);

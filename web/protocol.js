@@ -58,6 +58,8 @@ export const Channel = Object.freeze({
   HEAD: 0, // next byte the writer will write
   TAIL: 1, // next byte the reader will read (the writer waits on it when full)
   SEQ: 2, // bumped after every frame; the reader waits on it
+  ALONE: 3, // 1 while the writer's last message is a call alone in flight (the page polls for its
+  //           reply, and its next call is likely to follow at once): only then may the reader block for it
 });
 
 // A frame: u32 payload length, u8 kind, payload. A message too big for half a
