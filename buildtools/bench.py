@@ -43,6 +43,9 @@ def bench() -> int:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT / "web" / "templates"), autoescape=True)
     for name in ["bench.html", "startup.html"]:
         write_if_changed(out / name, env.get_template(name).render().encode())
+    # The build compressed the files an earlier bench left here: a stale .br would be served instead.
+    for variant in [p for p in out.iterdir() if p.suffix in (".br", ".gz")]:
+        variant.unlink()
     echo = {"url": "/bench/echo.wasm", "sha256": sha256_file(out / "echo.wasm"),
             "policy": json.loads((ROOT / "tests" / "guests" / "echo" / "policy.json").read_text())}
 
@@ -73,6 +76,8 @@ def bench() -> int:
             for size in BENCH_SIZES:
                 progress(f"round trips: {mode}, {size} bytes x {BENCH_COUNTS[size]}")
                 results["latency"][mode][size] = page.evaluate("([m, s, n]) => roundTrips(m, s, n)", [mode, size, BENCH_COUNTS[size]])
+        progress("risk check: box.fetch and box.call of the same module, 2 x 2 x 100")
+        results["fetch_vs_call"] = page.evaluate("(n) => fetchVsCall(n)", 100)
         for mode in ["sab", "host", "message", "rpc"]:
             results["throughput"][mode] = {}
             for in_flight in [1, 8, 64]:
@@ -122,12 +127,22 @@ def bench_table(r: dict) -> str:
     for mode, name in BENCH_MODES.items():
         lines.append(f"  {name:<29}" + "".join(f"{lat[mode][s]['p50']:>10.0f}{lat[mode][s]['p99']:>10.0f}" for s in r["sizes"]))
     lines += ["", "Ratios of p50                  " + "".join(f"{(f'{s // 1024} KiB' if s >= 1024 else f'{s} B'):>20}" for s in r["sizes"])]
-    for other, name in [("direct", "(a) / (c) floor"), ("rpc", "(a) / (d) hand-written RPC")]:
+    for other, name in [("direct", "(a) / (c) own-thread floor"), ("rpc", "(a) / (d) hand-written RPC")]:
         lines.append(f"  {name:<29}" + "".join(f"{lat['sab'][s]['p50'] / max(lat[other][s]['p50'], 1e-9):>20.2f}" for s in r["sizes"]))
+    # The page's polls for direct replies (web/channel.js SPIN_MS): main-thread time per call, polls that found one.
+    lines.append("  (a) page polling, us/call" + "".join(
+        f"{lat['sab'][s]['spin']['usPerCall']:>10.1f}{lat['sab'][s]['spin']['found']:>5}/{lat['sab'][s]['spin']['polls']:<4}" for s in r["sizes"]))
+    risk = r["fetch_vs_call"]
+    lines += ["", f"Risk check ({risk['module']}), microseconds      p50       p99",
+              f"  box.fetch (routes, release, middleware) {risk['fetch']['p50']:>8.0f}  {risk['fetch']['p99']:>8.0f}",
+              f"  box.call of its HTTP export             {risk['call']['p50']:>8.0f}  {risk['call']['p99']:>8.0f}",
+              f"  ratio of p50, box.fetch / box.call      {risk['fetch']['p50'] / max(risk['call']['p50'], 1e-9):>8.2f}"]
     lines += ["", "Throughput, calls/s (64 B)          1 in flight   8 in flight  64 in flight"]
     for mode in r["throughput"]:
         t = r["throughput"][mode]
         lines.append(f"  {BENCH_MODES[mode]:<33}" + "".join(f"{t[k]:>14.0f}" for k in t))
+    sab, rpc = r["throughput"]["sab"], r["throughput"]["rpc"]
+    lines.append(f"  {'(a) / (d) hand-written RPC':<33}" + "".join(f"{sab[k] / max(rpc[k], 1e-9):>14.2f}" for k in sab))
     memory = r.get("memory") or {}
     if "total" in memory:
         hosts = 3  # the page runs three boxes: sab, via-Python and message

@@ -1,11 +1,13 @@
 // Page <-> host worker transports. Both carry the messages of protocol.js.
 //
 // SharedChannel: two single-producer/single-consumer rings in one
-// SharedArrayBuffer (layout in protocol.js). A message is encoded once into
-// the ring (Uint8Array values as raw bytes, everything else compact), the
-// reader is woken with Atomics.notify, and waits with Atomics.waitAsync, so
-// neither side blocks its event loop. A message larger than a ring is sent in
-// chunks; when a ring is full the writer waits for the reader (backpressure).
+// SharedArrayBuffer (layout in protocol.js). A message is encoded once, straight
+// into the ring when it fits one frame (Uint8Array values as raw bytes,
+// everything else compact), the reader is woken with Atomics.notify, and waits
+// with Atomics.waitAsync; the page may poll a moment for a reply and a worker
+// block a moment for its next message (SPIN_MS, linger), never for long. A
+// message larger than half a ring is sent in chunks; when a ring is full the
+// writer waits for the reader (backpressure).
 //
 // MessagePortChannel: the postMessage fallback for pages that are not
 // cross-origin isolated. Same interface: send(message), onmessage, close().
@@ -16,16 +18,22 @@ import { Refusal, VIEW_CONSTRUCTORS, VIEW_KINDS, at, binaryKind, isPlain, refuse
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 // Taken at import: a guest worker deletes the Atomics global before guest code runs.
-const { load, store, add, notify, waitAsync } = Atomics;
+const { load, store, add, notify, wait, waitAsync } = Atomics;
 
 // ------------------------------------------------------------------ codec
 
+// What a Writer over a fixed region (the free part of a ring) throws when the
+// message does not fit there: the message is then encoded on its own.
+const NO_ROOM = Symbol("no room");
+
 class Writer {
-  constructor(size = 256, max = Infinity) {
-    this.bytes = new Uint8Array(size);
-    this.view = new DataView(this.bytes.buffer);
+  /** Writes into `bytes`, growing it; with `fixed`, never grows (throws NO_ROOM). */
+  constructor(bytes, max = Infinity, fixed = false) {
+    this.bytes = bytes;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.length = 0;
     this.max = max;
+    this.fixed = fixed;
   }
   // Refused as soon as it is known to be too large: a sparse array of 2^32-1
   // holes is not walked to find that out.
@@ -35,6 +43,7 @@ class Writer {
   reserve(n) {
     if (this.length + n <= this.bytes.length) return;
     this.over(n);
+    if (this.fixed) throw NO_ROOM;
     let size = this.bytes.length * 2;
     while (size < this.length + n) size *= 2;
     const bytes = new Uint8Array(size);
@@ -109,13 +118,16 @@ function binaryBytes(v, depth = 0) {
  * does not cross (values.js).
  */
 export function encode(message, maxBytes = Infinity) {
-  const writer = new Writer(Math.min(256 + binaryBytes(message), maxBytes + 1), maxBytes);
+  return encodeWith(new Writer(new Uint8Array(Math.min(256 + binaryBytes(message), maxBytes + 1)), maxBytes), message);
+}
+
+function encodeWith(writer, message) {
   try {
     writer.value(message);
   } catch (error) {
     throw error instanceof Refusal ? new TypeError(error.explain()) : error;
   }
-  if (writer.length > maxBytes) writer.over(0);
+  if (writer.length > writer.max) writer.over(0);
   return writer.bytes.subarray(0, writer.length);
 }
 
@@ -163,11 +175,26 @@ export function decode(bytes) {
 
 // ------------------------------------------------------------------ rings
 
+// The page cannot block (Atomics.wait is refused on a main thread), but a reply
+// that comes back within SPIN_MS of a call is read by polling the ring, with no
+// event-loop wake-up. A poll that finds nothing makes the next ones skip (1, 2,
+// 4 ... 64 sends), so a slow guest costs the page almost no polling.
+const SPIN_MS = 0.2;
+const SPIN_SKIP_MAX = 64;
+// A worker may block: after a lone call (Channel.ALONE) it waits up to its
+// linger for the next message with Atomics.wait (no wake-up either), and gives
+// its event loop a turn at least every SYNC_MS.
+const SYNC_MS = 4;
+const now = performance.now.bind(performance);
+const later = setTimeout;
+const RealPromise = Promise;
+
 /** One direction of a SharedChannel: a byte ring with a head, a tail and a doorbell. */
 class Ring {
   constructor(buffer, offset, capacity) {
     this.control = new Int32Array(buffer, offset, Channel.CONTROL_INTS);
     this.data = new Uint8Array(buffer, offset + Channel.CONTROL_INTS * 4, capacity);
+    this.view = new DataView(buffer, offset + Channel.CONTROL_INTS * 4, capacity);
     this.capacity = capacity;
   }
   get head() { return load(this.control, Channel.HEAD); }
@@ -186,6 +213,11 @@ class Ring {
     if (first < out.length) out.set(this.data.subarray(0, out.length - first), first);
     return (at + out.length) % this.capacity;
   }
+  publish(head) {
+    store(this.control, Channel.HEAD, head);
+    add(this.control, Channel.SEQ, 1);
+    notify(this.control, Channel.SEQ);
+  }
 }
 
 export class SharedChannel {
@@ -196,26 +228,45 @@ export class SharedChannel {
     return new SharedArrayBuffer(2 * (capacity + Channel.CONTROL_INTS * 4));
   }
 
-  /** side "page" writes ring 0 and reads ring 1; side "worker" the other way round. */
-  constructor(buffer, side, { maxMessageBytes = Infinity } = {}) {
+  /**
+   * side "page" writes ring 0 and reads ring 1; side "worker" the other way round.
+   * linger(): milliseconds a worker may block for its next message now (0: never);
+   * spins: {polls, found, ms}, where the page side counts its polls for replies.
+   */
+  constructor(buffer, side, { maxMessageBytes = Infinity, linger = () => 0, spins = { polls: 0, found: 0, ms: 0 } } = {}) {
     const half = buffer.byteLength / 2;
     const capacity = half - Channel.CONTROL_INTS * 4;
     const rings = [new Ring(buffer, 0, capacity), new Ring(buffer, half, capacity)];
     [this.out, this.in] = side === "page" ? rings : [rings[1], rings[0]];
     this.maxMessageBytes = maxMessageBytes;
+    this.linger = linger;
     this.chunk = Math.floor(capacity / 2) - Frame.HEADER;
     this.queue = [];
     this.pumping = false;
     this.closed = false;
     this.partial = [];
     this.onmessage = () => {};
+    this.spins = spins;
+    this.spinSkip = 0;
+    this.spinBackoff = 0;
     this.#listen();
   }
 
-  /** Queue a message; resolves when its last byte is in the ring. Throws RangeError above maxMessageBytes. */
-  send(message) {
+  /**
+   * Send a message: written into the ring now when it fits in one frame and
+   * nothing waits before it, else queued. Resolves when its last byte is in the
+   * ring. Throws RangeError above maxMessageBytes, TypeError for what cannot be
+   * sent. With `spin` (page side, a call expecting the only reply outstanding),
+   * polls a moment for that reply before returning.
+   */
+  send(message, spin = false) {
+    store(this.out.control, Channel.ALONE, spin ? 1 : 0);
+    if (!this.pumping && !this.closed && this.#writeNow(message)) {
+      if (spin) this.#spin();
+      return RealPromise.resolve();
+    }
     const bytes = encode(message, this.maxMessageBytes);
-    return new Promise((resolve, reject) => {
+    return new RealPromise((resolve, reject) => {
       this.queue.push({ bytes, resolve, reject });
       if (!this.pumping) this.#pump();
     });
@@ -226,6 +277,63 @@ export class SharedChannel {
     add(this.in.control, Channel.SEQ, 1);
     notify(this.in.control, Channel.SEQ);
     notify(this.out.control, Channel.TAIL);
+  }
+
+  // Encode straight into the ring's free bytes, as one WHOLE frame (after a PAD
+  // frame to the ring's end when only its start has room). False if it does not fit.
+  #writeNow(message) {
+    const ring = this.out;
+    const head = ring.head;
+    const tail = ring.tail;
+    const need = Frame.HEADER + 256 + binaryBytes(message);
+    if (need > Frame.HEADER + this.chunk) return false;
+    // Contiguous free bytes from `at`; one byte stays free (head === tail means empty).
+    let at = head;
+    let room = tail > head ? tail - head - 1 : ring.capacity - head - (tail === 0 ? 1 : 0);
+    if (room < need && tail <= head && tail - 1 >= need && ring.capacity - head >= Frame.HEADER) {
+      at = 0; // the end of the ring is too short: pad it, and write at the start
+      room = tail - 1;
+    }
+    if (room < need) return false;
+    const limit = Math.min(room, Frame.HEADER + this.chunk) - Frame.HEADER;
+    const writer = new Writer(ring.data.subarray(at + Frame.HEADER, at + Frame.HEADER + limit), this.maxMessageBytes, true);
+    try {
+      encodeWith(writer, message);
+    } catch (error) {
+      if (error === NO_ROOM) return false; // larger than its estimate: encoded on its own
+      throw error;
+    }
+    if (at !== head) {
+      ring.view.setUint32(head, ring.capacity - head - Frame.HEADER, true);
+      ring.data[head + 4] = Frame.PAD;
+    }
+    ring.view.setUint32(at, writer.length, true);
+    ring.data[at + 4] = Frame.WHOLE;
+    ring.publish((at + Frame.HEADER + writer.length) % ring.capacity);
+    return true;
+  }
+
+  // Poll for the reply to the call just written, for at most SPIN_MS.
+  #spin() {
+    if (this.spinSkip > 0) {
+      this.spinSkip--;
+      return;
+    }
+    const control = this.in.control;
+    const seq = load(control, Channel.SEQ);
+    const started = now();
+    let t = started;
+    while (load(control, Channel.SEQ) === seq && (t = now()) - started < SPIN_MS);
+    this.spins.polls++;
+    this.spins.ms += t - started;
+    if (load(control, Channel.SEQ) === seq) {
+      this.spinBackoff = Math.min(this.spinBackoff * 2 || 1, SPIN_SKIP_MAX);
+      this.spinSkip = this.spinBackoff;
+      return;
+    }
+    this.spins.found++;
+    this.spinBackoff = 0;
+    this.#readAvailable();
   }
 
   async #pump() {
@@ -261,18 +369,25 @@ export class SharedChannel {
     header[4] = kind;
     let head = ring.copyIn(ring.head, header);
     head = ring.copyIn(head, piece);
-    store(ring.control, Channel.HEAD, head);
-    add(ring.control, Channel.SEQ, 1);
-    notify(ring.control, Channel.SEQ);
+    ring.publish(head);
   }
 
   async #listen() {
     const ring = this.in;
+    let since = now(); // when this worker last gave its event loop a turn
     while (!this.closed) {
       const seq = load(ring.control, Channel.SEQ);
       this.#readAvailable();
-      const wait = waitAsync(ring.control, Channel.SEQ, seq);
-      if (wait.async) await wait.value;
+      if (this.closed) return;
+      // Only after a lone call: with several in flight, waking per message would undo their batching.
+      const linger = now() - since < SYNC_MS && load(ring.control, Channel.ALONE) === 1 ? this.linger() : 0;
+      // Blocked a moment for the next message, which then costs no wake-up.
+      if (linger > 0 && wait(ring.control, Channel.SEQ, seq, linger) !== "timed-out") continue;
+      const waiting = waitAsync(ring.control, Channel.SEQ, seq);
+      if (waiting.async) await waiting.value;
+      else if (now() - since < SYNC_MS) continue;
+      else await new RealPromise((resolve) => later(resolve, 0));
+      since = now();
     }
   }
 
@@ -289,6 +404,11 @@ export class SharedChannel {
     while (ring.used() >= Frame.HEADER) {
       let at = ring.copyOut(ring.tail, header);
       const length = headerView.getUint32(0, true);
+      if (header[4] === Frame.PAD) {
+        store(ring.control, Channel.TAIL, (at + length) % ring.capacity);
+        moved = true;
+        continue;
+      }
       const piece = new Uint8Array(length);
       at = ring.copyOut(at, piece);
       store(ring.control, Channel.TAIL, at);

@@ -20,6 +20,7 @@ export {
   TooLargeError,
 } from "./errors.js";
 
+const textEncoder = new TextEncoder();
 // Beyond a module's timeout_ms, what a direct call may wait for the host's verdict
 // (its watchdog looks every 25 ms) before it ends on its own.
 const DIRECT_SLACK_MS = 1500;
@@ -62,6 +63,7 @@ export class EdgeBox extends EventTarget {
   #generation = 0; // bumped per host worker, so a dead one's late news is ignored
   #restarts = 0;
   #direct = new Map(); // module -> {channel, ids} once connected ({channel: null} while connecting)
+  #spins = { polls: 0, found: 0, ms: 0 }; // the direct channels' polls for replies (channel.js)
   #edgeReason = null; // why box.fetch goes to the fallback edge server, when it does
   #poll = null; // the timer of EdgeBox.start({ update: { everyMs } })
 
@@ -136,7 +138,10 @@ export class EdgeBox extends EventTarget {
       // A Headers object of our own: the page may set what a browser's fetch would forbid (Origin, say).
       const headers = [...new Headers(init?.headers ?? request?.headers ?? {})];
       body = init?.body ?? (request && !["GET", "HEAD"].includes(method) ? await request.arrayBuffer() : null);
-      if (body !== null && body !== undefined && !(body instanceof Uint8Array)) {
+      // The common bodies at once; any other BodyInit as fetch reads it.
+      if (typeof body === "string") body = textEncoder.encode(body);
+      else if (body instanceof ArrayBuffer) body = new Uint8Array(body.slice(0));
+      else if (body !== null && body !== undefined && !(body instanceof Uint8Array)) {
         body = new Uint8Array(await new Response(body).arrayBuffer());
       }
       head = { method, url, headers };
@@ -174,9 +179,11 @@ export class EdgeBox extends EventTarget {
   }
 
   /** What the host keeps: counters (denials and limits by code:capability, restarts),
-   *  running modules, and the recent guest log lines and audit events. */
-  stats() {
-    return this.#request({ op: Op.STATS }, "box.stats()");
+   *  running modules, and the recent guest log lines and audit events; spin: the page's
+   *  polls for direct replies, {polls, found, ms} (ms: main-thread time they took). */
+  async stats() {
+    const stats = await this.#request({ op: Op.STATS }, "box.stats()");
+    return { ...stats, spin: { ...this.#spins } };
   }
 
   /**
@@ -223,7 +230,8 @@ export class EdgeBox extends EventTarget {
     direct?.ids.add(id);
     let sent;
     try {
-      sent = (direct?.channel ?? this.#channel).send({ ...message, id });
+      // A call alone on its direct channel polls for its reply a moment (channel.js SPIN_MS).
+      sent = direct ? direct.channel.send({ ...message, id }, direct.ids.size === 1) : this.#channel.send({ ...message, id });
     } catch (error) {
       const cls = error instanceof RangeError ? TooLargeError : BadRequestError;
       this.#settle(id, null, new cls(`${what}: ${error.message}`, { cause: error }));
@@ -285,7 +293,7 @@ export class EdgeBox extends EventTarget {
     const record = { channel: null, ids: new Set(), ended: false }; // ended: the instance said it has exited
     this.#direct.set(module, record);
     const shared = SharedChannel.create(this.#config.sharedBytes);
-    const channel = new SharedChannel(shared, "page", { maxMessageBytes: this.#config.maxMessageBytes });
+    const channel = new SharedChannel(shared, "page", { maxMessageBytes: this.#config.maxMessageBytes, spins: this.#spins });
     const [id, answered] = this.#expect(Math.max(this.#config.callTimeoutMs, 10_000),
       (late) => this.#settle(late, null, new TimeoutError("connect")));
     answered.catch(() => {}); // awaited below, unless posting it fails first

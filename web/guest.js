@@ -289,71 +289,81 @@ function packHttp(head, body) {
 }
 
 
+// Calls begun and not yet settled (taken or not): while there are none, a direct
+// channel may block this worker a moment for the next call (channel.js linger).
+let busy = 0;
+const LINGER_MS = 1;
+
 async function call({ id, fn, args }, via, send) {
-  if (dead || instance.exited()) return send({ op: GuestOp.REPLY, id, ok: false, gone: true });
-  if (typeof fn !== "string" || !instance.has(fn)) return fail(id, "E_NOT_FOUND", `no exported function ${String(fn)}`, "", send);
-  if (!isArray(args) || args.length > MAX_ARGS) return fail(id, "E_BAD_REQUEST", `${fn}: at most ${MAX_ARGS} arguments`, "", send);
-  if (running.size === 0) logged = 0;
-  const number = ++callNumber;
-  const http = fn === HTTP_EXPORT;
-  let answered = false;
-  // The guest's answer, once it is a value (not a promise): sent as data, or refused.
-  const answer = (value) => {
-    if (answered || dead) return;
-    answered = true;
-    ended(number);
-    flush(); // what the call logged and was denied is known before its answer
-    if (value instanceof RealError) return fail(id, ...guestFailure(value), "", send);
-    // Copying and sending a large answer is this call's own time: it holds the thread.
-    const holding = atomicLoad(slots, Watch.CURRENT_ID) === 0;
-    if (holding) {
+  busy++;
+  try {
+    if (dead || instance.exited()) return send({ op: GuestOp.REPLY, id, ok: false, gone: true });
+    if (typeof fn !== "string" || !instance.has(fn)) return fail(id, "E_NOT_FOUND", `no exported function ${String(fn)}`, "", send);
+    if (!isArray(args) || args.length > MAX_ARGS) return fail(id, "E_BAD_REQUEST", `${fn}: at most ${MAX_ARGS} arguments`, "", send);
+    if (running.size === 0) logged = 0;
+    const number = ++callNumber;
+    const http = fn === HTTP_EXPORT;
+    let answered = false;
+    // The guest's answer, once it is a value (not a promise): sent as data, or refused.
+    const answer = (value) => {
+      if (answered || dead) return;
+      answered = true;
+      ended(number);
+      flush(); // what the call logged and was denied is known before its answer
+      if (value instanceof RealError) return fail(id, ...guestFailure(value), "", send);
+      // Copying and sending a large answer is this call's own time: it holds the thread.
+      const holding = atomicLoad(slots, Watch.CURRENT_ID) === 0;
+      if (holding) {
+        store(slots, Watch.CURRENT_VIA, via);
+        store(slots, Watch.CURRENT_ID, id);
+      }
+      try {
+        send({ op: GuestOp.REPLY, id, ok: true, value: toData(value, maxMessageBytes) });
+      } catch (error) {
+        const code = error?.code === "E_TOO_LARGE" || error instanceof RangeError ? "E_TOO_LARGE" : "E_GUEST";
+        fail(id, code, `${fn}: ${String(error?.message ?? error)}`, "", send);
+      } finally {
+        if (holding) store(slots, Watch.CURRENT_ID, 0);
+      }
+    };
+    if (running.size === 0) stderrTail = ""; // what the host reads a death from is what came since
+    current = {
+      via, id, taken: false,
+      take() { this.taken = true; taken(number, via, id); },
+      // Go's function has returned: answer now, even if a goroutine keeps the thread a while longer.
+      early: (value) => { if (!(value instanceof RealPromise) && !(value instanceof RealError)) answer(value); },
+    };
+    try {
+      let pending;
       store(slots, Watch.CURRENT_VIA, via);
       store(slots, Watch.CURRENT_ID, id);
-    }
-    try {
-      send({ op: GuestOp.REPLY, id, ok: true, value: toData(value, maxMessageBytes) });
+      try {
+        pending = instance.invoke(fn, http ? [packHttp(args[0], args[1])] : args);
+      } finally {
+        current = null;
+        store(slots, Watch.CURRENT_ID, 0);
+        // Without shared memory the host must hear that this call let go of the thread,
+        // or a goroutine that takes it next would be blamed on this call.
+        if (!shared) post({ op: GuestOp.BEAT, watch: [...slots] });
+      }
+      const value = pending instanceof RealPromise ? await pending : pending;
+      answer(value);
     } catch (error) {
-      const code = error?.code === "E_TOO_LARGE" || error instanceof RangeError ? "E_TOO_LARGE" : "E_GUEST";
-      fail(id, code, `${fn}: ${String(error?.message ?? error)}`, "", send);
+      if (dead || answered) return;
+      answered = true;
+      if (error instanceof RealError && dataOf(error, "code") === HANDLER_PANICKED) {
+        // The SDK's report of a panic in the function it ran for this call: the instance ends in its name.
+        current = { via, id, taken: true };
+        die("panic", String(error.message).slice(0, STDERR_TAIL));
+        current = null;
+        return;
+      }
+      fail(id, ...guestFailure(error), "", send);
     } finally {
-      if (holding) store(slots, Watch.CURRENT_ID, 0);
+      ended(number);
     }
-  };
-  if (running.size === 0) stderrTail = ""; // what the host reads a death from is what came since
-  current = {
-    via, id, taken: false,
-    take() { this.taken = true; taken(number, via, id); },
-    // Go's function has returned: answer now, even if a goroutine keeps the thread a while longer.
-    early: (value) => { if (!(value instanceof RealPromise) && !(value instanceof RealError)) answer(value); },
-  };
-  try {
-    let pending;
-    store(slots, Watch.CURRENT_VIA, via);
-    store(slots, Watch.CURRENT_ID, id);
-    try {
-      pending = instance.invoke(fn, http ? [packHttp(args[0], args[1])] : args);
-    } finally {
-      current = null;
-      store(slots, Watch.CURRENT_ID, 0);
-      // Without shared memory the host must hear that this call let go of the thread,
-      // or a goroutine that takes it next would be blamed on this call.
-      if (!shared) post({ op: GuestOp.BEAT, watch: [...slots] });
-    }
-    const value = pending instanceof RealPromise ? await pending : pending;
-    answer(value);
-  } catch (error) {
-    if (dead || answered) return;
-    answered = true;
-    if (error instanceof RealError && dataOf(error, "code") === HANDLER_PANICKED) {
-      // The SDK's report of a panic in the function it ran for this call: the instance ends in its name.
-      current = { via, id, taken: true };
-      die("panic", String(error.message).slice(0, STDERR_TAIL));
-      current = null;
-      return;
-    }
-    fail(id, ...guestFailure(error), "", send);
   } finally {
-    ended(number);
+    busy--; // synchronously, when the call ended without waiting: before the channel decides to linger
   }
 }
 
@@ -362,7 +372,8 @@ async function call({ id, fn, args }, via, send) {
 const channels = []; // the direct channels this instance answers on
 
 function connect({ id, shared: region }) {
-  const channel = new SharedChannel(region, "worker", { maxMessageBytes });
+  const linger = () => (busy === 0 && !dead && channels.length === 1 ? LINGER_MS : 0);
+  const channel = new SharedChannel(region, "worker", { maxMessageBytes, linger });
   channels.push(channel);
   // A reply the channel refuses (over maxMessageBytes) throws here, inside call's catch.
   const send = (message) => { channel.send(message).catch(() => {}); };

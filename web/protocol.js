@@ -69,11 +69,15 @@ export const Channel = Object.freeze({
   HEAD: 0, // next byte the writer will write
   TAIL: 1, // next byte the reader will read (the writer waits on it when full)
   SEQ: 2, // bumped after every frame; the reader waits on it
+  ALONE: 3, // 1 while the writer's last message is a call alone in flight (the page polls for its
+  //           reply, and its next call is likely to follow at once): only then may the reader block for it
 });
 
 // A frame: u32 payload length, u8 kind, payload. A message too big for half a
-// ring is split into FIRST, MIDDLE..., LAST frames, written back to back.
-export const Frame = Object.freeze({ HEADER: 5, WHOLE: 0, FIRST: 1, MIDDLE: 2, LAST: 3 });
+// ring is split into FIRST, MIDDLE..., LAST frames, written back to back. PAD
+// fills the ring's end (its payload is skipped) when a message encoded straight
+// into the ring fits only at the ring's start.
+export const Frame = Object.freeze({ HEADER: 5, WHOLE: 0, FIRST: 1, MIDDLE: 2, LAST: 3, PAD: 4 });
 
 // The payload: one value, tag byte first. Uint8Array is raw bytes; VIEW is the
 // other binary kinds (one byte, the index of its kind in values.js VIEW_KINDS,

@@ -87,3 +87,49 @@ test("what does not cross is refused where it sits", () => {
   for (let i = 0; i < 100_000; i++) deep = [deep];
   assert.match(refused(deep)[1], /nested deeper than 64 levels/);
 });
+
+test("messages encoded straight into the ring arrive whole and in order, across its end and beside chunked ones", async () => {
+  const { SharedChannel } = await import("../../web/channel.js");
+  const region = SharedChannel.create(16384); // rings of about 8 KiB: the sizes below wrap them many times
+  const page = new SharedChannel(region, "page");
+  const worker = new SharedChannel(region, "worker");
+  const got = [];
+  const all = new Promise((resolve) => {
+    worker.onmessage = (message) => { got.push(message); if (got.length === 300) resolve(); };
+  });
+  const sent = [];
+  for (let i = 0; i < 300; i++) {
+    // Mostly one frame (written in place, padding the ring's end when only its start has room),
+    // now and then more than half a ring (chunks, queued behind nothing or behind the others).
+    const size = i % 37 === 0 ? 9000 : (i * 997) % 3000;
+    const message = { i, bytes: new Uint8Array(size).fill(i & 255) };
+    sent.push(message);
+    page.send(message);
+  }
+  await all;
+  assert.deepEqual(got.map((m) => m.i), sent.map((m) => m.i));
+  for (const [k, message] of got.entries()) assert.deepEqual(message.bytes, sent[k].bytes);
+  page.close();
+  worker.close();
+});
+
+test("a page polls for the reply to a lone call, and stops polling a peer that answers late", async () => {
+  const { SharedChannel } = await import("../../web/channel.js");
+  const region = SharedChannel.create(16384);
+  const page = new SharedChannel(region, "page");
+  const worker = new SharedChannel(region, "worker"); // on this same thread: it cannot answer while the page polls
+  worker.onmessage = (message) => worker.send({ reply: message.n });
+  const replies = [];
+  page.onmessage = (message) => replies.push(message.reply);
+  for (let n = 0; n < 6; n++) {
+    page.send({ n }, true);
+    while (replies.length <= n) await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  // Each poll found nothing: 1, then skip 1, poll, skip 2, poll... so 3 polls for 6 calls.
+  assert.equal(page.spins.found, 0);
+  assert.equal(page.spins.polls, 3);
+  assert.ok(page.spins.ms > 0 && page.spins.ms < 3 * 5);
+  assert.deepEqual(replies, [0, 1, 2, 3, 4, 5]);
+  page.close();
+  worker.close();
+});

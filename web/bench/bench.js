@@ -63,6 +63,7 @@ export async function roundTrips(mode, size, count) {
   const box = modes[mode];
   const bytes = payload(size);
   for (let i = 0; i < Math.min(20, count); i++) await box.call("echo", "echo", bytes); // warm up
+  const spinsBefore = await spins(mode);
   const times = [];
   for (let i = 0; i < count; i++) {
     const t = performance.now();
@@ -70,7 +71,56 @@ export async function roundTrips(mode, size, count) {
     times.push((performance.now() - t) * 1000);
     if (out.length !== size) throw new Error(`${mode}: echo returned ${out.length} bytes, sent ${size}`);
   }
-  return summary(times);
+  const spinsAfter = await spins(mode);
+  // The page's polls for replies (channel.js): main-thread microseconds per call, and how often they found one.
+  const spin = spinsAfter && { usPerCall: ((spinsAfter.ms - spinsBefore.ms) * 1000) / count,
+    found: spinsAfter.found - spinsBefore.found, polls: spinsAfter.polls - spinsBefore.polls };
+  return { ...summary(times), spin };
+}
+
+const spins = async (mode) => (modes[mode] instanceof EdgeBox ? (await modes[mode].stats()).spin : null);
+
+// The risk check of the demo: the same order through box.fetch (routes, release,
+// middleware, the host) and through box.call of the module's HTTP export (the
+// same Go handler, called directly), on the same instance.
+const ORDER = JSON.stringify({ user: "bench", region: "US", amount: 12.5, currency: "USD", items: [{ sku: "A1", qty: 1, price: 12.5 }] });
+const HTTP_EXPORT = "__edgebox_http"; // guest-protocol.js: what edgebox.Serve registers
+const RISK_VERSIONS = { v1: "riskrules", v2: "riskrules-v2" }; // modules/routes.json
+
+/** p50/p99 in microseconds of a risk check through box.fetch and through box.call of the same module. */
+export async function fetchVsCall(count) {
+  const box = modes.sab;
+  const url = new URL("/edge/orders/check", location.href).href;
+  const headers = { "content-type": "application/json" };
+  const viaFetch = async () => {
+    const response = await box.fetch(url, { method: "POST", headers, body: ORDER });
+    await response.arrayBuffer();
+    return response;
+  };
+  const first = await viaFetch();
+  if (first.status !== 200) throw new Error(`box.fetch answered ${first.status}: ${await first.text()}`);
+  const module = RISK_VERSIONS[first.headers.get("x-edgebox-version")];
+  const head = JSON.stringify({ method: "POST", url, headers: Object.entries(headers) });
+  const body = new TextEncoder().encode(ORDER);
+  const viaCall = async () => {
+    const answer = await box.call(module, HTTP_EXPORT, head, body);
+    if (!(answer instanceof Uint8Array) || answer.length === 0) throw new Error("box.call: no HTTP answer");
+  };
+  const time = async (run) => {
+    for (let i = 0; i < 10; i++) await run();
+    const times = [];
+    for (let i = 0; i < count; i++) {
+      const t = performance.now();
+      await run();
+      times.push((performance.now() - t) * 1000);
+    }
+    return summary(times);
+  };
+  // Interleaved halves, so that a burst of load on this shared machine hits both alike.
+  const fetchA = await time(viaFetch), callA = await time(viaCall);
+  const callB = await time(viaCall), fetchB = await time(viaFetch);
+  const merge = (a, b) => ({ n: a.n + b.n, p50: (a.p50 + b.p50) / 2, p99: Math.max(a.p99, b.p99) });
+  return { module, fetch: merge(fetchA, fetchB), call: merge(callA, callB) };
 }
 
 /** Calls per second with `inFlight` calls outstanding at all times, for `ms` milliseconds. */
@@ -135,4 +185,4 @@ export function drawChart(results) {
   });
 }
 
-Object.assign(globalThis, { setUp, roundTrips, throughput, memory, drawChart });
+Object.assign(globalThis, { setUp, roundTrips, fetchVsCall, throughput, memory, drawChart });

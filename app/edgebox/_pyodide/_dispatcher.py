@@ -32,9 +32,12 @@ class Dispatcher:
         except EdgeBoxError as error:
             self._post(to_wire_js(reply_error(getattr(message, "id", None), error)))
             return
-        task = asyncio.ensure_future(self._serve(request))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        # Started eagerly: the request runs now, up to its first wait (the guest's answer),
+        # instead of in an event-loop task of its own; one answered at once is done here.
+        task = asyncio.Task(self._serve(request), loop=asyncio.get_event_loop(), eager_start=True)
+        if not task.done():
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def _serve(self, request: Request) -> None:
         try:
