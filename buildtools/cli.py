@@ -17,7 +17,7 @@ from .edge import edge
 from .environment import setup
 from .paths import DIST, ROOT, VENV_PYTHON
 from .server import serve
-from .signing import SIGNING_KEY_ENV, generate_key
+from .signing import SIGNING_KEY_ENV, generate_key, load_private_key
 from .soak import soak
 
 USAGE = ""  # build.py's docstring, set by build.py
@@ -77,6 +77,11 @@ def main(argv: list[str]) -> int:
     if args.command == "module":
         add_module(args.dir, name=args.name, abi=args.abi, remove=args.remove, debug=args.debug)
     sign = getattr(args, "sign", None) or (Path(os.environ[SIGNING_KEY_ENV]) if os.environ.get(SIGNING_KEY_ENV) else None)
+    if sign is not None:
+        try:
+            load_private_key(sign)  # a bad key stops the build before it changes anything
+        except ValueError as error:
+            parser.error(str(error))
     build(debug=args.command in ("build", "serve") and args.debug, sign=sign)
     if args.command == "serve":
         serve(args.host, args.port)

@@ -71,15 +71,18 @@ def module_entry(module: GoModule, wasm: Path, digest: str) -> dict:
 def write_manifest(manifest: dict, sign: Path | None) -> None:
     """manifest.json, versioned by its content, and with ``sign`` (a PKCS#8 PEM
     Ed25519 key) its detached JWS beside it; an unsigned build leaves none."""
+    key = load_private_key(sign) if sign is not None else None  # before anything is written: a bad key changes nothing
     body = json.dumps(manifest, indent=1, sort_keys=True)
     manifest = {"version": hashlib.sha256(body.encode()).hexdigest()[:16], **manifest}
     data = json.dumps(manifest, indent=1).encode()
     write_if_changed(BOX / "manifest.json", data)
     jws = signature_path(BOX / "manifest.json")
-    if sign is None:
-        jws.unlink(missing_ok=True)
+    if key is None:
+        if jws.exists():
+            jws.unlink()
+            print(f"[build] unsigned build: removed {jws.relative_to(ROOT)} (sign with --sign KEY or EDGEBOX_SIGNING_KEY)", flush=True)
         return
-    write_if_changed(jws, sign_detached(data, load_private_key(sign)).encode("ascii"))
+    write_if_changed(jws, sign_detached(data, key).encode("ascii"))
 
 
 def repack_stored(source: Path, target: Path, state: dict) -> None:

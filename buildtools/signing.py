@@ -42,9 +42,7 @@ def generate_key(out: Path) -> dict:
     """Write a new Ed25519 private key to ``out`` (PKCS#8 PEM, mode 0600) and
     return its public JWK. Refuses a path inside dist/ (which is served) and
     an existing file (a key is never silently replaced)."""
-    out = Path(out).resolve()
-    if out == DIST.resolve() or DIST.resolve() in out.parents:
-        raise ValueError(f"{out}: a private key never goes into dist/, which is served; use .keys/")
+    out = _not_served(out)
     if out.exists():
         raise ValueError(f"{out} exists; remove it first to make a new key")
     from cryptography.hazmat.primitives import serialization
@@ -59,12 +57,26 @@ def generate_key(out: Path) -> dict:
     return public_jwk(key)
 
 
+def _not_served(path: Path) -> Path:
+    """``path`` resolved; ValueError if it lies in dist/, which is served to anyone."""
+    path = Path(path).resolve()
+    if path == DIST.resolve() or DIST.resolve() in path.parents:
+        raise ValueError(f"{path}: a private key never goes into dist/, which is served; use .keys/")
+    return path
+
+
 def load_private_key(path: Path) -> "Ed25519PrivateKey":
-    """The Ed25519 key of a PKCS#8 PEM file; ValueError for anything else."""
+    """The Ed25519 key of a PKCS#8 PEM file outside dist/; ValueError for anything else."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+    path = _not_served(path)
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except OSError as error:
+        raise ValueError(f"{path}: cannot read a private key: {error.strerror}") from None
+    except (ValueError, TypeError):
+        raise ValueError(f"{path}: not a PKCS#8 PEM private key without a password (make one with `build.py keygen`)") from None
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"{path}: not an Ed25519 private key (make one with `build.py keygen`)")
     return key

@@ -82,10 +82,7 @@ export class EdgeBox extends EventTarget {
     try {
       box.#ready = box.#boot();
       await box.#ready;
-      if (box.#config.updateEveryMs) {
-        box.#poll = setInterval(() => box.update().catch((error) => console.warn(`EdgeBox: update refused: ${error.message}`)),
-          box.#config.updateEveryMs);
-      }
+      if (box.#config.updateEveryMs) box.#pollUpdates();
     } catch (error) {
       let failure = error;
       if (!(error instanceof EdgeBoxError)) {
@@ -181,6 +178,15 @@ export class EdgeBox extends EventTarget {
   /** What the host keeps: counters (denials and limits by code:capability, restarts),
    *  running modules, and the recent guest log lines and audit events; spin: the page's
    *  polls for direct replies, {polls, found, ms} (ms: main-thread time they took). */
+  // The next poll is timed from the end of the last one, so a slow or stalled
+  // manifest never piles updates up behind each other.
+  #pollUpdates() {
+    this.#poll = setTimeout(async () => {
+      await this.update().catch((error) => console.warn(`EdgeBox: update refused: ${error.message}`));
+      if (this.#poll !== null) this.#pollUpdates();
+    }, this.#config.updateEveryMs);
+  }
+
   async stats() {
     const stats = await this.#request({ op: Op.STATS }, "box.stats()");
     return { ...stats, spin: { ...this.#spins } };
@@ -206,7 +212,8 @@ export class EdgeBox extends EventTarget {
 
   /** Stop the box; pending and later calls reject with ClosedError. */
   async close() {
-    clearInterval(this.#poll);
+    clearTimeout(this.#poll);
+    this.#poll = null;
     this.#failure ??= new ClosedError("the box was closed");
     this.#stopWorker(this.#failure);
   }

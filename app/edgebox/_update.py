@@ -42,6 +42,9 @@ __all__ = ["Releases"]
 ManifestSource = Callable[[], Awaitable[Manifest]]
 SwitchSink = Callable[[str, str, dict], None]  # (module, "update" | "rollback", detail)
 _DRAIN_POLL_S = 0.05
+# An update waits this long for the manifest and its signature, then fails (E_TIMEOUT): it
+# holds the update lock, so a stalled server would otherwise stall every later update.
+MANIFEST_FETCH_S = 15.0
 
 
 @dataclass
@@ -64,6 +67,7 @@ class Releases:
         self._before: dict[str, _Before] = {}
         self._probation: dict[str, Probation] = {}  # module -> the serving version's, every instance of it
         self._lock: asyncio.Lock | None = None
+        self._rollback_locks: dict[str, asyncio.Lock] = {}
         for spec in host.manifest.modules.values():
             self._serving(spec)
 
@@ -84,7 +88,10 @@ class Releases:
         self._lock = self._lock or asyncio.Lock()
         async with self._lock:  # one update at a time: each compares with what the last one left
             try:
-                manifest = await self.source()
+                try:
+                    manifest = await asyncio.wait_for(self.source(), MANIFEST_FETCH_S)
+                except asyncio.TimeoutError:
+                    raise TimeoutError(f"the manifest and its signature did not arrive within {MANIFEST_FETCH_S:g} s") from None
             except EdgeBoxError as error:
                 self._host.audit("manifest", "update", error.message[:500], error.code)
                 raise
@@ -109,14 +116,22 @@ class Releases:
 
     async def rollback(self, module: str, reason: str = "box.rollback") -> dict[str, Any]:
         """Switch ``module`` back to the version before its last switch, at once if
-        it is still warm; ``NotFoundError`` if it has none."""
-        before = self._before.get(module)
-        if before is None:
-            raise NotFoundError(f"box.rollback({module!r}): no version before this one to go back to")
-        guest = before.guest
-        if guest is None:
-            guest = await self._host.prepare(before.spec)
-        return self._roll_back_to(module, before.spec, guest, reason)
+        it is still warm; ``NotFoundError`` if it has none. Rollbacks of one module
+        go one at a time, so a second goes forward again, as it would alone."""
+        lock = self._rollback_locks.setdefault(module, asyncio.Lock())
+        async with lock:
+            while True:
+                before = self._before.get(module)
+                if before is None:
+                    raise NotFoundError(f"box.rollback({module!r}): no version before this one to go back to")
+                guest = before.guest
+                if guest is not None:
+                    return self._roll_back_to(module, before.spec, guest, reason)
+                guest = await self._host.prepare(before.spec)
+                if self._before.get(module) is before:
+                    return self._roll_back_to(module, before.spec, guest, reason)
+                # An update or an automatic rollback moved the module while this one started: go from there.
+                guest.close(Death(ClosedError(f"module {module!r}: a rollback overtaken by another switch")))
 
     def observed(self, module: str, guest: "Guest", code: str | None, message: str = "") -> None:
         """A call on ``guest`` ended (``code`` None: answered; else its error code).
@@ -157,6 +172,9 @@ class Releases:
         except EdgeBoxError as error:
             guest.close(Death(ClosedError(f"module {name!r} version {new.version!r} failed its health check")))
             return self._refused(old, new, error, "its health check failed")
+        # What serves now, not what served when this update began: a rollback may have
+        # switched the module while the new version started and was checked.
+        old = self._host.manifest.get(name) or old
         previous = self._host.switch(new, guest)
         self._host.metrics.inc("edgebox_updates_total", name, "ok")
         self._serving(new)

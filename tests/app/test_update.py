@@ -185,3 +185,81 @@ def test_changed_routes_take_effect_with_the_update_and_unchanged_ones_are_left_
     assert run(host.releases.update()) == []  # same bytes and policy: no module changed
     run(host.releases.update())
     assert applied == [["/edge/"]] and [route.prefix for route in host.manifest.routes] == ["/edge/"]
+
+
+V3_BYTES = wasm_module(min_pages=4)
+V3_URL = "http://box.test/edgebox/modules/heartbeat.v3.wasm"
+
+
+def v3_data(**fields):
+    return manifest_data(**{"url": "modules/heartbeat.v3.wasm", "size": len(V3_BYTES),
+                            "sha256": hashlib.sha256(V3_BYTES).hexdigest(), "version": "3", **fields})
+
+
+def test_a_rollback_while_an_update_warms_up_leaves_the_versions_true(run, box, platform):
+    host, switches, served = box
+    platform.files[V3_URL] = V3_BYTES
+    checked = asyncio.Event()
+
+    async def ready():
+        await checked.wait()
+        return True
+
+    platform.by_url[V3_URL] = {"ver": lambda: "v3", "ready": ready}
+    run(host.call("heartbeat", "ver", []))
+    served["data"] = v2_data()
+    run(host.releases.update())
+    served["data"] = v3_data(health={"fn": "ready", "args": [], "expect": True})
+
+    async def main():
+        update = asyncio.ensure_future(host.releases.update())
+        await asyncio.sleep(0.05)  # v3 started, its health check waits
+        rolled = await host.releases.rollback("heartbeat")  # 2 -> 1 meanwhile
+        checked.set()
+        return rolled, await update
+
+    rolled, changes = run(main())
+    assert (rolled["from"], rolled["to"]) == ("2", "1")
+    assert changes == [{"module": "heartbeat", "from": "1", "to": "3", "ok": True, "reason": "switched"}]
+    versions = host.stats()["versions"]["heartbeat"]
+    assert versions["version"] == "3" and versions["previous"]["version"] == "1"
+    assert run(host.call("heartbeat", "ver", [])) == "v3"
+    assert run(host.releases.rollback("heartbeat"))["to"] == "1"
+    assert run(host.call("heartbeat", "ver", [])) == "v1"
+
+
+def test_two_rollbacks_at_once_go_back_and_then_forward(run, box, platform):
+    host, _, served = box
+    run(host.call("heartbeat", "ver", []))
+    served["data"] = v2_data(rollback={"calls": 1, "max_errors": 0})
+    run(host.releases.update())
+    run(host.call("heartbeat", "ver", []))  # probation passed: the old instance drains, none stays warm
+
+    async def both():
+        await asyncio.sleep(0.2)
+        return await asyncio.gather(host.releases.rollback("heartbeat"), host.releases.rollback("heartbeat"))
+
+    first, second = run(both())
+    assert [(first["from"], first["to"]), (second["from"], second["to"])] == [("2", "1"), ("1", "2")]
+    assert host.stats()["versions"]["heartbeat"]["previous"]["version"] == "1"
+    assert run(host.call("heartbeat", "ver", [])) == "v2"
+
+
+def test_an_update_whose_manifest_never_arrives_fails_in_time_and_the_next_one_runs(run, box, monkeypatch):
+    from edgebox import TimeoutError as EdgeBoxTimeout
+    from edgebox import _update
+
+    host, _, served = box
+    monkeypatch.setattr(_update, "MANIFEST_FETCH_S", 0.1)
+    stalled = host.releases.source
+
+    async def never():
+        await asyncio.Event().wait()
+
+    host.releases.source = never
+    with pytest.raises(EdgeBoxTimeout):
+        run(host.releases.update())
+    assert host.stats()["audit"][-1]["code"] == "E_TIMEOUT"
+    host.releases.source = stalled
+    served["data"] = v2_data()
+    assert run(host.releases.update())[0]["to"] == "2"

@@ -59,3 +59,16 @@ def test_the_thumbprint_is_rfc_7638s():
     # RFC 8037 appendix A.3.
     assert thumbprint({"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}) \
         == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+
+
+def test_a_key_in_dist_or_not_a_key_is_refused_before_the_manifest_changes(tmp_path, monkeypatch):
+    from buildtools import dist
+
+    written = []
+    monkeypatch.setattr(dist, "write_if_changed", lambda path, data: written.append(path))
+    (tmp_path / "not-a-key.pem").write_text("hello")
+    for key, problem in [(build.DIST / "edgebox" / "key.pem", "dist/"), (tmp_path / "not-a-key.pem", "private key"),
+                         (tmp_path / "missing.pem", "cannot read")]:
+        with pytest.raises(ValueError, match=problem):
+            dist.write_manifest({"modules": {}}, key)
+    assert written == []
