@@ -133,7 +133,7 @@ class WasmtimeGuest:
                           write_log=self._write_log, audit=self._audit_soon, sleep_limit=self._sleep_limit,
                           on_exit=self._on_exit)
         linker = wasmtime.Linker(self._engine)
-        self._wasi.define(linker)
+        self._wasi.define(linker, self._store)
         self._arm(policy.limits.startup_ms)
         try:
             instance = linker.instantiate(self._store, self._module)
