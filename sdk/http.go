@@ -73,7 +73,6 @@ func newServer(h http.Handler) *server {
 	listener := newMemListener()
 	guarded := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		state := r.Context().Value(connStateKey{}).(*connState)
-		state.handled.Add(1)
 		state.handling.Store(true)
 		defer func() {
 			state.handling.Store(false)
@@ -166,38 +165,23 @@ func (s *server) serve(envelope []byte) ([]byte, error) {
 	if req.Header.Get("User-Agent") == "" {
 		req.Header["User-Agent"] = []string{""} // Request.Write would add Go's own
 	}
-	for {
-		c := s.take()
-		handled := c.state.handled.Load()
-		out, err := s.roundTrip(c, req)
-		// A kept connection the server closed meanwhile (as it may after a handler
-		// left a large body unread) answers nothing: the request never reached a
-		// handler, so it goes again on a new connection, as net/http's client does.
-		if err == errClosedIdle && c.reused && c.state.handled.Load() == handled {
-			req.Body = io.NopCloser(bytes.NewReader(body))
-			continue
-		}
-		return out, err
-	}
+	return s.roundTrip(s.take(), req)
 }
-
-var errClosedIdle = &Error{Code: CodeGuest, Message: "the handler aborted the response (http.ErrAbortHandler)"}
 
 // roundTrip writes req on c and reads the server's answer up to the end of
 // the final response.
 func (s *server) roundTrip(c *clientConn, req *http.Request) ([]byte, error) {
 	c.state.panicked.Store(nil)
 	c.raw.Reset()
-	// Never blocks: the connection buffers what the handler has not read. It
-	// fails only on a connection the server closed, before any handler ran.
+	// Never blocks: the connection buffers what the handler has not read.
 	w := bufio.NewWriter(c.conn)
 	if err := req.Write(w); err != nil {
 		c.conn.Close()
 		return nil, BadRequest("bad request: " + err.Error())
 	}
-	if w.Flush() != nil {
+	if err := w.Flush(); err != nil {
 		c.conn.Close()
-		return nil, errClosedIdle
+		return nil, &Error{Code: CodeGuest, Message: "the server closed its connection: " + err.Error()}
 	}
 	for {
 		resp, err := http.ReadResponse(c.reader, req)
@@ -207,7 +191,7 @@ func (s *server) roundTrip(c *clientConn, req *http.Request) ([]byte, error) {
 				panic(*report)
 			}
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return nil, errClosedIdle
+				return nil, &Error{Code: CodeGuest, Message: "the handler aborted the response (http.ErrAbortHandler)"}
 			}
 			return nil, &Error{Code: CodeGuest, Message: "the handler's response is not HTTP: " + err.Error()}
 		}
@@ -223,7 +207,6 @@ func (s *server) roundTrip(c *clientConn, req *http.Request) ([]byte, error) {
 		}
 		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
 			out := bytes.Clone(c.raw.Bytes()[:c.raw.Len()-c.reader.Buffered()])
-			c.reused = true
 			s.give(c, resp)
 			return out, nil
 		}
@@ -248,7 +231,6 @@ func byteString(value string) string {
 type connState struct {
 	panicked atomic.Pointer[string] // the handler's panic, with its stack
 	handling atomic.Bool            // a handler runs
-	handled  atomic.Int64           // handlers started
 	gone     atomic.Bool            // the server closed or handed over (hijacked) the connection
 }
 
@@ -265,5 +247,4 @@ type clientConn struct {
 	raw    bytes.Buffer // what the server wrote for the request in flight
 	reader *bufio.Reader
 	state  *connState
-	reused bool // it answered a request before
 }

@@ -49,6 +49,24 @@ func countingServer(h http.Handler) (*server, *int) {
 	return s, &opened
 }
 
+// nextWithin is the body of a GET /next on s, failing the test with stuck if it takes 5 s.
+func nextWithin(t *testing.T, s *server, stuck string) string {
+	t.Helper()
+	done := make(chan string, 1)
+	go func() {
+		raw, _ := s.serve(envelope(t, "GET", "https://box.example/next", ""))
+		_, body := read(t, raw)
+		done <- body
+	}()
+	select {
+	case body := <-done:
+		return body
+	case <-time.After(5 * time.Second):
+		t.Fatal(stuck)
+		return ""
+	}
+}
+
 func TestServeKeepsOneConnectionForSequentialRequests(t *testing.T) {
 	s, opened := countingServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -116,19 +134,8 @@ func TestServeDoesNotQueueBehindAHandlerStillRunning(t *testing.T) {
 	if _, err := s.serve(envelope(t, "GET", "https://box.example/early", "")); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan string, 1)
-	go func() {
-		raw, _ := s.serve(envelope(t, "GET", "https://box.example/next", ""))
-		_, body := read(t, raw)
-		done <- body
-	}()
-	select {
-	case body := <-done:
-		if body != "next" {
-			t.Fatalf("read %q", body)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the second request waited for the first handler to return")
+	if body := nextWithin(t, s, "the second request waited for the first handler to return"); body != "next" {
+		t.Fatalf("read %q", body)
 	}
 	if *opened != 2 {
 		t.Fatalf("opened %d connections, want 2 (the first was still busy)", *opened)
@@ -242,18 +249,7 @@ func TestServeAnswersAfterAHandlerThatHijackedAndKeptTheConnection(t *testing.T)
 	if _, body := read(t, raw); body != "raw" {
 		t.Fatalf("read %q", body)
 	}
-	done := make(chan string, 1)
-	go func() {
-		raw, _ := s.serve(envelope(t, "GET", "https://box.example/next", ""))
-		_, body := read(t, raw)
-		done <- body
-	}()
-	select {
-	case body := <-done:
-		if body != "next" || *opened != 2 {
-			t.Fatalf("read %q on %d connections", body, *opened)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the next request went to the hijacked connection")
+	if body := nextWithin(t, s, "the next request went to the hijacked connection"); body != "next" || *opened != 2 {
+		t.Fatalf("read %q on %d connections", body, *opened)
 	}
 }

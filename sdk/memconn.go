@@ -43,8 +43,14 @@ func (c *memConn) SetDeadline(t time.Time) error {
 	c.out.setDeadline(&c.out.writeDeadline, t)
 	return nil
 }
-func (c *memConn) SetReadDeadline(t time.Time) error  { c.in.setDeadline(&c.in.readDeadline, t); return nil }
-func (c *memConn) SetWriteDeadline(t time.Time) error { c.out.setDeadline(&c.out.writeDeadline, t); return nil }
+func (c *memConn) SetReadDeadline(t time.Time) error {
+	c.in.setDeadline(&c.in.readDeadline, t)
+	return nil
+}
+func (c *memConn) SetWriteDeadline(t time.Time) error {
+	c.out.setDeadline(&c.out.writeDeadline, t)
+	return nil
+}
 
 // unread is how many written bytes the other end has not read yet.
 func (c *memConn) unread() int {
@@ -54,10 +60,10 @@ func (c *memConn) unread() int {
 }
 
 type memBuffer struct {
-	mu       sync.Mutex
-	ready    *sync.Cond
-	data     bytes.Buffer
-	closed   bool
+	mu     sync.Mutex
+	ready  *sync.Cond
+	data   bytes.Buffer
+	closed bool
 	// net.Conn's deadlines: the reading end's and the writing end's, each its own.
 	readDeadline, writeDeadline time.Time
 	timer                       *time.Timer // wakes a read waiting when its deadline passes

@@ -15,6 +15,7 @@ small surface is written out here over wasmtime's ``Linker``.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import struct
 import time
@@ -50,6 +51,14 @@ _SIGNATURES: dict[str, tuple[str, bool]] = {
 # many times a request (18 for a risk check), each a trip through Python and its GIL
 # otherwise. They read the time, as the browser's do, and reach nothing else.
 NATIVE = frozenset({"clock_time_get", "sched_yield"})
+
+
+@functools.lru_cache(maxsize=None)
+def _native_wasi(engine: wasmtime.Engine) -> wasmtime.Linker:
+    """wasmtime's WASI, linked once per engine (a process has one): each instance takes NATIVE from it."""
+    native = wasmtime.Linker(engine)
+    native.define_wasi()
+    return native
 
 
 class WasiExit(Exception):
@@ -93,8 +102,7 @@ class Wasi:
         """Every call of ``_SIGNATURES`` into ``linker``, for an instance in ``store``.
         ``NATIVE`` ones are wasmtime's own, from a WASI context that grants nothing."""
         store.set_wasi(wasmtime.WasiConfig())  # no args, env, files or stdio: only NATIVE reaches it
-        native = wasmtime.Linker(linker.engine)
-        native.define_wasi()
+        native = _native_wasi(linker.engine)
         for name in NATIVE:
             linker.define(store, "wasi_snapshot_preview1", name, native.get(store, "wasi_snapshot_preview1", name))
         for name, (params, result) in _SIGNATURES.items():

@@ -1,5 +1,7 @@
 """Edge fixtures: real uvicorn servers of `edgebox_edge` over a manifest with the test guests."""
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -30,8 +32,5 @@ def fresh_edge_server(edge_manifest, tmp_path):
 def run_coroutine(coroutine):
     """``asyncio.run`` on a thread of its own: pytest-playwright's sync API keeps an
     event loop running on the main thread once a browser test has run in this process."""
-    import asyncio
-    from concurrent.futures import ThreadPoolExecutor
-
     with ThreadPoolExecutor(1) as thread:
         return thread.submit(asyncio.run, coroutine).result()
