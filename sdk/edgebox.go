@@ -37,12 +37,14 @@ func (e *Error) Error() string { return e.Code + ": " + e.Message }
 // BadRequest is the error for arguments a handler cannot use.
 func BadRequest(message string) *Error { return &Error{Code: CodeBadRequest, Message: message} }
 
-type handler func(tag byte, in []byte) (byte, []byte)
+// A handler answers one envelope; part, when not nil, takes pieces of an HTTP
+// answer before the rest is returned (abi.HTTPPart).
+type handler func(tag byte, in []byte, part func([]byte)) (byte, []byte)
 
 var handlers = map[string]handler{}
 
 func init() {
-	abi.Dispatch = Invoke
+	abi.Dispatch = dispatch
 	abi.Names = Names
 }
 
@@ -52,7 +54,7 @@ func register(name string, h handler) { handlers[name] = h }
 // with the arguments as a JSON array (one Uint8Array arrives as its base64
 // string), and its result is sent back as JSON. Call it from init.
 func Export(name string, fn func(args []json.RawMessage) (any, error)) {
-	register(name, func(tag byte, in []byte) (byte, []byte) {
+	register(name, func(tag byte, in []byte, _ func([]byte)) (byte, []byte) {
 		var args []json.RawMessage
 		if tag == TagBytes {
 			encoded, _ := json.Marshal(base64.StdEncoding.EncodeToString(in))
@@ -75,7 +77,11 @@ func Export(name string, fn func(args []json.RawMessage) (any, error)) {
 // ExportBytes registers fn under name for raw bytes: box.call(module, name, uint8Array)
 // resolves with a Uint8Array. Called with one string argument, fn gets its UTF-8 bytes.
 func ExportBytes(name string, fn func(in []byte) ([]byte, error)) {
-	register(name, func(tag byte, in []byte) (byte, []byte) {
+	exportBytes(name, func(in []byte, _ func([]byte)) ([]byte, error) { return fn(in) })
+}
+
+func exportBytes(name string, fn func(in []byte, part func([]byte)) ([]byte, error)) {
+	register(name, func(tag byte, in []byte, part func([]byte)) (byte, []byte) {
 		if tag == TagJSON {
 			var args []string
 			if err := json.Unmarshal(in, &args); err != nil || len(args) != 1 {
@@ -83,7 +89,7 @@ func ExportBytes(name string, fn func(in []byte) ([]byte, error)) {
 			}
 			in = []byte(args[0])
 		}
-		out, err := fn(in)
+		out, err := fn(in, part)
 		if err != nil {
 			return failure(err)
 		}
@@ -94,7 +100,9 @@ func ExportBytes(name string, fn func(in []byte) ([]byte, error)) {
 // Invoke runs a registered function on one envelope (tag, payload), exactly
 // as the host does under either ABI, and returns the answer's envelope: what
 // a test calls to see what the page would get.
-func Invoke(name string, tag byte, in []byte) (byte, []byte) {
+func Invoke(name string, tag byte, in []byte) (byte, []byte) { return dispatch(name, tag, in, nil) }
+
+func dispatch(name string, tag byte, in []byte, part func([]byte)) (byte, []byte) {
 	h, ok := handlers[name]
 	if !ok {
 		return failure(&Error{Code: CodeNotFound, Message: "no exported function " + name})
@@ -102,7 +110,7 @@ func Invoke(name string, tag byte, in []byte) (byte, []byte) {
 	if tag != TagJSON && tag != TagBytes {
 		return failure(BadRequest("bad call envelope: no JSON or bytes tag"))
 	}
-	return h(tag, in)
+	return h(tag, in, part)
 }
 
 // Names lists the registered functions.

@@ -33,7 +33,7 @@ type requestHead struct {
 // The handler is ordinary net/http code: test it with net/http/httptest.
 func Serve(h http.Handler) {
 	s := newServer(h)
-	ExportBytes(HTTPExport, s.serve)
+	exportBytes(HTTPExport, s.serve)
 }
 
 // ServeEnvelope answers one request envelope with h and returns what Go's own
@@ -50,7 +50,7 @@ func Serve(h http.Handler) {
 func ServeEnvelope(h http.Handler, envelope []byte) ([]byte, error) {
 	s := newServer(h)
 	defer s.close()
-	return s.serve(envelope)
+	return s.serve(envelope, nil)
 }
 
 // server is Go's http.Server for one handler over in-memory connections
@@ -149,7 +149,12 @@ func (s *server) give(c *clientConn, resp *http.Response) {
 	s.idle = append(s.idle, c)
 }
 
-func (s *server) serve(envelope []byte) ([]byte, error) {
+// serve answers one request envelope. Whenever the answer is not complete and
+// the handler has written more than was handed on, yet waits (it flushed, then
+// sleeps or reads the network), what it wrote goes to part, so that the page
+// reads a streamed body while the handler still writes; the rest is returned.
+// A handler that writes its answer and returns sends no part at all.
+func (s *server) serve(envelope []byte, part func([]byte)) ([]byte, error) {
 	var head requestHead
 	body, err := abi.SplitHTTP(envelope, &head)
 	if err != nil {
@@ -165,14 +170,24 @@ func (s *server) serve(envelope []byte) ([]byte, error) {
 	if req.Header.Get("User-Agent") == "" {
 		req.Header["User-Agent"] = []string{""} // Request.Write would add Go's own
 	}
-	return s.roundTrip(s.take(), req)
+	return s.roundTrip(s.take(), req, part)
 }
 
 // roundTrip writes req on c and reads the server's answer up to the end of
-// the final response.
-func (s *server) roundTrip(c *clientConn, req *http.Request) ([]byte, error) {
+// the final response: what part was not given.
+func (s *server) roundTrip(c *clientConn, req *http.Request, part func([]byte)) ([]byte, error) {
 	c.state.panicked.Store(nil)
 	c.raw.Reset()
+	given := 0
+	if part != nil {
+		c.conn.in.beforeWait(func() {
+			if n := c.raw.Len(); n > given {
+				part(c.raw.Bytes()[given:n])
+				given = n
+			}
+		})
+		defer c.conn.in.beforeWait(nil)
+	}
 	// Never blocks: the connection buffers what the handler has not read.
 	w := bufio.NewWriter(c.conn)
 	if err := req.Write(w); err != nil {
@@ -206,7 +221,7 @@ func (s *server) roundTrip(c *clientConn, req *http.Request) ([]byte, error) {
 			return nil, &Error{Code: CodeGuest, Message: "the handler aborted the response body: " + err.Error()}
 		}
 		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
-			out := bytes.Clone(c.raw.Bytes()[:c.raw.Len()-c.reader.Buffered()])
+			out := bytes.Clone(c.raw.Bytes()[min(given, c.raw.Len()-c.reader.Buffered()) : c.raw.Len()-c.reader.Buffered()])
 			s.give(c, resp)
 			return out, nil
 		}

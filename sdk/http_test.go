@@ -54,7 +54,7 @@ func nextWithin(t *testing.T, s *server, stuck string) string {
 	t.Helper()
 	done := make(chan string, 1)
 	go func() {
-		raw, _ := s.serve(envelope(t, "GET", "https://box.example/next", ""))
+		raw, _ := s.serve(envelope(t, "GET", "https://box.example/next", ""), nil)
 		_, body := read(t, raw)
 		done <- body
 	}()
@@ -75,7 +75,7 @@ func TestServeKeepsOneConnectionForSequentialRequests(t *testing.T) {
 	}))
 	defer s.close()
 	for i, word := range []string{"one", "two", "three"} {
-		raw, err := s.serve(envelope(t, "POST", "https://box.example/p"+word, word))
+		raw, err := s.serve(envelope(t, "POST", "https://box.example/p"+word, word), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,14 +101,14 @@ func TestServeAnswersAfterAHandlerThatLeftItsBodyUnread(t *testing.T) {
 	}))
 	defer s.close()
 	big := strings.Repeat("x", 1<<20)
-	raw, err := s.serve(envelope(t, "POST", "https://box.example/ignore", big))
+	raw, err := s.serve(envelope(t, "POST", "https://box.example/ignore", big), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if resp, _ := read(t, raw); resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	raw, err = s.serve(envelope(t, "POST", "https://box.example/echo", "after"))
+	raw, err = s.serve(envelope(t, "POST", "https://box.example/echo", "after"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestServeDoesNotQueueBehindAHandlerStillRunning(t *testing.T) {
 	}))
 	defer s.close()
 	defer close(release)
-	if _, err := s.serve(envelope(t, "GET", "https://box.example/early", "")); err != nil {
+	if _, err := s.serve(envelope(t, "GET", "https://box.example/early", ""), nil); err != nil {
 		t.Fatal(err)
 	}
 	if body := nextWithin(t, s, "the second request waited for the first handler to return"); body != "next" {
@@ -157,9 +157,9 @@ func TestServeReRaisesAPanicAndServesTheNextRequest(t *testing.T) {
 				t.Fatalf("recovered %v", p)
 			}
 		}()
-		s.serve(envelope(t, "GET", "https://box.example/panic", ""))
+		s.serve(envelope(t, "GET", "https://box.example/panic", ""), nil)
 	}()
-	raw, err := s.serve(envelope(t, "GET", "https://box.example/ok", ""))
+	raw, err := s.serve(envelope(t, "GET", "https://box.example/ok", ""), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestServeGivesInformationalResponsesFirstAndClosesWhenAsked(t *testing.T) {
 	}))
 	defer s.close()
 	for range 2 {
-		raw, err := s.serve(envelope(t, "GET", "https://box.example/", ""))
+		raw, err := s.serve(envelope(t, "GET", "https://box.example/", ""), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -209,7 +209,7 @@ func BenchmarkServe(b *testing.B) {
 	in := envelope(b, "POST", "https://box.example/edge/orders/check", benchOrder, [2]string{"content-type", "application/json"})
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := s.serve(in); err != nil {
+		if _, err := s.serve(in, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -242,7 +242,7 @@ func TestServeAnswersAfterAHandlerThatHijackedAndKeptTheConnection(t *testing.T)
 		w.Write([]byte("next"))
 	}))
 	defer s.close()
-	raw, err := s.serve(envelope(t, "GET", "https://box.example/hijack", ""))
+	raw, err := s.serve(envelope(t, "GET", "https://box.example/hijack", ""), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,5 +251,66 @@ func TestServeAnswersAfterAHandlerThatHijackedAndKeptTheConnection(t *testing.T)
 	}
 	if body := nextWithin(t, s, "the next request went to the hijacked connection"); body != "next" || *opened != 2 {
 		t.Fatalf("read %q on %d connections", body, *opened)
+	}
+}
+
+// A handler that writes its answer and returns hands on no part: the whole
+// answer is the call's result.
+func TestServeGivesNoPartForAnAnswerWrittenAtOnce(t *testing.T) {
+	s := newServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(strings.Repeat("x", 100_000)))
+	}))
+	defer s.close()
+	parts := 0
+	raw, err := s.serve(envelope(t, "GET", "https://box.example/", ""), func([]byte) { parts++ })
+	if err != nil || parts != 0 {
+		t.Fatalf("parts %d, err %v", parts, err)
+	}
+	if _, body := read(t, raw); len(body) != 100_000 {
+		t.Fatalf("body of %d bytes", len(body))
+	}
+}
+
+// What a handler flushed reaches part while the handler waits: here it waits
+// for that very part, so only a streamed answer lets it finish.
+func TestServeHandsOnWhatWasFlushedWhileTheHandlerWaits(t *testing.T) {
+	given := make(chan struct{})
+	s := newServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Write([]byte("data: first\n\n"))
+		w.(http.Flusher).Flush()
+		select {
+		case <-given:
+		case <-time.After(5 * time.Second):
+			t.Error("the flushed part was not handed on while the handler waited")
+		}
+		w.Write([]byte("data: second\n\n"))
+	}))
+	defer s.close()
+	var parts [][]byte
+	rest, err := s.serve(envelope(t, "GET", "https://box.example/", ""), func(b []byte) {
+		parts = append(parts, bytes.Clone(b))
+		if len(parts) == 1 {
+			close(given)
+		}
+	})
+	if err != nil || len(parts) != 1 {
+		t.Fatalf("%d parts, err %v", len(parts), err)
+	}
+	if !strings.HasPrefix(string(parts[0]), "HTTP/1.1 103 Early Hints\r\n") || !strings.HasSuffix(string(parts[0]), "data: first\n\n\r\n") {
+		t.Fatalf("first part %q", parts[0])
+	}
+	whole := bufio.NewReader(bytes.NewReader(append(parts[0], rest...)))
+	if hints, err := http.ReadResponse(whole, nil); err != nil || hints.StatusCode != http.StatusEarlyHints {
+		t.Fatalf("not the 103 first: %v", err)
+	}
+	resp, err := http.ReadResponse(whole, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(body) != "data: first\n\ndata: second\n\n" {
+		t.Fatalf("%d %q", resp.StatusCode, body)
 	}
 }

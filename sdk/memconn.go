@@ -67,6 +67,7 @@ type memBuffer struct {
 	// net.Conn's deadlines: the reading end's and the writing end's, each its own.
 	readDeadline, writeDeadline time.Time
 	timer                       *time.Timer // wakes a read waiting when its deadline passes
+	waiting                     func()      // run once by a read about to wait for the writer
 }
 
 func newMemBuffer() *memBuffer {
@@ -82,6 +83,7 @@ func expired(deadline time.Time) bool {
 func (b *memBuffer) read(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	told := false
 	for {
 		switch {
 		case b.data.Len() > 0:
@@ -90,9 +92,23 @@ func (b *memBuffer) read(p []byte) (int, error) {
 			return 0, io.EOF
 		case expired(b.readDeadline):
 			return 0, os.ErrDeadlineExceeded
+		case !told && b.waiting != nil:
+			told = true
+			waiting := b.waiting
+			b.mu.Unlock()
+			waiting()
+			b.mu.Lock()
+			continue
 		}
 		b.ready.Wait()
 	}
+}
+
+// beforeWait sets what a read runs, once, before it waits for the writer (nil: nothing).
+func (b *memBuffer) beforeWait(f func()) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.waiting = f
 }
 
 func (b *memBuffer) write(p []byte) (int, error) {

@@ -164,6 +164,20 @@ def test_the_sdk_globals_under_goos_js_match():
     assert js == {"CALL": go["JSCall"], "EXPORTS": go["JSExports"]}
 
 
+def test_the_sdk_import_for_streamed_answers_matches_in_three_languages_and_the_edge():
+    from edgebox._abi import provided_imports
+    from edgebox._guest_protocol import PART_MS, SDK_HTTP_PART, SDK_IMPORT_MODULE
+    from edgebox import Policy
+
+    js = js_ops("guest-protocol.js", "SDK_IMPORTS")
+    go = go_constants(GO_ABI / "abi.go")
+    wasmimport = re.findall(r"//go:wasmimport (\w+) (\w+)", (GO_ABI / "wasip1.go").read_text())
+    assert js == {"MODULE": SDK_IMPORT_MODULE, "HTTP_PART": SDK_HTTP_PART} == {"MODULE": go["ImportModule"], "HTTP_PART": go["HTTPPart"]}
+    assert wasmimport == [(SDK_IMPORT_MODULE, SDK_HTTP_PART)]
+    assert f"{SDK_IMPORT_MODULE}.{SDK_HTTP_PART}" in provided_imports("wasip1", Policy(), frozenset())
+    assert int(re.search(r"export const PART_MS = (\d+);", (WEB / "guest-protocol.js").read_text()).group(1)) == PART_MS
+
+
 def test_the_grant_keys_match():
     from edgebox import Policy
 

@@ -39,7 +39,7 @@ function decoded(body, codings) {
   if (!codings || !body || body.length === 0) return body;
   const order = codings.split(",").map((coding) => coding.trim().toLowerCase()).filter(Boolean).reverse();
   if (!order.every((coding) => Object.hasOwn(DECODERS, coding))) return body;
-  let stream = new Blob([body]).stream();
+  let stream = body instanceof ReadableStream ? body : new Blob([body]).stream();
   for (const coding of order) if (DECODERS[coding]) stream = stream.pipeThrough(new DecompressionStream(DECODERS[coding]));
   return stream;
 }
@@ -58,6 +58,7 @@ export class EdgeBox extends EventTarget {
   #channel = null;
   #ready = null; // settles when the current host worker can take requests
   #pending = new Map(); // id -> {resolve, reject, timer}
+  #streams = new Map(); // id of a fetch whose body streams -> its ReadableStream's controller
   #nextId = 1;
   #failure = null; // set once the box can serve no more (closed, or could not restart)
   #generation = 0; // bumped per host worker, so a dead one's late news is ignored
@@ -387,11 +388,31 @@ export class EdgeBox extends EventTarget {
 
   #stopWorker(error) {
     this.#generation++;
+    for (const controller of this.#streams.values()) controller.error(error);
+    this.#streams.clear();
     for (const module of [...this.#direct.keys()]) this.#detach(module, null);
     this.#channel?.close();
     this.#worker?.terminate();
     this.#worker = this.#channel = null;
     for (const id of [...this.#pending.keys()]) this.#settle(id, null, error);
+  }
+
+  // The body of a fetch the host answered at its head, while the handler still writes
+  // (app/edgebox/_http.py): a stream the body events fill. Cancelled, it drops the rest.
+  #openStream(id) {
+    return new ReadableStream({
+      start: (controller) => { this.#streams.set(id, controller); },
+      cancel: () => { this.#streams.delete(id); },
+    });
+  }
+
+  #streamed({ id, chunk, end, error }) {
+    const controller = this.#streams.get(id);
+    if (!controller) return;
+    if (chunk instanceof Uint8Array) return controller.enqueue(chunk);
+    this.#streams.delete(id);
+    if (end === true) controller.close();
+    else controller.error(EdgeBoxError.fromWire(error));
   }
 
   #progress(data) {
@@ -447,6 +468,7 @@ export class EdgeBox extends EventTarget {
         if (data.op === Op.PONG) return this.#settle(data.id, true, null);
         if (data.op === Op.DETACH) return this.#detach(data.module, data);
         if (data.op === Op.SWITCHED) return this.#switched(data.module, data);
+        if (data.op === Op.BODY) return this.#streamed(data);
         if (data.op === Op.READY) {
           booted = true;
           clearTimeout(timer);
@@ -457,6 +479,10 @@ export class EdgeBox extends EventTarget {
         if (data.id == null) { // a boot failure (Python's None arrives as undefined)
           const cause = EdgeBoxError.fromWire(data.error);
           return failBoot(`[${cause.code}] ${cause.message}`, cause);
+        }
+        // A fetch answered at its head: its body comes in body events, from here on.
+        if (data.ok && data.value?.stream === true && this.#pending.get(data.id)?.message?.op === Op.FETCH) {
+          data.value.body = this.#openStream(data.id);
         }
         this.#settle(data.id, data.value, data.ok ? null : EdgeBoxError.fromWire(data.error));
       };

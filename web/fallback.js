@@ -19,20 +19,37 @@ export async function fetchFromEdge(head, body, { fallback, flags, userId, callT
   } catch (error) {
     throw new BadRequestError(`box.fetch(${head.url}): ${error.message}`, { cause: error });
   }
+  const failure = (error) => (error?.name === "TimeoutError"
+    ? new TimeoutError(`box.fetch(${head.url}): the edge server did not answer within ${callTimeoutMs} ms (callTimeoutMs)`)
+    : new NetworkError(`box.fetch(${head.url}): the edge server ${url} did not answer: ${error?.message ?? error}`, { cause: error }));
   let response;
-  let bytes;
   try {
     response = await fetch(url, { method: head.method, headers, body: body ?? undefined, mode: "cors", credentials: "omit",
       redirect: "error", signal: AbortSignal.timeout(callTimeoutMs) });
-    bytes = await response.arrayBuffer();
   } catch (error) {
-    if (error?.name === "TimeoutError") {
-      throw new TimeoutError(`box.fetch(${head.url}): the edge server did not answer within ${callTimeoutMs} ms (callTimeoutMs)`);
-    }
-    throw new NetworkError(`box.fetch(${head.url}): the edge server ${url} did not answer: ${error?.message ?? error}`, { cause: error });
+    throw failure(error);
   }
   const answer = new Headers(response.headers);
   answer.set("x-edgebox-where", "edge");
-  const nullBody = NULL_BODY_STATUSES.includes(response.status) || head.method === "HEAD";
-  return new Response(nullBody ? null : bytes, { status: response.status, statusText: response.statusText, headers: answer });
+  const nullBody = NULL_BODY_STATUSES.includes(response.status) || head.method === "HEAD" || response.body === null;
+  return new Response(nullBody ? null : streamed(response.body, failure),
+    { status: response.status, statusText: response.statusText, headers: answer });
+}
+
+// The edge server's body as it arrives (a streamed answer streams on); a failure
+// while it is read (the server dropped it, callTimeoutMs) is an EdgeBoxError.
+function streamed(body, failure) {
+  const reader = body.getReader();
+  return new ReadableStream({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch (error) {
+        controller.error(failure(error));
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
 }

@@ -13,6 +13,9 @@
 //                  {op: "reply", id, ok: false, error: {code, message, stack}}   code: one of REPLY_CODES
 //                  {op: "reply", id, ok: false, gone: true}   the instance had exited before the call
 //                                   reached it: the call never ran (also on a direct channel)
+//                  {op: "part", id, bytes: Uint8Array}   a piece of the HTTP answer of host call id, sent
+//                                   while its handler still runs (it flushed, then waits); the reply's
+//                                   value is the rest. At most one per PART_MS, all before the reply
 //                  {op: "fetch", fid, url, method, headers: [[name, value]], body: Uint8Array | null}
 //                  {op: "fetch-abort", fid}   the guest's AbortSignal ended the request before its answer
 //                  {op: "audit", events: [{capability, detail, code, count}]}   batched, floods summarised
@@ -61,6 +64,12 @@ export const Envelope = Object.freeze({
 // The function edgebox.Serve registers: box.fetch calls it with (head JSON,
 // body bytes) and gets {head, body} back (app/edgebox/_http.py).
 export const HTTP_EXPORT = "__edgebox_http";
+// How a handler hands on the pieces of its answer (sdk/internal/abi HTTPPart): a wasip1 module
+// imports MODULE.HTTP_PART(ptr, len); a GOOS=js one gets a function as the SDK call's third argument.
+export const SDK_IMPORTS = Object.freeze({ MODULE: "edgebox", HTTP_PART: "http_part" });
+// The parts of one answer leave at most one per PART_MS (a flood of flushes is one message
+// per PART_MS); what comes sooner leaves then, when the guest next waits, or with the reply.
+export const PART_MS = 10;
 // How the SDK reports, as that request's rejection, a panic of the function it ran for a call (sdk/internal/abi/js.go).
 export const HANDLER_PANICKED = "E_PANIC";
 
@@ -96,6 +105,7 @@ export const GuestOp = Object.freeze({
   FETCHED: "fetched",
   CONNECT: "connect",
   REPLY: "reply",
+  PART: "part",
   FETCH: "fetch",
   FETCH_ABORT: "fetch-abort",
   AUDIT: "audit",

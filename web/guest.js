@@ -14,7 +14,7 @@
 // Watch): the host's watchdog decides from them when a call or the whole
 // instance has run out of time, and the host alone decides what a death costs.
 import { SharedChannel } from "./channel.js";
-import { AUDIT_CODES, GUEST_CODES, GuestOp, HANDLER_PANICKED, HTTP_EXPORT, MAX_ARGS, Via, Watch } from "./guest-protocol.js";
+import { AUDIT_CODES, GUEST_CODES, GuestOp, HANDLER_PANICKED, HTTP_EXPORT, MAX_ARGS, PART_MS, Via, Watch } from "./guest-protocol.js";
 import { toData } from "./data.js";
 import { wireError } from "./errors.js";
 import { errno } from "./gojs.js";
@@ -29,7 +29,13 @@ const RealError = Error;
 const RealRangeError = RangeError;
 const RealUint8Array = Uint8Array;
 const RealMap = Map;
-const { getOwnPropertyDescriptor } = Reflect;
+const { apply, getOwnPropertyDescriptor, getPrototypeOf } = Reflect;
+const TypedArrayPrototype = getPrototypeOf(Uint8Array.prototype);
+const typedArrayTag = getOwnPropertyDescriptor(TypedArrayPrototype, Symbol.toStringTag).get;
+const typedArrayLength = getOwnPropertyDescriptor(TypedArrayPrototype, "length").get;
+const typedArraySet = TypedArrayPrototype.set;
+const now = performance.now.bind(performance);
+const cancel = clearTimeout;
 const RealPromise = Promise;
 const isArray = Array.isArray;
 const decoder = new TextDecoder();
@@ -289,6 +295,71 @@ function packHttp(head, body) {
 }
 
 
+// ------------------------------------------------------------------ streamed HTTP answers
+// A handler that flushed and then waits hands on what it wrote so far (sdk/http.go
+// serve): it goes to the host as a part of the answer, so the page reads the body
+// while the handler still writes. Parts leave at most one per PART_MS, so that a
+// flood of flushes costs the host one message per PART_MS; the rest of the
+// answer is the reply's value, after every part. The host counts what arrives.
+
+// Whether value is a real Uint8Array, by its internal slot: a guest's look-alike or proxy is not.
+function isBytes(value) {
+  try {
+    return apply(typedArrayTag, value, []) === "Uint8Array";
+  } catch {
+    return false;
+  }
+}
+
+function answerParts(id, send) {
+  let pending = [];
+  let size = 0;
+  let total = 0;
+  let last = -Infinity;
+  let timer = null;
+  let open = true;
+  const out = () => {
+    if (timer !== null) cancel(timer);
+    timer = null;
+    if (size === 0) return;
+    const bytes = new RealUint8Array(size);
+    let at = 0;
+    for (const piece of pending) {
+      bytes.set(piece, at);
+      at += piece.length;
+    }
+    pending = [];
+    size = 0;
+    last = now();
+    send({ op: GuestOp.PART, id, bytes });
+  };
+  return {
+    over: false, // more than maxMessageBytes in all: the answer is refused (E_TOO_LARGE)
+    // A part from Go (its own Uint8Array, or the bytes of a wasip1 module's memory): copied now.
+    take(value) {
+      if (!open || !isBytes(value)) return;
+      const length = apply(typedArrayLength, value, []);
+      total += length;
+      if (total > maxMessageBytes) {
+        this.over = true;
+        open = false;
+        return;
+      }
+      const copy = new RealUint8Array(length);
+      apply(typedArraySet, copy, [value]);
+      pending.push(copy);
+      size += length;
+      if (now() - last >= PART_MS) out();
+      else timer ??= later(out, PART_MS);
+    },
+    out,
+    close() {
+      if (open) out();
+      open = false;
+    },
+  };
+}
+
 // Calls begun and not yet settled (taken or not): while there are none, a direct
 // channel may block this worker a moment for the next call (channel.js linger).
 let busy = 0;
@@ -303,6 +374,8 @@ async function call({ id, fn, args }, via, send) {
     if (running.size === 0) logged = 0;
     const number = ++callNumber;
     const http = fn === HTTP_EXPORT;
+    // Only the host reads parts: a page calling the HTTP export directly gets the answer whole.
+    const parts = http && via === Via.HOST ? answerParts(id, send) : null;
     let answered = false;
     // The guest's answer, once it is a value (not a promise): sent as data, or refused.
     const answer = (value) => {
@@ -310,7 +383,9 @@ async function call({ id, fn, args }, via, send) {
       answered = true;
       ended(number);
       flush(); // what the call logged and was denied is known before its answer
+      parts?.close();
       if (value instanceof RealError) return fail(id, ...guestFailure(value), "", send);
+      if (parts?.over) return fail(id, "E_TOO_LARGE", `${fn}: the answer is over ${maxMessageBytes} bytes`, "", send);
       // Copying and sending a large answer is this call's own time: it holds the thread.
       const holding = atomicLoad(slots, Watch.CURRENT_ID) === 0;
       if (holding) {
@@ -338,7 +413,7 @@ async function call({ id, fn, args }, via, send) {
       store(slots, Watch.CURRENT_VIA, via);
       store(slots, Watch.CURRENT_ID, id);
       try {
-        pending = instance.invoke(fn, http ? [packHttp(args[0], args[1])] : args);
+        pending = instance.invoke(fn, http ? [packHttp(args[0], args[1])] : args, parts);
       } finally {
         current = null;
         store(slots, Watch.CURRENT_ID, 0);
@@ -349,6 +424,7 @@ async function call({ id, fn, args }, via, send) {
       const value = pending instanceof RealPromise ? await pending : pending;
       answer(value);
     } catch (error) {
+      parts?.close();
       if (dead || answered) return;
       answered = true;
       if (error instanceof RealError && dataOf(error, "code") === HANDLER_PANICKED) {

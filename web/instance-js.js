@@ -24,7 +24,7 @@ const Go = globalThis.Go;
  * call has not reached the guest: a goroutine that never yields can keep Go
  * from ever taking it), and onResult(value), told as soon as Go's function
  * has returned its value (it may be a while before Go gives the thread back).
- * Resolves to {names, has(fn), invoke(fn, args), exited()}.
+ * Resolves to {names, has(fn), invoke(fn, args, answerParts), exited()}.
  */
 export async function startJs(name, module, env) {
   let wasm = null;
@@ -133,9 +133,11 @@ export async function startJs(name, module, env) {
   return {
     names: [...new RealSet([...exported.keys(), ...sdkNames])],
     has: (fn) => exported.has(fn) || sdkNames.has(fn),
-    invoke(fn, args) {
+    // answerParts: where the pieces of an HTTP answer go (guest.js), or null.
+    invoke(fn, args, answerParts = null) {
       const sdk = sdkNames.has(fn);
-      const callArgs = sdk ? [fn, callEnvelope(fn, args)] : args; // refused before Go sees it: the instance is intact
+      const take = answerParts === null ? undefined : (bytes) => { answerParts.take(bytes); };
+      const callArgs = sdk ? [fn, callEnvelope(fn, args), take] : args; // refused before Go sees it: the instance is intact
       awaitingTop = true;
       entered = false;
       try {

@@ -1,6 +1,6 @@
 // One GOOS=wasip1 instance built with the Go SDK (sdk/): WASI imports from the
 // policy (wasi.js), calls through the edgebox_* exports and byte envelopes.
-import { SDK_EXPORTS } from "./guest-protocol.js";
+import { SDK_EXPORTS, SDK_IMPORTS } from "./guest-protocol.js";
 import { hardenRealm } from "./harden.js";
 import { makeWasi, WasiExit } from "./wasi.js";
 import { errno } from "./gojs.js";
@@ -16,22 +16,31 @@ const getRandomValues = crypto.getRandomValues.bind(crypto);
 
 /**
  * env: {grant, files: Map, writeLog, audit, onExit(code, error), onTaken()}.
- * Resolves to {names, has(fn), invoke(fn, args), exited()}; invoke returns the
+ * Resolves to {names, has(fn), invoke(fn, args, answerParts), exited()}; invoke returns the
  * guest's value, or throws an error whose code the guest chose.
  */
 export async function startWasi(name, module, env) {
   let exitCode = null;
+  let parts = null; // the parts of the answer of the call running now (guest.js answerParts), or null
   const wasi = makeWasi({
     args: [name, ...env.grant.args], env: env.grant.env, files: env.files, writeLog: env.writeLog, audit: env.audit,
     randomFill: getRandomValues,
     sleepMs: (ms) => {
+      parts?.out(); // the guest waits: what it handed on leaves now, not after the wait
       if (sleepCell && atomicsWait) atomicsWait(sleepCell, 0, 0, ms);
       else for (const until = performance.now() + ms; performance.now() < until;);
     },
   });
-  const wasm = await WebAssembly.instantiate(module, wasi.imports);
+  const sdkImports = {
+    [SDK_IMPORTS.HTTP_PART]: (ptr, len) => {
+      // Out of the module's memory: a RangeError into Go, which ends the instance (its own fault).
+      parts?.take(new RealUint8Array(ex.memory.buffer, ptr >>> 0, len >>> 0));
+    },
+  };
+  let ex = null;
+  const wasm = await WebAssembly.instantiate(module, { ...wasi.imports, [SDK_IMPORTS.MODULE]: sdkImports });
   hardenRealm();
-  const ex = wasm.exports;
+  ex = wasm.exports;
   wasi.setMemory(ex.memory);
   // Whatever leaves the module by a throw (proc_exit, a trap, a stack overflow)
   // leaves the Go runtime half-way: the instance is done.
@@ -67,15 +76,21 @@ export async function startWasi(name, module, env) {
   return {
     names,
     has: (fn) => names.includes(fn),
-    invoke(fn, args) {
+    // answerParts: where the pieces of an HTTP answer go (guest.js), or null.
+    invoke(fn, args, answerParts = null) {
       const envelope = callEnvelope(fn, args); // refused before Go sees it: the instance is intact
       env.onTaken(); // synchronous from here on: the guest has the call
       const nameBytes = encoder.encode(fn);
       const namePtr = put(nameBytes);
       const inPtr = put(envelope);
-      const out = take(run(() => ex.edgebox_call(namePtr, nameBytes.length, inPtr, envelope.length)));
-      run(() => { ex.edgebox_free(namePtr); ex.edgebox_free(inPtr); });
-      return answerOf(out);
+      parts = answerParts;
+      try {
+        const out = take(run(() => ex.edgebox_call(namePtr, nameBytes.length, inPtr, envelope.length)));
+        run(() => { ex.edgebox_free(namePtr); ex.edgebox_free(inPtr); });
+        return answerOf(out);
+      } finally {
+        parts = null;
+      }
     },
     exited: () => exitCode !== null,
   };

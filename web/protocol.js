@@ -9,7 +9,8 @@
 //                   {op: "call", id, module, fn, args, waitedMs?}  waitedMs: how long the call already waited
 //                                                           on a direct channel whose instance died
 //                   {op: "stats", id}                       -> value: {counters, running, log, audit, requests, spans}
-//                   {op: "fetch", id, head: {method, url, headers}, body}  -> value: {status, statusText, headers, body}
+//                   {op: "fetch", id, head: {method, url, headers}, body}  -> value: {status, statusText, headers, body,
+//                                                           stream}; stream true: body is null and comes in body events
 //                   {op: "flags", id, flags}                -> value: the flags now in force
 //                   {op: "metrics", id}                     -> value: Prometheus text exposition
 //                   {op: "update", id}                      -> value: [{module, from, to, ok, reason}] (a refused
@@ -21,6 +22,9 @@
 //                   {op: "audit", event: {time, module, capability, detail, code}}
 //                   {op: "detach", module, error}          that module's instance is gone: its direct
 //                                                           calls fail with error; connect again
+//                   {op: "body", id, chunk} | {op: "body", id, end: true} | {op: "body", id, error}
+//                                                           the body of fetch id whose reply said stream: true, in
+//                                                           order (chunk: Uint8Array); it ends with end or error
 //                   {op: "switched", module, kind, detail}  module's calls go to another instance from now on
 //                                                           (kind "update" or "rollback"); calls in flight finish
 //                                                           where they are; connect again
@@ -45,6 +49,7 @@ export const Op = Object.freeze({
   PONG: "pong",
   DETACH: "detach",
   SWITCHED: "switched",
+  BODY: "body",
 });
 
 // What Python reads of INIT (app/edgebox/_protocol.py parse_init): the page's

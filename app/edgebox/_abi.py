@@ -3,12 +3,13 @@
 A GOOS=js module gets exactly wasm_exec.js's ``gojs`` functions. A GOOS=wasip1
 module gets the WASI calls the Go runtime and the standard library link (file
 calls included: they serve the policy's read-only files and refuse everything
-else, audited); a module that imports anything else is refused before it is
-instantiated. ``web/wasi.js`` implements these names (tests/test_parity.py).
+else, audited) and the SDK's ``edgebox.http_part`` (a streamed HTTP answer);
+a module that imports anything else is refused before it is instantiated. ``web/wasi.js`` implements these names (tests/test_parity.py).
 """
 
 from __future__ import annotations
 
+from ._guest_protocol import SDK_HTTP_PART, SDK_IMPORT_MODULE
 from ._policy import Policy
 
 __all__ = ["WASI_BASE", "WASI_FILES", "WASI_SOCKETS", "provided_imports"]
@@ -34,4 +35,5 @@ def provided_imports(abi: str, policy: Policy, gojs: frozenset[str]) -> frozense
     """``module.name`` of every import the host would satisfy for this module."""
     if abi == "js":
         return frozenset(f"gojs.{name}" for name in gojs)
-    return frozenset(f"{WASI}.{name}" for name in WASI_BASE | WASI_FILES | WASI_SOCKETS)
+    return frozenset(f"{WASI}.{name}" for name in WASI_BASE | WASI_FILES | WASI_SOCKETS) | {
+        f"{SDK_IMPORT_MODULE}.{SDK_HTTP_PART}"}  # the SDK's own: how a handler streams its answer

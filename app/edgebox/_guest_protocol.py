@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-__all__ = ["AUDIT_CODES", "GUEST_CODES", "HTTP_EXPORT", "LOAD_CODES", "MAX_ARGS", "MAX_DEPTH", "MAX_VALUES", "REPLY_CODES", "Envelope", "GuestOp", "Via", "Watch", "WatchReading"]
+__all__ = ["AUDIT_CODES", "GUEST_CODES", "HTTP_EXPORT", "LOAD_CODES", "MAX_ARGS", "MAX_DEPTH", "MAX_VALUES", "PART_MS", "REPLY_CODES", "SDK_HTTP_PART", "SDK_IMPORT_MODULE", "Envelope", "GuestOp", "Via", "Watch", "WatchReading"]
 
 
 class GuestOp:
@@ -25,6 +25,7 @@ class GuestOp:
     CONNECT = "connect"
     # guest -> host
     REPLY = "reply"
+    PART = "part"  # a piece of a call's HTTP answer before its reply (sdk/http.go serve)
     FETCH = "fetch"
     FETCH_ABORT = "fetch-abort"
     AUDIT = "audit"
@@ -81,6 +82,8 @@ MAX_DEPTH = 64
 MAX_VALUES = 1_000_000
 MAX_ARGS = 1024
 HTTP_EXPORT = "__edgebox_http"  # what edgebox.Serve registers in a guest (sdk/internal/abi/abi.go HTTPExport)
+SDK_IMPORT_MODULE, SDK_HTTP_PART = "edgebox", "http_part"  # a wasip1 module's import of its answer's parts
+PART_MS = 10  # the guest worker sends at most one part of an answer per PART_MS
 HANDLER_PANICKED = "E_PANIC"  # the SDK's report of a panic in the function it ran (sdk/internal/abi)
 
 

@@ -151,7 +151,8 @@ class Host:
         self.metrics = Metrics()
         self.releases = Releases(self)  # which version serves each module; live updates (_update.py)
 
-    async def call(self, module: str, fn: str, args: Any, *, waited_ms: float = 0) -> Any:
+    async def call(self, module: str, fn: str, args: Any, *, waited_ms: float = 0,
+                   on_part: Callable[[bytes], None] | None = None) -> Any:
         """Call ``fn`` on ``module``'s instance (started if need be).
 
         It ends within the module's timeout_ms plus ``_SLACK`` of being sent to
@@ -160,7 +161,8 @@ class Host:
         instance has to start; ``waited_ms`` is time it already spent waiting
         elsewhere (on a direct channel whose instance died). A call an instance
         never took is delivered again to a fresh one, as long as the instances
-        it reaches take calls."""
+        it reaches take calls. ``on_part`` takes the parts of an HTTP answer
+        the guest sends before its reply (``GuestOp.PART``), in order."""
         spec = self._spec(module)
         self.counters["calls via host"] += 1
         timeout_ms = time_limit_ms(spec)
@@ -172,7 +174,7 @@ class Host:
                 raise NotFoundError(f"module {module!r} has no function {fn!r}; it exports {sorted(guest.exports)}")
             sent = time.monotonic()
             try:
-                result = await asyncio.wait_for(guest.call(fn, args), budget)
+                result = await asyncio.wait_for(guest.call(fn, args, on_part), budget)
                 self.releases.observed(module, guest, None)
                 return result
             except asyncio.TimeoutError:

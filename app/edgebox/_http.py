@@ -4,20 +4,30 @@ net/http handler (sdk/http.go: edgebox.Serve)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sys
 import time
 from collections import deque
 from typing import Any, Callable, Mapping
 
 from ._errors import EdgeBoxError, GuestError, NotFoundError, TimeoutError
-from ._exchange import EdgeRequest, EdgeResponse
+from ._exchange import BodyStream, EdgeRequest, EdgeResponse
 from ._guest_protocol import HTTP_EXPORT
 from ._host import Host
-from ._http_answer import parse_answer
+from ._http_answer import AnswerReader, parse_answer
 from ._middleware import Handler, build_middleware
 from ._routes import Route
 
-__all__ = ["HTTP_EXPORT", "EdgeHttp", "json_response"]
+__all__ = ["HTTP_EXPORT", "MAX_PARTS", "MAX_PARTS_BYTES", "EdgeHttp", "json_response"]
+
+# A streamed answer's parts: at most this many (the guest worker sends one per
+# 10 ms at most, so a call of timeout_ms 5 s sends 500) and bytes in all (the
+# page's default maxMessageBytes, what a whole answer may be).
+MAX_PARTS = 10_000
+MAX_PARTS_BYTES = 64 * 1024 * 1024
+# The call is sent at once, not at the event loop's next turn, where the Python has it (3.12: Pyodide's).
+_EAGER = {"eager_start": True} if sys.version_info >= (3, 12) else {}
 
 
 def json_response(status: int, value: Any) -> EdgeResponse:
@@ -74,17 +84,102 @@ class EdgeHttp:
     async def _to_guest(self, request: EdgeRequest) -> EdgeResponse:
         head = json.dumps({"method": request.method, "url": request.url, "headers": [list(h) for h in request.headers]})
         module = request.state["module"]
+        streamed = _Streamed(request.method)
+        call = asyncio.Task(self.host.call(module, HTTP_EXPORT, [head, request.body], on_part=streamed.part),
+                            loop=asyncio.get_event_loop(), **_EAGER)
+        call.add_done_callback(streamed.answered)
+        await streamed.ready  # the call's end, or the head of an answer that comes in parts
+        if streamed.response is not None:
+            return streamed.response  # its body streams the rest (_Streamed.answered ends it)
         try:
-            result = await self.host.call(module, HTTP_EXPORT, [head, request.body])
+            result = call.result()
         except NotFoundError as error:
             return json_response(502, {"error": {"code": error.code, "message": f"{module} does not serve HTTP: {error.message}"}})
         except EdgeBoxError as error:
             return json_response(504 if isinstance(error, TimeoutError) else 502,
                                  {"error": {"code": error.code, "message": error.message}})
         try:
-            return parse_answer(result, request.method)
+            if streamed.reader is None:
+                return parse_answer(result, request.method)
+            if streamed.error is not None:
+                raise streamed.error
+            return streamed.finish(result)
         except GuestError as error:
             # A handler's answer the page's Response could not take (or must not): refused, audited, 502.
             message = f"{module}: {error.message}"
             self.host.audit(module, "http", message[:500], error.code)
             return json_response(502, {"error": {"code": error.code, "message": message}})
+
+
+class _Streamed:
+    """One answer's parts as they come: read as they arrive, and once the final
+    response's head is read, the response, whose body streams the rest."""
+
+    def __init__(self, method: str) -> None:
+        self.method = method
+        self.reader: AnswerReader | None = None  # made by the first part
+        self.ready: asyncio.Future[None] = asyncio.get_event_loop().create_future()
+        self.response: EdgeResponse | None = None  # answered before the call ended
+        self.error: GuestError | None = None
+        self._parts = self._bytes = 0
+
+    def part(self, data: bytes) -> None:
+        if self.error is not None:
+            return
+        if self.reader is None:
+            self.reader = AnswerReader(self.method)
+        self._parts += 1
+        self._bytes += len(data)
+        try:
+            if self._parts > MAX_PARTS or self._bytes > MAX_PARTS_BYTES:
+                raise GuestError(f"bad HTTP answer: more than {MAX_PARTS} parts or {MAX_PARTS_BYTES} bytes streamed")
+            self.reader.feed(data)
+        except GuestError as error:
+            self.error = error
+            if self.response is not None and isinstance(self.response.body, BodyStream):
+                self.response.body.end(error)
+            return
+        if self.response is None and self.reader.response is not None:
+            self.response = self.reader.response
+            if self.reader.has_body:
+                self.response.body = BodyStream()
+            if not self.ready.done():
+                self.ready.set_result(None)
+        if self.response is not None and isinstance(self.response.body, BodyStream):
+            self.response.body.push(self.reader.take_body())
+
+    def answered(self, call: "asyncio.Task[Any]") -> None:
+        """The call ended: with the rest of the answer, or an error."""
+        if not self.ready.done():
+            self.ready.set_result(None)
+            return  # the caller reads the call's result
+        if self.response is None or not isinstance(self.response.body, BodyStream) or self.error is not None:
+            return
+        body = self.response.body
+        if call.cancelled():
+            body.end(TimeoutError("the answer was given up before it ended"))
+        elif call.exception() is not None:
+            error = call.exception()
+            body.end(error if isinstance(error, EdgeBoxError) else GuestError(str(error)))
+        else:
+            try:
+                self.finish(call.result())
+                body.end()
+            except GuestError as error:
+                body.end(error)
+
+    def finish(self, rest: Any) -> EdgeResponse:
+        """The answer with its last bytes, ``rest``: complete, or GuestError."""
+        assert self.reader is not None
+        if not isinstance(rest, (bytes, bytearray, memoryview)):
+            raise GuestError(f"bad HTTP answer: the answer is a {type(rest).__name__}, not the bytes of an HTTP response")
+        self.reader.feed(rest)
+        self.reader.end()
+        if self.response is None:  # the head came with the rest: nothing streamed yet
+            self.response = self.reader.response
+            assert self.response is not None
+            if self.reader.has_body:
+                self.response.body = self.reader.take_body()
+        elif isinstance(self.response.body, BodyStream):
+            self.response.body.push(self.reader.take_body())
+        return self.response

@@ -60,6 +60,7 @@ __all__ = [
     "MAX_STATUS",
     "MIN_STATUS",
     "NULL_BODY_STATUSES",
+    "AnswerReader",
     "parse_answer",
 ]
 
@@ -99,48 +100,106 @@ def _headers(raw: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
     return headers
 
 
+class AnswerReader:
+    """One HTTP/1.1 answer read as it arrives: ``feed`` it the bytes in order,
+    then ``end``. ``response`` is the final response's head once it has been
+    read (an ``EdgeResponse`` whose body is ``None``), and ``take_body`` the
+    body bytes read since it was last called. Every rule above holds; a broken
+    one raises ``GuestError`` naming it."""
+
+    def __init__(self, method: str = "GET") -> None:
+        # h11 reads responses as a client that sent the request: it needs the method (HEAD has no body).
+        self._connection = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_BYTES)
+        self._connection.send(h11.Request(method=method, target="/", headers=[("Host", "edgebox")]))
+        self._connection.send(h11.EndOfMessage())
+        self._method = method
+        self._fed = 0
+        self._informational = 0
+        self._chunks = 0
+        self._body: list[bytes] = []
+        self.response: EdgeResponse | None = None
+        self.complete = False
+
+    @property
+    def has_body(self) -> bool:
+        """Whether the response (once read) carries a body: not for HEAD or a null-body status."""
+        return self.response is not None and self._method != "HEAD" and self.response.status not in NULL_BODY_STATUSES
+
+    def feed(self, data: bytes) -> None:
+        if self.complete or not data:  # h11 reads empty data as the end of the bytes
+            return  # what comes after the answer is no answer's: a server writes nothing there
+        self._fed += len(data)
+        self._connection.receive_data(bytes(data))
+        self._read()
+
+    def end(self) -> None:
+        """The end of the bytes: it ends a body framed by the connection's close."""
+        if self._fed == 0:
+            raise _fail("the answer is empty, not an HTTP response")
+        if not self.complete:
+            self._connection.receive_data(b"")
+            self._read()
+        if not self.complete:
+            raise _fail("not a valid HTTP/1.1 response (it ends early)")
+
+    def take_body(self) -> bytes:
+        body, self._body = b"".join(self._body), []
+        return body
+
+    def _read(self) -> None:
+        try:
+            while not self.complete:
+                event = self._connection.next_event()
+                if event is h11.NEED_DATA:
+                    return
+                self._event(event)
+        except h11.RemoteProtocolError as error:
+            raise _fail(f"not a valid HTTP/1.1 response ({error})") from None
+
+    def _event(self, event: object) -> None:
+        if isinstance(event, h11.InformationalResponse):
+            self._informational += 1
+            if self._informational > MAX_INFORMATIONAL:
+                raise _fail(f"more than {MAX_INFORMATIONAL} informational responses")
+            _headers(event.headers.raw_items())
+        elif isinstance(event, h11.Response):
+            self.response = self._final(event)
+        elif isinstance(event, h11.Data):
+            self._chunks += 1
+            most = max(MAX_CHUNKS, self._fed // 256)
+            if self._chunks > most:
+                raise _fail(f"more than {most} chunks (one per 256 bytes at most, or {MAX_CHUNKS})")
+            if self.has_body:
+                self._body.append(event.data)
+        elif isinstance(event, h11.EndOfMessage):
+            self.complete = True
+        else:  # h11 raises for bytes that end early; anything else is not one response
+            raise _fail(f"not a valid HTTP/1.1 response (h11 read {type(event).__name__})")
+
+    def _final(self, event: h11.Response) -> EdgeResponse:
+        status, headers = event.status_code, _headers(event.headers.raw_items())
+        if not MIN_STATUS <= status <= MAX_STATUS:
+            raise _fail(f"status {status} is outside {MIN_STATUS}..{MAX_STATUS}, the range a Response accepts")
+        if self._method != "HEAD" and status not in NULL_BODY_STATUSES:
+            codings = {c.strip().lower() for name, value in headers if name.lower() == "content-encoding"
+                       for c in value.split(",")}
+            if codings & UNDECODABLE_CODINGS:
+                raise _fail(f"Content-Encoding {', '.join(sorted(codings & UNDECODABLE_CODINGS))} cannot be decoded "
+                            "in the page; use gzip")
+        return EdgeResponse(status, headers, None, event.reason.decode("latin-1"))
+
+
 def parse_answer(raw: bytes, method: str = "GET") -> EdgeResponse:
     """The HTTP/1.1 response bytes ``raw`` that answer a ``method`` request, as an
     ``EdgeResponse`` (status, headers, body bytes, or ``None`` for no body);
     ``GuestError`` naming the problem if they break a rule above."""
     if not isinstance(raw, (bytes, bytearray, memoryview)):
         raise _fail(f"the answer is a {type(raw).__name__}, not the bytes of an HTTP response")
-    if not raw:
-        raise _fail("the answer is empty, not an HTTP response")
-    # h11 reads responses as a client that sent the request: it needs the method (HEAD has no body).
-    connection = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_BYTES)
-    connection.send(h11.Request(method=method, target="/", headers=[("Host", "edgebox")]))
-    connection.send(h11.EndOfMessage())
-    connection.receive_data(bytes(raw))
-    connection.receive_data(b"")  # the end of the bytes: ends a body framed by the connection's close
-    status, reason, headers, chunks = None, "", [], []
-    informational, most_chunks = 0, max(MAX_CHUNKS, len(raw) // 256)
-    try:
-        while True:
-            event = connection.next_event()
-            if isinstance(event, h11.InformationalResponse):
-                informational += 1
-                if informational > MAX_INFORMATIONAL:
-                    raise _fail(f"more than {MAX_INFORMATIONAL} informational responses")
-                _headers(event.headers.raw_items())
-            elif isinstance(event, h11.Response):
-                status, headers = event.status_code, _headers(event.headers.raw_items())
-                reason = event.reason.decode("latin-1")
-            elif isinstance(event, h11.Data):
-                chunks.append(event.data)
-                if len(chunks) > most_chunks:
-                    raise _fail(f"more than {most_chunks} chunks (one per 256 bytes at most, or {MAX_CHUNKS})")
-            elif isinstance(event, h11.EndOfMessage):
-                break
-            else:  # h11 raises for bytes that end early; anything else is not one response
-                raise _fail(f"not a valid HTTP/1.1 response (h11 read {type(event).__name__})")
-    except h11.RemoteProtocolError as error:
-        raise _fail(f"not a valid HTTP/1.1 response ({error})") from None
-    if not MIN_STATUS <= status <= MAX_STATUS:
-        raise _fail(f"status {status} is outside {MIN_STATUS}..{MAX_STATUS}, the range a Response accepts")
-    if method == "HEAD" or status in NULL_BODY_STATUSES:
-        return EdgeResponse(status, headers, None, reason)
-    codings = {c.strip().lower() for name, value in headers if name.lower() == "content-encoding" for c in value.split(",")}
-    if codings & UNDECODABLE_CODINGS:
-        raise _fail(f"Content-Encoding {', '.join(sorted(codings & UNDECODABLE_CODINGS))} cannot be decoded in the page; use gzip")
-    return EdgeResponse(status, headers, b"".join(chunks), reason)
+    reader = AnswerReader(method)
+    reader.feed(raw)
+    reader.end()
+    response = reader.response
+    assert response is not None  # complete: the final response was read
+    if reader.has_body:
+        response.body = reader.take_body()
+    return response

@@ -43,7 +43,8 @@ class Guest(Protocol):
 
     exports: frozenset[str]
 
-    async def call(self, fn: str, args: Any) -> Any: ...
+    async def call(self, fn: str, args: Any, on_part: "Callable[[bytes], None] | None" = None) -> Any:
+        """``fn``'s answer; ``on_part`` takes the parts of an HTTP answer sent before it, in order."""
 
     async def connect(self, shared: Any) -> None:
         """Let the page call this instance directly over ``shared``."""

@@ -16,7 +16,7 @@ from ._errors import BadRequestError, ConfigError, EdgeBoxError, LoadError
 from ._manifest import Manifest
 from ._manifest_trust import TrustedKeys, Verifier
 
-__all__ = ["INIT_FIELDS", "Init", "Op", "Request", "open_init", "parse_init", "parse_request", "reply_ok", "reply_error", "progress_event"]
+__all__ = ["INIT_FIELDS", "Init", "Op", "Request", "open_init", "parse_init", "parse_request", "reply_ok", "reply_error", "progress_event", "body_event"]
 
 
 class Op:
@@ -39,6 +39,7 @@ class Op:
     PONG = "pong"
     DETACH = "detach"
     SWITCHED = "switched"  # a module's calls go to another instance now: connect again
+    BODY = "body"  # the body of a fetch whose reply said stream: true, in pieces (body_event)
 
 
 @dataclass(frozen=True)
@@ -165,3 +166,10 @@ def reply_error(request_id: int | None, error: EdgeBoxError) -> dict[str, Any]:
 
 def progress_event(phase: str, loaded: int, total: int | None) -> dict[str, Any]:
     return {"op": Op.PROGRESS, "phase": phase, "loaded": loaded, "total": total}
+
+
+def body_event(request_id: int, *, chunk: Any = None, end: bool = False, error: EdgeBoxError | None = None) -> dict[str, Any]:
+    """A piece of a streamed fetch body (``chunk``: bytes), its end, or the ``error`` that cut it short."""
+    if error is not None:
+        return {"op": Op.BODY, "id": request_id, "error": error.to_wire()}
+    return {"op": Op.BODY, "id": request_id, "end": True} if end else {"op": Op.BODY, "id": request_id, "chunk": chunk}

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from edgebox._errors import EdgeBoxError, TooLargeError
-from edgebox._exchange import EdgeRequest, EdgeResponse
+from edgebox._exchange import BodyStream, EdgeRequest, EdgeResponse
 from edgebox._host import Host
 from edgebox._http import EdgeHttp, json_response
 from edgebox._manifest import Manifest
@@ -165,9 +165,15 @@ class EdgeApp:
             headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in response.headers
                        if name.lower() not in _HOP_BY_HOP and name.lower() != WHERE[0]]
             headers.append((WHERE[0].encode(), WHERE[1].encode()))
-            body = bytes(response.body or b"")
             await send({"type": "http.response.start", "status": response.status, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
+            if isinstance(response.body, BodyStream):
+                # Each piece as the handler flushes it; one cut short (its time limit, say) raises
+                # here, and the server drops the connection, as a server that fails mid-body does.
+                async for chunk in response.body:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await send({"type": "http.response.body", "body": b""})
+            else:
+                await send({"type": "http.response.body", "body": bytes(response.body or b"")})
 
     async def _lifespan(self, receive: Callable[[], Awaitable[dict[str, Any]]], send: Send) -> None:
         while True:

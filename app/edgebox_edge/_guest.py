@@ -23,14 +23,14 @@ import struct
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Callable
 
 import wasmtime
 from wasmtime import _ffi as ffi
 from wasmtime._func import enter_wasm
 
 from edgebox._errors import BadRequestError, EdgeBoxError, GuestGone, LimitError, LoadError, PanicError, TimeoutError, claimed
-from edgebox._guest_protocol import REPLY_CODES, Envelope, Via, HTTP_EXPORT
+from edgebox._guest_protocol import HTTP_EXPORT, PART_MS, REPLY_CODES, SDK_HTTP_PART, SDK_IMPORT_MODULE, Envelope, Via
 from edgebox._host import GuestServices
 from edgebox._lifecycle import Death, classify_exit, panicked_goroutine_was_spawned
 from edgebox._manifest import ModuleSpec
@@ -83,6 +83,27 @@ class _RawExport:
         return slots[0].i64
 
 
+class _AnswerParts:
+    """The parts of one call's HTTP answer (sdk/http.go serve), handed to the event
+    loop as the guest worker hands them to the host: at most one per ``PART_MS``,
+    what came sooner when the guest next sleeps or with the answer."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, on_part: Callable[[bytes], None]) -> None:
+        self._loop, self._on_part = loop, on_part
+        self._pending: list[bytes] = []
+        self._last = -math.inf
+
+    def take(self, data: bytes) -> None:
+        self._pending.append(data)
+        if time.monotonic() - self._last >= PART_MS / 1000:
+            self.out()
+
+    def out(self) -> None:
+        if self._pending:
+            data, self._pending, self._last = b"".join(self._pending), [], time.monotonic()
+            self._loop.call_soon_threadsafe(self._on_part, data)
+
+
 class _Ended(Exception):
     """The instance ended in this call: ``death`` says why."""
 
@@ -113,6 +134,7 @@ class WasmtimeGuest:
         self._wasi: Wasi | None = None
         self._memory: wasmtime.Memory | None = None
         self._fns: dict[str, _RawExport] = {}
+        self._parts: _AnswerParts | None = None  # the call running now's, when it streams an HTTP answer
 
     # ---------------------------------------------------------------- start-up (on the instance's thread)
 
@@ -131,9 +153,10 @@ class WasmtimeGuest:
         self._wasi = Wasi(args=[name, *grant["args"]], env=grant["env"],
                           files={path: bytes(content) for path, content in grant["files"].items()},
                           write_log=self._write_log, audit=self._audit_soon, sleep_limit=self._sleep_limit,
-                          on_exit=self._on_exit)
+                          on_exit=self._on_exit, on_sleep=self._hand_on_parts)
         linker = wasmtime.Linker(self._engine)
         self._wasi.define(linker, self._store)
+        linker.define_func(SDK_IMPORT_MODULE, SDK_HTTP_PART, wasmtime.FuncType([_I32, _I32], []), self._http_part)
         self._arm(policy.limits.startup_ms)
         try:
             instance = linker.instantiate(self._store, self._module)
@@ -163,19 +186,20 @@ class WasmtimeGuest:
 
     # ---------------------------------------------------------------- calls
 
-    async def call(self, fn: str, args: Any) -> Any:
+    async def call(self, fn: str, args: Any, on_part: Callable[[bytes], None] | None = None) -> Any:
         if self._death is not None:
             raise GuestGone(f"module {self.name!r} had already ended")
         self._ids += 1
         call_id = self._ids
+        parts = _AnswerParts(self._loop, on_part) if on_part is not None and fn == HTTP_EXPORT else None
         try:
-            return await self._loop.run_in_executor(self._thread, self._invoke, call_id, fn, args)
+            return await self._loop.run_in_executor(self._thread, self._invoke, call_id, fn, args, parts)
         except RuntimeError as error:  # the thread was shut down: the instance ended before taking this call
             raise GuestGone(f"module {self.name!r} ended before the call reached it") from error
         except _Ended as ended:
             raise ended.death.fate(Via.HOST, call_id) or GuestGone("ended") from None
 
-    def _invoke(self, call_id: int, fn: str, args: Any) -> Any:
+    def _invoke(self, call_id: int, fn: str, args: Any, parts: _AnswerParts | None = None) -> Any:
         if self._death is not None:
             raise GuestGone(f"module {self.name!r} ended before the call reached it")
         self._logged, self._stderr_tail, self._ending = 0, "", None
@@ -191,6 +215,7 @@ class WasmtimeGuest:
                 raise BadRequestError(f"{fn}: {error}") from None
         name = fn.encode()
         self._arm(self._timeout_ms)
+        self._parts = parts
         try:
             name_ptr, in_ptr = self._put(name), self._put(bytes([tag]) + payload)
             out = self._take(self._fns["edgebox_call"](name_ptr, len(name), in_ptr, len(payload) + 1))
@@ -211,6 +236,8 @@ class WasmtimeGuest:
             raise _Ended(death) from None
         finally:
             self._flush_partial()
+            self._hand_on_parts()  # before the answer: the loop hears them in order
+            self._parts = None
         body = out[1:]
         if out[:1] == bytes([Envelope.BYTES]):
             return body  # an HTTP answer: the response bytes Go's server wrote (_http_answer.py reads them)
@@ -268,6 +295,18 @@ class WasmtimeGuest:
 
     def _on_exit(self, code: int) -> None:
         self._ending = self._ending or ("exit", code)
+
+    def _http_part(self, ptr: int, length: int) -> None:
+        start, end = ptr & 0xFFFFFFFF, (ptr & 0xFFFFFFFF) + (length & 0xFFFFFFFF)
+        if end > self._memory.data_len(self._store):  # raised into the guest: a trap, its own fault
+            raise ValueError(f"{SDK_HTTP_PART}: bytes {start}..{end} are outside the module's memory")
+        data = bytes(self._memory.read(self._store, start, end))
+        if self._parts is not None:
+            self._parts.take(data)
+
+    def _hand_on_parts(self) -> None:
+        if self._parts is not None:
+            self._parts.out()
 
     def _sleep_limit(self) -> float:
         return max(0.0, self._deadline - time.monotonic()) + TICK_S

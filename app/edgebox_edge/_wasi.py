@@ -83,15 +83,18 @@ class Wasi:
     and stderr (2) and may raise to end the instance (``log_kb``);
     ``audit(capability, detail)`` records a refusal; ``sleep_limit()`` is the
     time in seconds a sleep may still take before the call's deadline;
+    ``on_sleep()`` hears that the guest is about to sleep;
     ``on_exit(code)`` hears proc_exit before the guest unwinds."""
 
     def __init__(self, *, args: list[str], env: Mapping[str, str], files: Mapping[str, bytes],
                  write_log: Callable[[int, bytes], int], audit: Callable[[str, str], None],
-                 sleep_limit: Callable[[], float], on_exit: Callable[[int], None]) -> None:
+                 sleep_limit: Callable[[], float], on_exit: Callable[[int], None],
+                 on_sleep: Callable[[], None] = lambda: None) -> None:
         self._argv = [f"{a}\0".encode() for a in args]
         self._environ = [f"{k}={v}\0".encode() for k, v in env.items()]
         self._files = dict(files)
         self._write_log, self._audit, self._sleep_limit, self._on_exit = write_log, audit, sleep_limit, on_exit
+        self._on_sleep = on_sleep
         self._open: dict[int, _File] = {}
         self._next_fd = _PREOPEN_FD + 1
         self._memory: wasmtime.Memory | None = None
@@ -265,6 +268,7 @@ class Wasi:
                 seconds -= time.time() if clock_id == 0 else time.monotonic()
             wait = min(wait, max(0.0, seconds))
         if wait > 0 and wait != float("inf"):
+            self._on_sleep()
             time.sleep(max(0.0, min(wait, self._sleep_limit())))
         for i in range(count):
             sub, event = subscriptions + 48 * i, events + 32 * i

@@ -1,6 +1,7 @@
 """Test doubles for the host's platform, and an event loop that runs anywhere."""
 
 import asyncio
+import inspect
 import time
 from typing import Any
 
@@ -76,7 +77,7 @@ class FakeGuest:
         self._ids = 0
         self._waiting: dict[int, asyncio.Future] = {}
 
-    async def call(self, fn: str, args: Any) -> Any:
+    async def call(self, fn: str, args: Any, on_part=None) -> Any:
         if self.closed:
             raise GuestGone("ended")
         self._ids += 1
@@ -86,7 +87,10 @@ class FakeGuest:
 
         async def work():
             await asyncio.sleep(0)
-            result = self.functions[fn](*args)
+            function = self.functions[fn]
+            # A function that takes part= sends the parts of an HTTP answer, as a guest worker does.
+            parts = {"part": on_part or (lambda data: None)} if "part" in inspect.signature(function).parameters else {}
+            result = function(*args, **parts)
             if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
                 result = await result
             return result

@@ -1,14 +1,15 @@
-import asyncio
 """box.fetch's host side: routing, middleware (logger, tracer, CORS), versions, metrics."""
 
+import asyncio
 import json
 from types import SimpleNamespace
 
 import pytest
 
 from edgebox import Manifest
-from edgebox._exchange import EdgeRequest
-from edgebox._http import HTTP_EXPORT, EdgeHttp
+from edgebox._errors import EdgeBoxError, PanicError, TimeoutError
+from edgebox._exchange import BodyStream, EdgeRequest
+from edgebox._http import HTTP_EXPORT, MAX_PARTS, EdgeHttp
 from fakes import MANIFEST_URL, http_bytes, manifest_data
 
 ROUTES = [{
@@ -233,3 +234,99 @@ def test_the_edge_gives_each_request_its_own_flags_and_user(run, make_host, plat
     assert version(flags={}, user_id=user["v1"]) == "v1"
     assert version(flags={"on": True}, user_id=user["v1"]) == "v2"
     assert version(flags={}, user_id=user["v2"]) == "v2"
+
+
+# ---------------------------------------------------------------- streamed answers
+
+CHUNKED = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+
+def chunk(data: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+def streaming(edge, parts, rest, *, gate=None):
+    """The guest's HTTP export sends ``parts`` (each a part), waits for ``gate``, then answers ``rest``
+    (an exception is raised instead)."""
+    async def serve(head, body, part):
+        for data in parts:
+            part(data)
+        if gate is not None:
+            await gate
+        if isinstance(rest, BaseException):
+            raise rest
+        return rest
+
+    edge.platform.functions[HTTP_EXPORT] = serve
+
+
+async def body_of(response):
+    return [chunk async for chunk in response.body]
+
+
+def test_an_answer_in_parts_is_answered_at_its_head_and_its_body_streams_until_the_handler_ends(run, edge):
+    async def scenario():
+        gate = asyncio.get_event_loop().create_future()
+        streaming(edge, [b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n", CHUNKED + chunk(b"data: 1\n\n")],
+                  chunk(b"data: 2\n\n") + b"0\r\n\r\n", gate=gate)
+        response = await edge.http.handle(request(headers=[("origin", "https://shop.example")]))
+        # The handler still runs: the head is here, with what the middleware added, and the first chunk.
+        assert not gate.done()
+        assert response.status == 200 and response.header("content-type") == "text/event-stream"
+        assert response.header("x-edgebox-version") == "heartbeat" and response.header("traceparent")
+        assert response.header("access-control-allow-origin") == "https://shop.example"
+        assert isinstance(response.body, BodyStream)
+        first = await response.body.__anext__()
+        assert first == b"data: 1\n\n"
+        gate.set_result(None)
+        return first, await body_of(response)
+
+    first, rest = run(scenario())
+    assert rest == [b"data: 2\n\n"]
+    assert edge.host.metrics.value("edgebox_requests_total", "heartbeat", "heartbeat", "/edge/orders/", "200") == 1
+    assert [line["status"] for line in edge.http.requests] == [200]
+
+
+def test_parts_that_end_before_the_head_is_whole_give_one_answer_with_its_body(run, edge):
+    whole = http_bytes(201, [("content-type", "text/plain")], b"all at once")
+    streaming(edge, [whole[:10], whole[10:30]], whole[30:])
+    response = run(edge.http.handle(request()))
+    assert response.status == 201 and response.body == b"all at once"
+
+
+@pytest.mark.parametrize("rest, code", [
+    (TimeoutError("not answered within 5000 ms (timeout_ms)"), "E_TIMEOUT"),
+    (PanicError("panic: boom"), "E_PANIC"),
+    (b"zz\r\nnot a chunk", "E_GUEST"),
+])
+def test_a_stream_cut_short_ends_its_body_with_the_error_that_cut_it(run, edge, rest, code):
+    streaming(edge, [CHUNKED + chunk(b"data: 1\n\n")], rest)
+
+    async def scenario():
+        response = await edge.http.handle(request())
+        assert response.status == 200
+        with pytest.raises(EdgeBoxError) as caught:
+            await body_of(response)
+        return caught.value
+
+    assert run(scenario()).code == code
+
+
+def test_parts_that_break_the_rules_before_the_head_is_whole_are_a_502(run, edge):
+    streaming(edge, [b"HTTP/1.1 200 OK\r\nSet-Cookie: a=b\r\n"], b"\r\n")
+    response = run(edge.http.handle(request()))
+    assert response.status == 502 and json.loads(response.body)["error"]["code"] == "E_GUEST"
+    assert "set-cookie" in json.loads(response.body)["error"]["message"].lower()
+
+
+def test_a_flood_of_parts_is_refused(run, edge):
+    streaming(edge, [CHUNKED] + [b"1"] * (MAX_PARTS + 1), b"")
+
+    async def scenario():
+        response = await edge.http.handle(request())
+        with pytest.raises(EdgeBoxError) as caught:
+            await body_of(response)
+        return caught.value
+
+    error = run(scenario())
+    assert error.code == "E_GUEST" and "parts" in error.message

@@ -5,6 +5,7 @@ and hostile handlers contained with the browser's codes while it keeps answering
 import concurrent.futures
 import json
 import socket
+import time
 
 import httpx
 import pytest
@@ -74,6 +75,31 @@ def test_the_edge_answers_as_go_s_own_server_would_framing_its_own(edge_server, 
     assert got.content == expected  # httpx decodes gzip and deflate as a browser does
     assert got.status_code == {"no-content": 204, "late-header": 202}.get(case, 200)
     assert "x-too-late" not in got.headers and got.headers["x-edgebox-where"] == "edge"
+
+
+def test_a_streamed_body_arrives_while_the_handler_still_writes(edge_server):
+    arrivals = []
+    with httpx.stream("GET", f"{edge_server.url}/wasi/case/stream?events=3&ms=400", timeout=30) as response:
+        assert response.status_code == 200 and response.headers["content-type"] == "text/event-stream"
+        text = b""
+        for chunk in response.iter_raw():
+            text += chunk
+            arrivals.append((time.monotonic(), text))
+    assert text == b"data: 0\n\ndata: 1\n\ndata: 2\n\n"
+    # The first event alone, 800 ms before the last was written; half of that for a busy machine.
+    assert arrivals[0][1] == b"data: 0\n\n" and arrivals[-1][0] - arrivals[0][0] >= 0.4, arrivals
+
+
+def test_a_stream_its_time_limit_cuts_short_drops_the_connection_and_the_server_keeps_answering(edge_server):
+    received = b""
+    with pytest.raises(httpx.RemoteProtocolError):  # the body never ends: no last chunk, as from a server that failed
+        with httpx.stream("GET", f"{edge_server.url}/hostile/stream-then-loop", timeout=30) as response:
+            assert response.status_code == 200
+            for chunk in response.iter_raw():
+                received += chunk
+    assert received == b"data: before the loop\n\n"
+    assert check(edge_server).status_code == 200
+    assert httpx.get(f"{edge_server.url}/hostile/ok").text == "ok"
 
 
 def test_cors_preflight_is_answered_without_calling_the_guest_and_allows_edgeboxs_headers(edge_server):

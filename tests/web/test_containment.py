@@ -369,3 +369,63 @@ def test_a_guest_error_that_cannot_be_read_is_still_an_answer(page):
         assert (got["ok"], got["code"]) == (False, "E_GUEST"), (fn, got)
         assert got["ms"] < 1000, (fn, got)
     assert_still_serves(page, "roomy")
+
+
+# A streamed answer read from the page: the chunks as they came, then how the body ended.
+READ_STREAM = """async (url) => {
+    const response = await box.fetch(url);
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    const chunks = [];
+    try {
+        for (let read = await reader.read(); !read.done; read = await reader.read()) chunks.push(decoder.decode(read.value));
+        return { status: response.status, chunks, ended: "whole" };
+    } catch (error) {
+        return { status: response.status, chunks, ended: error instanceof EdgeBoxModule.EdgeBoxError ? error.code : String(error) };
+    }
+}"""
+
+
+@pytest.fixture(scope="module")
+def stream_page(context, base_url, test_modules):
+    """Both ABIs' HTTP guests with a time limit of 1 s, behind the logger."""
+    page = open_page(context, f"{base_url}/blank.html")
+    quick = {"limits": {"timeout_ms": 1000}}
+    modules = {"quickjs": {**test_modules["httpjs"], "policy": quick}, "quickwasi": {**test_modules["httpwasi"], "policy": quick}}
+    routes = [{"prefix": "/js/", "module": "quickjs", "middleware": ["logger"]},
+              {"prefix": "/wasi/", "module": "quickwasi", "middleware": ["logger"]}]
+    page.evaluate(START, [modules, {"routes": routes}])
+    yield page
+    page.close()
+
+
+# The spin runs in the handler's goroutine, woken by a timer: under GOOS=js no call's own
+# code holds the thread then, so the host cannot say whose it is (a crash of the calls
+# in flight, as for any goroutine that never yields); under wasip1 the call holds it.
+@pytest.mark.parametrize("prefix, code", [("/js", "E_CRASHED"), ("/wasi", "E_TIMEOUT")])
+def test_a_stream_its_time_limit_cuts_short_ends_its_body_with_the_limits_code(stream_page, prefix, code):
+    got = stream_page.evaluate(READ_STREAM, f"{prefix}/case/stream-then-spin")
+    # The head and the first event were read; then the body failed with the limit's code.
+    assert got["status"] == 200 and "".join(got["chunks"]) == "data: before the spin\n\n" and got["ended"] == code, got
+    after = stream_page.evaluate(READ_STREAM, f"{prefix}/case/stream?events=2&ms=0")
+    assert after == {"status": 200, "chunks": after["chunks"], "ended": "whole"} and "".join(after["chunks"]) == "data: 0\n\ndata: 1\n\n"
+    assert stream_page.evaluate("box.restarts") == 0 and stream_page.problems == []
+
+
+@pytest.mark.parametrize("prefix", ["/js", "/wasi"])
+def test_a_flood_of_flushes_arrives_whole_in_at_most_one_piece_per_10_ms(stream_page, prefix):
+    got = stream_page.evaluate(READ_STREAM, f"{prefix}/case/flush-flood?ms=500&size=300")
+    body = "".join(got["chunks"])
+    assert got["ended"] == "whole" and body.endswith("end") and set(body[:-3]) == {"x"}, (len(body), got["ended"])
+    # Thousands of flushes in 500 ms; at most one part per PART_MS (10 ms) leaves the guest,
+    # and the host splits none of them: far fewer pieces than flushes.
+    flushes = (len(body) - 3) // 300
+    assert flushes > 100 and len(got["chunks"]) <= 500 // 10 + 10, (flushes, len(got["chunks"]))
+
+
+@pytest.mark.parametrize("prefix", ["/js", "/wasi"])
+def test_a_stream_of_more_tiny_chunks_than_the_host_parses_is_cut_with_e_guest(stream_page, prefix):
+    # One-byte chunks: past 4096 of them (or one per 256 bytes), the answer breaks the host's rule
+    # (app/edgebox/_http_answer.py MAX_CHUNKS), streamed or not.
+    got = stream_page.evaluate(READ_STREAM, f"{prefix}/case/flush-flood?ms=500&size=1")
+    assert got["status"] == 200 and got["ended"] == "E_GUEST", got["ended"]

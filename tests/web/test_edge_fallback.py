@@ -97,3 +97,19 @@ def test_an_edge_that_does_not_answer_is_a_network_error(fallback_page):
 def test_an_isolated_page_answers_in_the_browser_and_says_so(box_page):
     got = box_page.evaluate(FETCH, ["/nowhere", {}])
     assert got["status"] == 404 and got["headers"]["x-edgebox-where"] == "browser"
+
+
+def test_a_streamed_edge_answer_streams_and_one_the_edge_drops_ends_with_an_edgebox_error(fallback_page, edge):
+    fallback_page.evaluate(START, [edge.url, {}])
+    got = fallback_page.evaluate("""async () => {
+        const response = await box.fetch("/hostile/stream-then-loop");
+        const reader = response.body.getReader();
+        const first = new TextDecoder().decode((await reader.read()).value);
+        try {
+            while (!(await reader.read()).done);
+            return [first, "whole"];
+        } catch (error) {
+            return [first, error instanceof EdgeBoxModule.EdgeBoxError ? error.code : String(error)];
+        }
+    }""")
+    assert got == ["data: before the loop\n\n", "E_NETWORK"]

@@ -13,7 +13,7 @@ from pages import open_page
 ROUTES = [{"prefix": "/js/", "module": "httpjs"}, {"prefix": "/wasi/", "module": "httpwasi"}]
 # Set by EdgeBox on every box.fetch answer; the rest must be the server's.
 EDGEBOX_ADDS = {"x-edgebox-version", "x-edgebox-where"}
-CASES = ["early-hints", "late-header", "flusher", "controller", "no-content", "not-modified", "reset-content", "sniffed",
+CASES = ["early-hints", "late-header", "flusher", "stream", "controller", "no-content", "not-modified", "reset-content", "sniffed",
          "no-content-type", "explicit-length", "gzip", "deflate", "trailers", "large", "error", "latin1-header"]
 GUESTS = build.ROOT / "tests" / "guests"
 
@@ -82,3 +82,31 @@ def test_a_head_request_and_a_request_with_a_body_reach_the_handler_as_a_server_
         expected = describe(native_page, "fetch", f"{native}/case/request", init)
         got = describe(box_page, "box", f"{prefix}/case/request", init)
         assert got == expected
+
+
+# Each event's arrival, read from the body as a stream, relative to the first.
+ARRIVALS = """async ([how, url]) => {
+    const response = how === "box" ? await box.fetch(url) : await fetch(url);
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    const arrivals = [];
+    let text = "";
+    for (let read = await reader.read(); !read.done; read = await reader.read()) {
+        text += decoder.decode(read.value, { stream: true });
+        arrivals.push([performance.now(), text]);
+    }
+    return { text, after: arrivals.map(([at, seen]) => [Math.round(at - arrivals[0][0]), seen]) };
+}"""
+
+
+@pytest.mark.parametrize("prefix", ["/js", "/wasi"])
+def test_a_streamed_body_is_read_while_the_handler_still_writes(native_page, native, box_page, prefix):
+    url = "/case/stream?events=3&ms=400"
+    expected = native_page.evaluate(ARRIVALS, ["fetch", native + url])
+    got = box_page.evaluate(ARRIVALS, ["box", prefix + url])
+    assert got["text"] == expected["text"] == "data: 0\n\ndata: 1\n\ndata: 2\n\n"
+    # The first event was read alone, 800 ms before the last was written (an answer read
+    # whole would have all three at once); a margin of half of that for a busy machine.
+    first_ms, first_text = got["after"][0]
+    assert first_text == "data: 0\n\n"
+    assert got["after"][-1][0] >= 400, got["after"]

@@ -8,10 +8,10 @@ from typing import Any
 from pyodide.ffi import to_js
 
 from .._errors import EdgeBoxError
-from .._exchange import EdgeRequest
+from .._exchange import BodyStream, EdgeRequest
 from .._host import Host
 from .._http import EdgeHttp
-from .._protocol import Op, Request, parse_request, reply_error, reply_ok
+from .._protocol import Op, Request, body_event, parse_request, reply_error, reply_ok
 from ._ffi import to_wire_js, translate
 
 __all__ = ["Dispatcher"]
@@ -40,6 +40,7 @@ class Dispatcher:
             task.add_done_callback(self._tasks.discard)
 
     async def _serve(self, request: Request) -> None:
+        stream: BodyStream | None = None
         try:
             if request.op == Op.STATS:
                 value = to_wire_js({**self._host.stats(), "requests": list(self._http.requests), "spans": list(self._http.spans)})
@@ -49,7 +50,7 @@ class Dispatcher:
                 self._http.flags = dict(request.flags.to_py()) if request.flags else {}
                 value = to_wire_js(self._http.flags)
             elif request.op == Op.FETCH:
-                value = await self._fetch(request)
+                value, stream = await self._fetch(request)
             elif request.op == Op.UPDATE:
                 value = to_wire_js(await self._host.releases.update())
             elif request.op == Op.ROLLBACK:
@@ -62,12 +63,25 @@ class Dispatcher:
         except BaseException as error:  # every request is answered, whatever went wrong
             reply = reply_error(request.id, translate(error, f"{request.op} {request.module}.{request.fn}"))
         self._post(to_wire_js(reply))
+        if stream is not None:
+            await self._stream(request.id, stream)
 
-    async def _fetch(self, request: Request) -> Any:
+    async def _stream(self, request_id: int, stream: BodyStream) -> None:
+        """A streamed body after its reply, each piece as it comes; then its end or its error."""
+        try:
+            async for chunk in stream:
+                self._post(to_wire_js(body_event(request_id, chunk=to_js(chunk))))
+        except BaseException as error:  # the page's stream ends with it, whatever it was
+            self._post(to_wire_js(body_event(request_id, error=translate(error, "box.fetch body"))))
+        else:
+            self._post(to_wire_js(body_event(request_id, end=True)))
+
+    async def _fetch(self, request: Request) -> tuple[Any, BodyStream | None]:
         head = request.head
         edge = EdgeRequest(method=str(head.method).upper(), url=str(head.url),
                            headers=[(str(k), str(v)) for k, v in head.headers.to_py()], body=request.body)
         response = await self._http.handle(edge)
-        body = to_js(response.body) if isinstance(response.body, bytes) else response.body
+        stream = response.body if isinstance(response.body, BodyStream) else None
+        body = to_js(response.body) if isinstance(response.body, bytes) else None if stream else response.body
         return to_wire_js({"status": response.status, "statusText": response.status_text,
-                           "headers": [list(h) for h in response.headers], "body": body})
+                           "headers": [list(h) for h in response.headers], "body": body, "stream": stream is not None}), stream

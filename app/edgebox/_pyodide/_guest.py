@@ -6,7 +6,7 @@ import asyncio
 import functools
 import struct
 from itertools import count
-from typing import Any
+from typing import Any, Callable
 
 import js
 from pyodide.ffi import create_proxy, to_js
@@ -45,6 +45,7 @@ class WorkerGuest:
         self._services = services
         self._ids = count(1)
         self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._parts: dict[int, Callable[[bytes], None]] = {}  # call id -> where its answer's parts go
         self._tasks: dict[int, asyncio.Task[None]] = {}  # fid -> the request the host performs for it
         self._dead: Death | None = None
         # The watch slots (guest-protocol.js Watch), shared with the guest when the
@@ -54,23 +55,26 @@ class WorkerGuest:
         self._proxies = [create_proxy(self._on_message), create_proxy(self._on_error)]
         worker.onmessage, worker.onerror = self._proxies
         self._handlers = {
-            GuestOp.REPLY: self._on_reply, GuestOp.FETCH: self._on_fetch, GuestOp.FETCH_ABORT: self._on_fetch_abort,
+            GuestOp.REPLY: self._on_reply, GuestOp.PART: self._on_part, GuestOp.FETCH: self._on_fetch, GuestOp.FETCH_ABORT: self._on_fetch_abort,
             GuestOp.AUDIT: self._on_audit,
             GuestOp.LOG: self._on_log, GuestOp.DIED: self._on_died, GuestOp.BEAT: self._on_beat,
         }
 
-    def request(self, message: dict[str, Any]) -> asyncio.Future[Any]:
+    def request(self, message: dict[str, Any], on_part: Callable[[bytes], None] | None = None) -> asyncio.Future[Any]:
         future = asyncio.get_event_loop().create_future()
         if self._dead is not None:
             future.set_exception(GuestGone(f"module {self.name!r} had already ended"))
             return future
         request_id = next(self._ids)
         self._pending[request_id] = future
+        if on_part is not None:
+            self._parts[request_id] = on_part
+            future.add_done_callback(lambda _: self._parts.pop(request_id, None))
         self._worker.postMessage(to_wire_js({**message, "id": request_id}))
         return future
 
-    async def call(self, fn: str, args: Any) -> Any:
-        value = await self.request({"op": GuestOp.CALL, "fn": fn, "args": args})
+    async def call(self, fn: str, args: Any, on_part: Callable[[bytes], None] | None = None) -> Any:
+        value = await self.request({"op": GuestOp.CALL, "fn": fn, "args": args}, on_part if fn == HTTP_EXPORT else None)
         # An HTTP answer is read in Python (_http_answer.py): one copy of its bytes into Python's heap.
         return value.to_bytes() if fn == HTTP_EXPORT and hasattr(value, "to_bytes") else value
 
@@ -102,6 +106,12 @@ class WorkerGuest:
             future.set_exception(GuestGone(f"module {self.name!r} had ended before the call reached it"))
         else:
             future.set_exception(claimed(data.error.to_py(), LOAD_CODES if data.id == _LOAD_ID else REPLY_CODES))
+
+    def _on_part(self, data: Any) -> None:
+        on_part = self._parts.get(data.id)
+        if on_part is not None:
+            # Only bytes: anything else is not a part (a typed array's to_bytes is one copy into Python).
+            on_part(data.bytes.to_bytes() if hasattr(data.bytes, "to_bytes") else b"")
 
     def _on_fetch(self, data: Any) -> None:
         request = HttpRequest(url=str(data.url), method=str(data.method), headers=[(str(k), str(v)) for k, v in data.headers.to_py()],

@@ -21,6 +21,15 @@ const (
 // HTTPExport is the function the host calls with each request for Serve's handler.
 const HTTPExport = "__edgebox_http"
 
+// A piece of an HTTP answer, handed to the host while the handler still runs
+// (it flushed, then waits): the host streams it on, and the call's answer is
+// the rest. Under wasip1 the SDK imports ImportModule.HTTPPart(ptr, len);
+// under GOOS=js, JSCall's third argument is a function taking a Uint8Array.
+const (
+	ImportModule = "edgebox"
+	HTTPPart     = "http_part"
+)
+
 // The globals through which a GOOS=js worker calls the SDK: JSCall(name,
 // envelope) answers a Promise of the answer's envelope, JSExports() the JSON
 // array of the registered names (the twins of the wasip1 exports edgebox_call
@@ -36,8 +45,9 @@ const (
 const HandlerPanicked = "E_PANIC"
 
 // Dispatch runs the function registered under name on one envelope
-// (tag, payload) and returns the answer's envelope. Package edgebox sets it.
-var Dispatch func(name string, tag byte, in []byte) (byte, []byte)
+// (tag, payload) and returns the answer's envelope; part hands the host a
+// piece of an HTTP answer before that (HTTPPart). Package edgebox sets it.
+var Dispatch func(name string, tag byte, in []byte, part func([]byte)) (byte, []byte)
 
 // Names lists the registered functions. Package edgebox sets it.
 var Names func() []string

@@ -45,6 +45,17 @@ func edgeboxCall(namePtr, nameLen, inPtr, inLen uint32) uint64 {
 	if len(in) > 0 {
 		tag, in = in[0], in[1:]
 	}
-	tag, out := Dispatch(name, tag, in)
+	tag, out := Dispatch(name, tag, in, part)
 	return result(append([]byte{tag}, out...))
+}
+
+//go:wasmimport edgebox http_part
+func httpPart(ptr, size uint32)
+
+// part hands the host a piece of the answer of the call in progress: under
+// wasip1 one call runs at a time, so the host knows whose it is.
+func part(b []byte) {
+	if len(b) > 0 {
+		httpPart(uint32(uintptr(unsafe.Pointer(unsafe.SliceData(b)))), uint32(len(b)))
+	}
 }

@@ -6,7 +6,9 @@ import (
 	"compress/zlib"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strings"
+	"time"
 )
 
 // Cases are handlers that exercise net/http's server rules, each named by the
@@ -35,6 +37,43 @@ var Cases = map[string]http.HandlerFunc{
 			fmt.Fprintf(w, "data: %d\n\n", i)
 			flusher.Flush()
 		}
+	},
+	// Server-sent events, ?events= of them (3), ?ms= apart (50): each flushed, then a wait,
+	// so a client reads each as it is sent.
+	"stream": func(w http.ResponseWriter, r *http.Request) {
+		events, ms := 3, 50
+		fmt.Sscan(r.URL.Query().Get("events"), &events)
+		fmt.Sscan(r.URL.Query().Get("ms"), &ms)
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := 0; i < events; i++ {
+			if i > 0 {
+				time.Sleep(time.Duration(ms) * time.Millisecond)
+			}
+			fmt.Fprintf(w, "data: %d\n\n", i)
+			w.(http.Flusher).Flush()
+		}
+	},
+	// Hostile streams, never fetched from the native server: one that sends an event,
+	// then spins until its time limit ends it; one that flushes ?size= bytes (1) at a
+	// time for ?ms= (500), yielding after each so that each is handed on, then says "end".
+	"stream-then-spin": func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "data: before the spin\n\n")
+		w.(http.Flusher).Flush()
+		time.Sleep(20 * time.Millisecond)
+		for {
+		}
+	},
+	"flush-flood": func(w http.ResponseWriter, r *http.Request) {
+		ms, size := 500, 1
+		fmt.Sscan(r.URL.Query().Get("ms"), &ms)
+		fmt.Sscan(r.URL.Query().Get("size"), &size)
+		piece := []byte(strings.Repeat("x", size))
+		for until := time.Now().Add(time.Duration(ms) * time.Millisecond); time.Now().Before(until); {
+			w.Write(piece)
+			w.(http.Flusher).Flush()
+			runtime.Gosched()
+		}
+		fmt.Fprint(w, "end")
 	},
 	"controller": func(w http.ResponseWriter, r *http.Request) {
 		rc := http.NewResponseController(w)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"edgebox.dev/edgebox"
 )
@@ -20,6 +21,13 @@ func init() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/hostile/ok", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })
 	mux.HandleFunc("/hostile/loop", func(w http.ResponseWriter, r *http.Request) {
+		for {
+		}
+	})
+	mux.HandleFunc("/hostile/stream-then-loop", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "data: before the loop\n\n")
+		w.(http.Flusher).Flush()
+		time.Sleep(20 * time.Millisecond)
 		for {
 		}
 	})
