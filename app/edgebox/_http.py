@@ -84,7 +84,7 @@ class EdgeHttp:
     async def _to_guest(self, request: EdgeRequest) -> EdgeResponse:
         head = json.dumps({"method": request.method, "url": request.url, "headers": [list(h) for h in request.headers]})
         module = request.state["module"]
-        streamed = _Streamed(request.method)
+        streamed = _Streamed(request.method, lambda error: self._refused(module, error))
         call = asyncio.Task(self.host.call(module, HTTP_EXPORT, [head, request.body], on_part=streamed.part),
                             loop=asyncio.get_event_loop(), **_EAGER)
         call.add_done_callback(streamed.answered)
@@ -106,17 +106,22 @@ class EdgeHttp:
             return streamed.finish(result)
         except GuestError as error:
             # A handler's answer the page's Response could not take (or must not): refused, audited, 502.
-            message = f"{module}: {error.message}"
-            self.host.audit(module, "http", message[:500], error.code)
-            return json_response(502, {"error": {"code": error.code, "message": message}})
+            return json_response(502, {"error": {"code": error.code, "message": self._refused(module, error)}})
+
+    def _refused(self, module: str, error: GuestError) -> str:
+        """Audit a handler's answer refused by the rules (_http_answer.py); the message that says why."""
+        message = f"{module}: {error.message}"
+        self.host.audit(module, "http", message[:500], error.code)
+        return message
 
 
 class _Streamed:
     """One answer's parts as they come: read as they arrive, and once the final
     response's head is read, the response, whose body streams the rest."""
 
-    def __init__(self, method: str) -> None:
+    def __init__(self, method: str, refused: Callable[[GuestError], Any]) -> None:
         self.method = method
+        self._refused = refused  # audits a stream the rules cut short (before its head: the caller does)
         self.reader: AnswerReader | None = None  # made by the first part
         self.ready: asyncio.Future[None] = asyncio.get_event_loop().create_future()
         self.response: EdgeResponse | None = None  # answered before the call ended
@@ -137,6 +142,7 @@ class _Streamed:
         except GuestError as error:
             self.error = error
             if self.response is not None and isinstance(self.response.body, BodyStream):
+                self._refused(error)
                 self.response.body.end(error)
             return
         if self.response is None and self.reader.response is not None:
@@ -166,6 +172,7 @@ class _Streamed:
                 self.finish(call.result())
                 body.end()
             except GuestError as error:
+                self._refused(error)
                 body.end(error)
 
     def finish(self, rest: Any) -> EdgeResponse:

@@ -310,6 +310,8 @@ def test_a_stream_cut_short_ends_its_body_with_the_error_that_cut_it(run, edge, 
         return caught.value
 
     assert run(scenario()).code == code
+    # A broken answer is audited, once, as a whole one is; a limit or a panic is the host's own report.
+    assert len([e for e in edge.host.recent_audit if e.capability == "http"]) == (code == "E_GUEST")
 
 
 def test_parts_that_break_the_rules_before_the_head_is_whole_are_a_502(run, edge):
@@ -330,3 +332,4 @@ def test_a_flood_of_parts_is_refused(run, edge):
 
     error = run(scenario())
     assert error.code == "E_GUEST" and "parts" in error.message
+    assert len([e for e in edge.host.recent_audit if e.capability == "http"]) == 1

@@ -427,5 +427,5 @@ def test_a_flood_of_flushes_arrives_whole_in_at_most_one_piece_per_10_ms(stream_
 def test_a_stream_of_more_tiny_chunks_than_the_host_parses_is_cut_with_e_guest(stream_page, prefix):
     # One-byte chunks: past 4096 of them (or one per 256 bytes), the answer breaks the host's rule
     # (app/edgebox/_http_answer.py MAX_CHUNKS), streamed or not.
-    got = stream_page.evaluate(READ_STREAM, f"{prefix}/case/flush-flood?ms=500&size=1")
+    got = stream_page.evaluate(READ_STREAM, f"{prefix}/case/flush-flood?count=6000&size=1")
     assert got["status"] == 200 and got["ended"] == "E_GUEST", got["ended"]

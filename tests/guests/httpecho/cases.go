@@ -55,7 +55,8 @@ var Cases = map[string]http.HandlerFunc{
 	},
 	// Hostile streams, never fetched from the native server: one that sends an event,
 	// then spins until its time limit ends it; one that flushes ?size= bytes (1) at a
-	// time for ?ms= (500), yielding after each so that each is handed on, then says "end".
+	// time, ?count= times or else for ?ms= (500), yielding after each so that each is
+	// handed on, then says "end".
 	"stream-then-spin": func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "data: before the spin\n\n")
 		w.(http.Flusher).Flush()
@@ -64,11 +65,13 @@ var Cases = map[string]http.HandlerFunc{
 		}
 	},
 	"flush-flood": func(w http.ResponseWriter, r *http.Request) {
-		ms, size := 500, 1
+		ms, size, count := 500, 1, 0
 		fmt.Sscan(r.URL.Query().Get("ms"), &ms)
 		fmt.Sscan(r.URL.Query().Get("size"), &size)
+		fmt.Sscan(r.URL.Query().Get("count"), &count)
 		piece := []byte(strings.Repeat("x", size))
-		for until := time.Now().Add(time.Duration(ms) * time.Millisecond); time.Now().Before(until); {
+		until := time.Now().Add(time.Duration(ms) * time.Millisecond)
+		for i := 0; (count > 0 && i < count) || (count == 0 && time.Now().Before(until)); i++ {
 			w.Write(piece)
 			w.(http.Flusher).Flush()
 			runtime.Gosched()
