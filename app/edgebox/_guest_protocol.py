@@ -4,7 +4,7 @@ The guest half is ``web/guest-protocol.js``, which lists every message; the two
 are kept identical by ``tests/test_parity.py``. The host sends one ``load``
 with the compiled module and what its policy grants; the guest replies with
 the names it exported. Then ``call``s, each answered by a ``reply`` with the
-same id. The guest asks the host for network requests (``fetch``, answered by
+same id (an HTTP call's answer may come first in ``part``s, the reply its rest). The guest asks the host for network requests (``fetch``, answered by
 ``fetched``), reports ``audit`` events and ``log`` lines in batches, says when
 it ``died``, and keeps the ``Watch`` slots current for the host's watchdog.
 """
