@@ -178,12 +178,12 @@ func (s *server) serve(envelope []byte, part func([]byte)) ([]byte, error) {
 func (s *server) roundTrip(c *clientConn, req *http.Request, part func([]byte)) ([]byte, error) {
 	c.state.panicked.Store(nil)
 	c.raw.Reset()
-	given := 0
 	if part != nil {
+		// What was handed on leaves raw: a long stream holds only what is not yet given.
 		c.conn.in.beforeWait(func() {
-			if n := c.raw.Len(); n > given {
-				part(c.raw.Bytes()[given:n])
-				given = n
+			if n := c.raw.Len(); n > 0 {
+				part(c.raw.Bytes())
+				c.raw.Next(n)
 			}
 		})
 		defer c.conn.in.beforeWait(nil)
@@ -221,7 +221,7 @@ func (s *server) roundTrip(c *clientConn, req *http.Request, part func([]byte)) 
 			return nil, &Error{Code: CodeGuest, Message: "the handler aborted the response body: " + err.Error()}
 		}
 		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
-			out := bytes.Clone(c.raw.Bytes()[min(given, c.raw.Len()-c.reader.Buffered()) : c.raw.Len()-c.reader.Buffered()])
+			out := bytes.Clone(c.raw.Bytes()[:max(0, c.raw.Len()-c.reader.Buffered())])
 			s.give(c, resp)
 			return out, nil
 		}
@@ -259,7 +259,7 @@ type serverConn struct {
 
 type clientConn struct {
 	conn   *memConn
-	raw    bytes.Buffer // what the server wrote for the request in flight
+	raw    bytes.Buffer // what the server wrote for the request in flight, less what was handed on
 	reader *bufio.Reader
 	state  *connState
 }

@@ -322,3 +322,26 @@ func TestServeHandsOnWhatWasFlushedWhileTheHandlerWaits(t *testing.T) {
 		t.Fatalf("%d %q", resp.StatusCode, body)
 	}
 }
+
+// A long stream holds only what it has not handed on: 4 MiB streamed in 64
+// KiB pieces leaves the connection's buffer far smaller than the stream.
+func TestServeKeepsNoMoreOfAStreamThanItHasNotHandedOn(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1)) // as under wasm: see above
+	piece := []byte(strings.Repeat("x", 64<<10))
+	s := newServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for i := 0; i < 64; i++ {
+			w.Write(piece)
+			w.(http.Flusher).Flush()
+			time.Sleep(time.Millisecond)
+		}
+	}))
+	defer s.close()
+	given := 0
+	rest, err := s.serve(envelope(t, "GET", "https://box.example/", ""), func(b []byte) { given += len(b) })
+	if err != nil || given+len(rest) < 4<<20 {
+		t.Fatalf("%d bytes given, %d returned, err %v", given, len(rest), err)
+	}
+	if len(s.idle) != 1 || s.idle[0].raw.Cap() > 1<<20 {
+		t.Fatalf("the connection's buffer holds %d bytes of capacity after a 4 MiB stream", s.idle[0].raw.Cap())
+	}
+}

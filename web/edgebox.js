@@ -11,7 +11,7 @@ import { pageURL, randomId, validate } from "./options.js";
 import { fetchFromEdge } from "./fallback.js";
 import {
   BadRequestError, BootError, ClosedError, ConfigError, CrashedError, EdgeBoxError, GuestError, TimeoutError,
-  TooLargeError,
+  TooLargeError, translatedStream,
 } from "./errors.js";
 
 export {
@@ -35,13 +35,14 @@ const fromGuest = (wire) => EdgeBoxError.fromWire(REPLY_CODE_SET.has(wire?.code)
 // first, as a stream (the host never decodes: app/edgebox/_http_answer.py).
 // A coding fetch does not know leaves the body as it is, as fetch leaves it.
 const DECODERS = { gzip: "gzip", "x-gzip": "gzip", deflate: "deflate", identity: null };
-function decoded(body, codings) {
+// A body that does not decode fails its reader with E_GUEST, not the DecompressionStream's TypeError.
+function decoded(body, codings, what) {
   if (!codings || !body || body.length === 0) return body;
   const order = codings.split(",").map((coding) => coding.trim().toLowerCase()).filter(Boolean).reverse();
   if (!order.every((coding) => Object.hasOwn(DECODERS, coding))) return body;
   let stream = body instanceof ReadableStream ? body : new Blob([body]).stream();
   for (const coding of order) if (DECODERS[coding]) stream = stream.pipeThrough(new DecompressionStream(DECODERS[coding]));
-  return stream;
+  return translatedStream(stream, (error) => new GuestError(`${what}: the body does not decode as its Content-Encoding ${codings} says: ${error?.message ?? error}`, { cause: error }));
 }
 
 /**
@@ -155,7 +156,7 @@ export class EdgeBox extends EventTarget {
     try {
       const headers = new Headers(reply.headers);
       headers.set("x-edgebox-where", "browser");
-      const body = nullBody ? null : decoded(reply.body, headers.get("content-encoding"));
+      const body = nullBody ? null : decoded(reply.body, headers.get("content-encoding"), `box.fetch(${head.url})`);
       return new Response(body, { status: reply.status, statusText: reply.statusText ?? "", headers });
     } catch (error) {
       // The host validates every answer; this is the last line, never a foreign exception.

@@ -69,3 +69,24 @@ export const ERROR_CLASSES = Object.freeze(Object.fromEntries(
   [EdgeBoxError, ConfigError, BootError, NotFoundError, IntegrityError, SignatureError, LoadError,
    BadRequestError, GuestError, DeniedError, ImportMismatchError, PanicError, LimitError, NetworkError, TooLargeError, TimeoutError, CrashedError, ClosedError].map((cls) => [cls.code, cls]),
 ));
+
+/**
+ * A body stream whose read failures are EdgeBoxErrors, so that a page reading a
+ * box.fetch body meets no foreign exception: an EdgeBoxError passes as it is,
+ * anything else (a broken gzip body, a dropped connection) as translate(error).
+ */
+export function translatedStream(body, translate) {
+  const reader = body.getReader();
+  return new ReadableStream({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch (error) {
+        controller.error(error instanceof EdgeBoxError ? error : translate(error));
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+}

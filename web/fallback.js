@@ -4,7 +4,7 @@
 // Response shape; a guest's failure is the server's {error: {code, message}}
 // answer, as it is the box's, and a server that does not answer is E_NETWORK
 // or E_TIMEOUT.
-import { BadRequestError, NetworkError, TimeoutError } from "./errors.js";
+import { BadRequestError, NetworkError, TimeoutError, translatedStream } from "./errors.js";
 import { NULL_BODY_STATUSES } from "./protocol.js";
 
 /** head: {method, url, headers}; config: the box's validated options. Resolves to a Response. */
@@ -32,24 +32,7 @@ export async function fetchFromEdge(head, body, { fallback, flags, userId, callT
   const answer = new Headers(response.headers);
   answer.set("x-edgebox-where", "edge");
   const nullBody = NULL_BODY_STATUSES.includes(response.status) || head.method === "HEAD" || response.body === null;
-  return new Response(nullBody ? null : streamed(response.body, failure),
+  // The edge server's body as it arrives (a streamed answer streams on).
+  return new Response(nullBody ? null : translatedStream(response.body, failure),
     { status: response.status, statusText: response.statusText, headers: answer });
-}
-
-// The edge server's body as it arrives (a streamed answer streams on); a failure
-// while it is read (the server dropped it, callTimeoutMs) is an EdgeBoxError.
-function streamed(body, failure) {
-  const reader = body.getReader();
-  return new ReadableStream({
-    async pull(controller) {
-      try {
-        const { done, value } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
-      } catch (error) {
-        controller.error(failure(error));
-      }
-    },
-    cancel: (reason) => reader.cancel(reason),
-  });
 }

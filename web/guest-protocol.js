@@ -3,7 +3,8 @@
 //
 //   host -> guest  {op: "load", id, name, abi, module: WebAssembly.Module, grant, watch, maxMessageBytes}
 //                                   grant: Policy.grant(); watch: the Watch region (below), or null
-//                  {op: "call", id, fn, args}
+//                  {op: "call", id, fn, args, parts?}   parts: true when the host reads an HTTP answer's
+//                                   parts (box.fetch); otherwise the answer comes whole
 //                  {op: "connect", id, shared: SharedArrayBuffer}   page <-> guest channel (channel.js); on it,
 //                                   the page sends {op: "call", id, fn, args} and gets {op: "reply", ...} back
 //                  {op: "fetched", fid, ok, status, statusText, headers, body} | {op: "fetched", fid, ok: false, error}
@@ -13,7 +14,7 @@
 //                  {op: "reply", id, ok: false, error: {code, message, stack}}   code: one of REPLY_CODES
 //                  {op: "reply", id, ok: false, gone: true}   the instance had exited before the call
 //                                   reached it: the call never ran (also on a direct channel)
-//                  {op: "part", id, bytes: Uint8Array}   a piece of the HTTP answer of host call id, sent
+//                  {op: "part", id, bytes: Uint8Array}   a piece of the HTTP answer of host call id (parts: true), sent
 //                                   while its handler still runs (it flushed, then waits); the reply's
 //                                   value is the rest. At most one per PART_MS, all before the reply
 //                  {op: "fetch", fid, url, method, headers: [[name, value]], body: Uint8Array | null}

@@ -311,6 +311,8 @@ function isBytes(value) {
   }
 }
 
+// send: where parts go (the host asked for them), or null: then they are kept and
+// the answer is given whole (whole), as to a page that calls the HTTP export itself.
 function answerParts(id, send) {
   let pending = [];
   let size = 0;
@@ -318,16 +320,21 @@ function answerParts(id, send) {
   let last = -Infinity;
   let timer = null;
   let open = true;
-  const out = () => {
-    if (timer !== null) cancel(timer);
-    timer = null;
-    if (size === 0) return;
-    const bytes = new RealUint8Array(size);
+  const joined = (rest = new RealUint8Array(0)) => {
+    const bytes = new RealUint8Array(size + rest.length);
     let at = 0;
     for (const piece of pending) {
       bytes.set(piece, at);
       at += piece.length;
     }
+    bytes.set(rest, at);
+    return bytes;
+  };
+  const out = () => {
+    if (timer !== null) cancel(timer);
+    timer = null;
+    if (send === null || size === 0) return;
+    const bytes = joined();
     pending = [];
     size = 0;
     last = now();
@@ -349,6 +356,7 @@ function answerParts(id, send) {
       apply(typedArraySet, copy, [value]);
       pending.push(copy);
       size += length;
+      if (send === null) return;
       if (now() - last >= PART_MS) out();
       else timer ??= later(out, PART_MS);
     },
@@ -357,6 +365,8 @@ function answerParts(id, send) {
       if (open) out();
       open = false;
     },
+    // The answer's bytes with the parts kept before them (none when they were sent).
+    whole: (rest) => (size === 0 || !(rest instanceof RealUint8Array) ? rest : joined(rest)),
   };
 }
 
@@ -365,7 +375,7 @@ function answerParts(id, send) {
 let busy = 0;
 const LINGER_MS = 1;
 
-async function call({ id, fn, args }, via, send) {
+async function call({ id, fn, args, parts: streamed }, via, send) {
   busy++;
   try {
     if (dead || instance.exited()) return send({ op: GuestOp.REPLY, id, ok: false, gone: true });
@@ -374,8 +384,8 @@ async function call({ id, fn, args }, via, send) {
     if (running.size === 0) logged = 0;
     const number = ++callNumber;
     const http = fn === HTTP_EXPORT;
-    // Only the host reads parts: a page calling the HTTP export directly gets the answer whole.
-    const parts = http && via === Via.HOST ? answerParts(id, send) : null;
+    // Parts go out only when the host asked (box.fetch); otherwise the answer is given whole.
+    const parts = http ? answerParts(id, streamed === true && via === Via.HOST ? send : null) : null;
     let answered = false;
     // The guest's answer, once it is a value (not a promise): sent as data, or refused.
     const answer = (value) => {
@@ -386,6 +396,7 @@ async function call({ id, fn, args }, via, send) {
       parts?.close();
       if (value instanceof RealError) return fail(id, ...guestFailure(value), "", send);
       if (parts?.over) return fail(id, "E_TOO_LARGE", `${fn}: the answer is over ${maxMessageBytes} bytes`, "", send);
+      if (parts) value = parts.whole(value);
       // Copying and sending a large answer is this call's own time: it holds the thread.
       const holding = atomicLoad(slots, Watch.CURRENT_ID) === 0;
       if (holding) {

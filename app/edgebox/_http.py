@@ -156,6 +156,8 @@ class _Streamed:
 
     def answered(self, call: "asyncio.Task[Any]") -> None:
         """The call ended: with the rest of the answer, or an error."""
+        if not call.cancelled():
+            call.exception()  # read here, whoever else reads it: a stream already cut leaves it unread
         if not self.ready.done():
             self.ready.set_result(None)
             return  # the caller reads the call's result

@@ -29,9 +29,11 @@ import wasmtime
 from wasmtime import _ffi as ffi
 from wasmtime._func import enter_wasm
 
-from edgebox._errors import BadRequestError, EdgeBoxError, GuestGone, LimitError, LoadError, PanicError, TimeoutError, claimed
+from edgebox._errors import (BadRequestError, EdgeBoxError, GuestGone, LimitError, LoadError, PanicError, TimeoutError,
+                             TooLargeError, claimed)
 from edgebox._guest_protocol import HTTP_EXPORT, PART_MS, REPLY_CODES, SDK_HTTP_PART, SDK_IMPORT_MODULE, Envelope, Via
 from edgebox._host import GuestServices
+from edgebox._http import MAX_PARTS_BYTES
 from edgebox._lifecycle import Death, classify_exit, panicked_goroutine_was_spawned
 from edgebox._manifest import ModuleSpec
 
@@ -86,22 +88,36 @@ class _RawExport:
 class _AnswerParts:
     """The parts of one call's HTTP answer (sdk/http.go serve), handed to the event
     loop as the guest worker hands them to the host: at most one per ``PART_MS``,
-    what came sooner when the guest next sleeps or with the answer."""
+    what came sooner when the guest next sleeps or with the answer. With no
+    ``on_part`` they are kept and the answer given whole. Past ``MAX_PARTS_BYTES``
+    in all, none is copied and the call is refused (``over``)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, on_part: Callable[[bytes], None]) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, on_part: Callable[[bytes], None] | None) -> None:
         self._loop, self._on_part = loop, on_part
         self._pending: list[bytes] = []
         self._last = -math.inf
+        self._total = 0
+        self.over = False
+
+    def accepts(self, length: int) -> bool:
+        """Whether ``length`` more bytes are within the answer's bound (counted)."""
+        self._total += length
+        self.over = self.over or self._total > MAX_PARTS_BYTES
+        return not self.over
 
     def take(self, data: bytes) -> None:
         self._pending.append(data)
-        if time.monotonic() - self._last >= PART_MS / 1000:
+        if self._on_part is not None and time.monotonic() - self._last >= PART_MS / 1000:
             self.out()
 
     def out(self) -> None:
-        if self._pending:
+        if self._pending and self._on_part is not None:
             data, self._pending, self._last = b"".join(self._pending), [], time.monotonic()
             self._loop.call_soon_threadsafe(self._on_part, data)
+
+    def whole(self, rest: bytes) -> bytes:
+        """The answer's bytes with the parts kept before them (none when they were handed on)."""
+        return b"".join([*self._pending, rest]) if self._pending else rest
 
 
 class _Ended(Exception):
@@ -191,7 +207,7 @@ class WasmtimeGuest:
             raise GuestGone(f"module {self.name!r} had already ended")
         self._ids += 1
         call_id = self._ids
-        parts = _AnswerParts(self._loop, on_part) if on_part is not None and fn == HTTP_EXPORT else None
+        parts = _AnswerParts(self._loop, on_part) if fn == HTTP_EXPORT else None
         try:
             return await self._loop.run_in_executor(self._thread, self._invoke, call_id, fn, args, parts)
         except RuntimeError as error:  # the thread was shut down: the instance ended before taking this call
@@ -239,8 +255,11 @@ class WasmtimeGuest:
             self._hand_on_parts()  # before the answer: the loop hears them in order
             self._parts = None
         body = out[1:]
+        if parts is not None and parts.over:
+            raise TooLargeError(f"{fn}: the answer is over {MAX_PARTS_BYTES} bytes")
         if out[:1] == bytes([Envelope.BYTES]):
-            return body  # an HTTP answer: the response bytes Go's server wrote (_http_answer.py reads them)
+            # An HTTP answer: the response bytes Go's server wrote (_http_answer.py reads them).
+            return parts.whole(body) if parts is not None else body
         try:
             value = json.loads(body) if body else None
         except ValueError:
@@ -300,9 +319,9 @@ class WasmtimeGuest:
         start, end = ptr & 0xFFFFFFFF, (ptr & 0xFFFFFFFF) + (length & 0xFFFFFFFF)
         if end > self._memory.data_len(self._store):  # raised into the guest: a trap, its own fault
             raise ValueError(f"{SDK_HTTP_PART}: bytes {start}..{end} are outside the module's memory")
-        data = bytes(self._memory.read(self._store, start, end))
-        if self._parts is not None:
-            self._parts.take(data)
+        parts = self._parts
+        if parts is not None and parts.accepts(end - start):
+            parts.take(bytes(self._memory.read(self._store, start, end)))
 
     def _hand_on_parts(self) -> None:
         if self._parts is not None:

@@ -143,3 +143,41 @@ def test_wasi_checks_a_guests_lengths_before_it_spends_on_them():
     assert wasi.random_get(0, 4096) == 0 and any(wasi.mem)
     with pytest.raises(IndexError, match="more than IOV_MAX"):
         wasi.fd_write(1, 0, 5_000_000, 0)
+
+
+def http_call(manifest_path, path, on_part=None):
+    """The HTTP export's answer to GET ``path`` on httpwasi, with ``on_part`` taking its parts when given."""
+    from edgebox._guest_protocol import HTTP_EXPORT
+
+    head = json.dumps({"method": "GET", "url": f"http://edge.test{path}", "headers": []})
+
+    async def run():
+        manifest = Manifest.parse(json.loads(manifest_path.read_text()), url=manifest_path.as_uri())
+        host = Host(manifest, WasmtimePlatform(EDGE_CACHE), origin="http://127.0.0.1:1", gojs_imports=frozenset())
+        try:
+            return await outcome_of(host.call("httpwasi", HTTP_EXPORT, [head, b""], on_part=on_part))
+        finally:
+            host.close()
+
+    return run_coroutine(run())
+
+
+def test_a_streamed_answer_comes_in_parts_when_asked_and_whole_when_not(edge_manifest):
+    from edgebox._http_answer import parse_answer
+
+    parts = []
+    streamed = http_call(edge_manifest, "/case/stream?events=3&ms=30", parts.append)
+    whole = http_call(edge_manifest, "/case/stream?events=3&ms=30")
+    assert streamed["ok"] and whole["ok"], (streamed, whole)
+    assert len(parts) >= 2  # each event but the last was handed on while the handler slept
+    for answer in (b"".join(parts) + streamed["value"], whole["value"]):
+        assert parse_answer(answer).body == b"data: 0\n\ndata: 1\n\ndata: 2\n\n"
+
+
+def test_an_answer_streamed_past_its_bound_is_refused_without_being_copied(edge_manifest):
+    from edgebox._http import MAX_PARTS_BYTES
+
+    parts = []
+    got = http_call(edge_manifest, "/case/flush-flood?count=300&size=262144", parts.append)  # 75 MiB
+    assert got["ok"] is False and got["code"] == "E_TOO_LARGE", got
+    assert sum(map(len, parts)) <= MAX_PARTS_BYTES

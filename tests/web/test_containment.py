@@ -429,3 +429,26 @@ def test_a_stream_of_more_tiny_chunks_than_the_host_parses_is_cut_with_e_guest(s
     # (app/edgebox/_http_answer.py MAX_CHUNKS), streamed or not.
     got = stream_page.evaluate(READ_STREAM, f"{prefix}/case/flush-flood?count=6000&size=1")
     assert got["status"] == 200 and got["ended"] == "E_GUEST", got["ended"]
+
+
+@pytest.mark.parametrize("prefix", ["/js", "/wasi"])
+def test_a_body_that_does_not_decode_fails_its_reader_with_e_guest_not_a_foreign_error(stream_page, prefix):
+    got = stream_page.evaluate(READ_STREAM, f"{prefix}/case/broken-gzip")
+    assert got == {"status": 200, "chunks": [], "ended": "E_GUEST"}
+
+
+@pytest.mark.parametrize("module", ["quickjs", "quickwasi"])
+def test_a_page_calling_the_http_export_itself_gets_a_streamed_answer_whole(stream_page, module):
+    # Twice: the first call goes through the host, the next over the direct channel.
+    got = stream_page.evaluate("""async (module) => {
+        const head = JSON.stringify({ method: "GET", url: "http://box.test/case/stream?events=3&ms=30", headers: [] });
+        const answers = [];
+        for (let i = 0; i < 2; i++) {
+            answers.push(new TextDecoder().decode(await box.call(module, "__edgebox_http", head, new Uint8Array(0))));
+            await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        return answers;
+    }""", module)
+    for answer in got:
+        assert answer.startswith("HTTP/1.1 200 OK\r\n") and answer.endswith("\r\n0\r\n\r\n"), answer
+        assert all(f"data: {i}\n\n" in answer for i in range(3)), answer

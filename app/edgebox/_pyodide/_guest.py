@@ -74,7 +74,9 @@ class WorkerGuest:
         return future
 
     async def call(self, fn: str, args: Any, on_part: Callable[[bytes], None] | None = None) -> Any:
-        value = await self.request({"op": GuestOp.CALL, "fn": fn, "args": args}, on_part if fn == HTTP_EXPORT else None)
+        streamed = on_part is not None and fn == HTTP_EXPORT  # else the guest worker answers whole
+        value = await self.request({"op": GuestOp.CALL, "fn": fn, "args": args, **({"parts": True} if streamed else {})},
+                                   on_part if streamed else None)
         # An HTTP answer is read in Python (_http_answer.py): one copy of its bytes into Python's heap.
         return value.to_bytes() if fn == HTTP_EXPORT and hasattr(value, "to_bytes") else value
 

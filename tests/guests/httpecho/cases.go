@@ -78,6 +78,11 @@ var Cases = map[string]http.HandlerFunc{
 		}
 		fmt.Fprint(w, "end")
 	},
+	// A body whose Content-Encoding lies: a browser fails reading it (never fetched natively here).
+	"broken-gzip": func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Write([]byte("this is not gzip at all"))
+	},
 	"controller": func(w http.ResponseWriter, r *http.Request) {
 		rc := http.NewResponseController(w)
 		fmt.Fprint(w, "first ")
