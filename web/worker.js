@@ -40,7 +40,7 @@ const steps = {
     const { loadPyodide } = await import(here(`${runtime.pyodide}pyodide.mjs`));
     const options = { indexURL: here(runtime.pyodide), stdout: console.log, stderr: console.warn };
     return withFetchProgress("runtime", runtime.runtimeBytes, () => {
-      if (runtime.snapshot) options._loadSnapshot = fetch(here(runtime.snapshot)).then(checked).then((r) => r.arrayBuffer());
+      if (runtime.snapshot) options._loadSnapshot = fetch(here(runtime.snapshot)).then(checked).then((r) => r.arrayBuffer()).then(expandSnapshot);
       return loadPyodide(options);
     });
   },
@@ -67,6 +67,23 @@ const steps = {
     return start({ ...init, guestURL: here("guest.js"), gojsImports: runtime.gojsImports, fetchModule }, (message) => post(message));
   },
 };
+
+// The snapshot as the build stores it, without its zero pages (buildtools/snapshot.py
+// sparse): b"EBZ1", u32 length, u32 run count, (u32 offset, u32 length) per run, the runs' bytes.
+function expandSnapshot(buffer) {
+  const head = new DataView(buffer);
+  if (head.getUint32(0, true) !== 0x315a4245) throw new Error("the Pyodide snapshot is not in EdgeBox's sparse form");
+  const heap = new Uint8Array(head.getUint32(4, true));
+  const runs = head.getUint32(8, true);
+  let from = 12 + 8 * runs;
+  for (let i = 0; i < runs; i++) {
+    const offset = head.getUint32(12 + 8 * i, true);
+    const length = head.getUint32(16 + 8 * i, true);
+    heap.set(new Uint8Array(buffer, from, length), offset);
+    from += length;
+  }
+  return heap;
+}
 
 const checked = (response) => {
   if (!response.ok) throw new Error(`GET ${response.url} answered ${response.status}`);
@@ -143,7 +160,8 @@ self.onmessage = async ({ data: init }) => {
     const prefetched = init.trustJSON ? Promise.resolve({}) : manifest.then(({ text }) => prefetch(text, init));
     const spareWorker = new Worker(here("guest.js"), { type: "module", name: "edgebox-guest" });
     const [pyodide] = await Promise.all([steps.bootPython(), holdLifeLock(init.lockName)]);
-    await steps.installWheels(pyodide);
+    // A snapshot holds every module of the wheels already imported (web/make-snapshot.mjs).
+    if (!runtime.snapshot) await steps.installWheels(pyodide);
     const dispatch = await steps.startHost(pyodide, { ...init, manifest: await manifest, prefetched: await prefetched, spareWorker });
     if (!dispatch) return; // Python reported why it could not start
     channel.onmessage = (message) => (message.op === Op.PING ? send({ op: Op.PONG, id: message.id }) : dispatch(message));
