@@ -59,3 +59,12 @@ def sparse(data: bytes) -> bytes:
             runs.append((offset, end - offset))
     head = SPARSE_MAGIC + struct.pack("<II", len(data), len(runs)) + b"".join(struct.pack("<II", *run) for run in runs)
     return head + b"".join(data[start:start + length] for start, length in runs)
+
+
+def sparse_length(path: Path) -> int:
+    """The length of the heap that the sparse snapshot at ``path`` expands to."""
+    with path.open("rb") as stored:
+        head = stored.read(8)
+    if head[:4] != SPARSE_MAGIC:
+        raise ValueError(f"{path} is not a sparse snapshot")
+    return struct.unpack_from("<I", head, 4)[0]

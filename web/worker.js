@@ -37,16 +37,34 @@ const steps = {
   // With the build's memory snapshot, Python starts already initialised
   // (about 0.5 s instead of 3 s); without one, it boots from scratch.
   async bootPython() {
-    const { loadPyodide } = await import(here(`${runtime.pyodide}pyodide.mjs`));
+    const [{ loadPyodide }, asm] = await Promise.all([
+      import(here(`${runtime.pyodide}pyodide.mjs`)), runtime.snapshot && import(here(`${runtime.pyodide}pyodide.asm.mjs`))]);
     const options = { indexURL: here(runtime.pyodide), stdout: console.log, stderr: console.warn };
     return withFetchProgress("runtime", runtime.runtimeBytes, () => {
-      if (runtime.snapshot) options._loadSnapshot = fetch(here(runtime.snapshot)).then(checked).then((r) => r.arrayBuffer()).then(expandSnapshot);
+      if (runtime.snapshot) {
+        // Pyodide would wait for the snapshot before it even compiles its wasm; it needs
+        // only the heap's length to do that. So it gets the heap at once, zeroed, and the
+        // snapshot fills it while Pyodide instantiates; Python's memory is restored from
+        // it (its first use) only once it is filled.
+        const heap = new Uint8Array(runtime.snapshotHeapBytes);
+        const filled = fetch(here(runtime.snapshot)).then(checked).then((r) => r.arrayBuffer()).then((b) => expandSnapshot(b, heap));
+        filled.catch(() => {}); // awaited below; a failure must not also surface as unhandled
+        options._loadSnapshot = heap;
+        options.createPyodideModule = async (settings) => {
+          const module = await asm.default(settings);
+          await filled;
+          return module;
+        };
+      }
       return loadPyodide(options);
     });
   },
   // Pure wheels are unzipped into site-packages: no package manager, nothing
-  // left in Python's state that a snapshot could not hold.
+  // left in Python's state that a snapshot could not hold. A snapshot holds every
+  // module of the wheels already imported (web/make-snapshot.mjs): nothing to do then.
   async installWheels(pyodide) {
+    const count = runtime.wheels.length;
+    if (runtime.snapshot) return progress("packages", count, count);
     const wheels = await Promise.all(runtime.wheels.map(async (url) => [url, await fetch(here(url)).then(checked).then((r) => r.arrayBuffer())]));
     pyodide.FS.mkdirTree("/tmp/wheels");
     const zipfile = pyodide.pyimport("zipfile");
@@ -60,7 +78,7 @@ const steps = {
       archive.destroy();
     }
     pyodide.pyimport("importlib").invalidate_caches();
-    progress("packages", wheels.length, wheels.length);
+    progress("packages", count, count);
   },
   async startHost(pyodide, init) {
     const { start } = pyodide.pyimport("edgebox._pyodide");
@@ -69,11 +87,13 @@ const steps = {
 };
 
 // The snapshot as the build stores it, without its zero pages (buildtools/snapshot.py
-// sparse): b"EBZ1", u32 length, u32 run count, (u32 offset, u32 length) per run, the runs' bytes.
-function expandSnapshot(buffer) {
+// sparse): b"EBZ1", u32 length, u32 run count, (u32 offset, u32 length) per run, the
+// runs' bytes; written into `heap`, which is zeroed and of that length.
+function expandSnapshot(buffer, heap) {
   const head = new DataView(buffer);
-  if (head.getUint32(0, true) !== 0x315a4245) throw new Error("the Pyodide snapshot is not in EdgeBox's sparse form");
-  const heap = new Uint8Array(head.getUint32(4, true));
+  if (head.getUint32(0, true) !== 0x315a4245 || head.getUint32(4, true) !== heap.length) {
+    throw new Error("the Pyodide snapshot is not the sparse heap runtime.json describes");
+  }
   const runs = head.getUint32(8, true);
   let from = 12 + 8 * runs;
   for (let i = 0; i < runs; i++) {
@@ -160,8 +180,7 @@ self.onmessage = async ({ data: init }) => {
     const prefetched = init.trustJSON ? Promise.resolve({}) : manifest.then(({ text }) => prefetch(text, init));
     const spareWorker = new Worker(here("guest.js"), { type: "module", name: "edgebox-guest" });
     const [pyodide] = await Promise.all([steps.bootPython(), holdLifeLock(init.lockName)]);
-    // A snapshot holds every module of the wheels already imported (web/make-snapshot.mjs).
-    if (!runtime.snapshot) await steps.installWheels(pyodide);
+    await steps.installWheels(pyodide);
     const dispatch = await steps.startHost(pyodide, { ...init, manifest: await manifest, prefetched: await prefetched, spareWorker });
     if (!dispatch) return; // Python reported why it could not start
     channel.onmessage = (message) => (message.op === Op.PING ? send({ op: Op.PONG, id: message.id }) : dispatch(message));

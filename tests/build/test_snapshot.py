@@ -43,3 +43,4 @@ def test_the_served_snapshot_is_sparse(built):
     heap = expand(stored)
     assert len(stored) < 0.7 * len(heap)  # about half of a Pyodide heap is zero pages
     assert heap[:4] != SPARSE_MAGIC
+    assert runtime["snapshotHeapBytes"] == len(heap)  # the worker allocates the heap before the snapshot arrives
