@@ -14,12 +14,18 @@ const progress = (phase, loaded, total) => post({ op: Op.PROGRESS, phase, loaded
 async function withFetchProgress(phase, total, run) {
   const realFetch = self.fetch;
   let loaded = 0;
+  let reported = -Infinity;
   const count = async (response) => {
     const reader = response.body?.getReader();
     for (let chunk; reader && !(chunk = await reader.read()).done; ) {
       loaded += chunk.value.length;
-      progress(phase, loaded, total);
+      // At most one report per frame (16 ms): hundreds of 64 KiB chunks arrive while Python restores.
+      if (performance.now() - reported >= 16) {
+        reported = performance.now();
+        progress(phase, loaded, total);
+      }
     }
+    progress(phase, loaded, total);
   };
   self.fetch = async (...args) => {
     const response = await realFetch(...args);
@@ -37,22 +43,23 @@ const steps = {
   // With the build's memory snapshot, Python starts already initialised
   // (about 0.5 s instead of 3 s); without one, it boots from scratch.
   async bootPython() {
-    const [{ loadPyodide }, asm] = await Promise.all([
-      import(here(`${runtime.pyodide}pyodide.mjs`)), runtime.snapshot && import(here(`${runtime.pyodide}pyodide.asm.mjs`))]);
-    const options = { indexURL: here(runtime.pyodide), stdout: console.log, stderr: console.warn };
-    return withFetchProgress("runtime", runtime.runtimeBytes, () => {
+    return withFetchProgress("runtime", runtime.runtimeBytes, async () => {
+      // The snapshot is the longest wait of the boot: asked for first, before Pyodide's scripts.
+      const snapshot = runtime.snapshot && fetch(here(runtime.snapshot)).then(checked).then((r) => r.arrayBuffer());
+      snapshot?.catch(() => {}); // awaited below; a failure must not also surface as unhandled
+      const [{ loadPyodide }, asm] = await Promise.all([
+        import(here(`${runtime.pyodide}pyodide.mjs`)), runtime.snapshot && import(here(`${runtime.pyodide}pyodide.asm.mjs`))]);
+      const options = { indexURL: here(runtime.pyodide), stdout: console.log, stderr: console.warn };
       if (runtime.snapshot) {
         // Pyodide would wait for the snapshot before it even compiles its wasm; it needs
         // only the heap's length to do that. So it gets the heap at once, zeroed, and the
         // snapshot fills it while Pyodide instantiates; Python's memory is restored from
         // it (its first use) only once it is filled.
         const heap = new Uint8Array(runtime.snapshotHeapBytes);
-        const filled = fetch(here(runtime.snapshot)).then(checked).then((r) => r.arrayBuffer()).then((b) => expandSnapshot(b, heap));
-        filled.catch(() => {}); // awaited below; a failure must not also surface as unhandled
         options._loadSnapshot = heap;
         options.createPyodideModule = async (settings) => {
           const module = await asm.default(settings);
-          await filled;
+          expandSnapshot(await snapshot, heap);
           return module;
         };
       }
