@@ -36,7 +36,6 @@ for top in sorted(tops):
     package = importlib.import_module(top)
     for found in pkgutil.walk_packages(getattr(package, "__path__", []), top + "."):
         importlib.import_module(found.name)
-print(f"imported {len(sys.modules)} modules")
 `);
 const snapshot = pyodide.makeMemorySnapshot();
 writeFileSync(out, snapshot);

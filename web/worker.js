@@ -45,7 +45,7 @@ const steps = {
   async bootPython() {
     return withFetchProgress("runtime", runtime.runtimeBytes, async () => {
       // The snapshot is the longest wait of the boot: asked for first, before Pyodide's scripts.
-      const snapshot = runtime.snapshot && fetch(here(runtime.snapshot)).then(checked).then((r) => r.arrayBuffer());
+      const snapshot = runtime.snapshot ? fetch(here(runtime.snapshot)).then(checked).then((r) => r.arrayBuffer()) : null;
       snapshot?.catch(() => {}); // awaited below; a failure must not also surface as unhandled
       const [{ loadPyodide }, asm] = await Promise.all([
         import(here(`${runtime.pyodide}pyodide.mjs`)), runtime.snapshot && import(here(`${runtime.pyodide}pyodide.asm.mjs`))]);
