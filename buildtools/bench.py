@@ -12,6 +12,7 @@ import time
 from .bench_load import bench_load, load_table
 from .go import GoModule, cap_memory, compile_go_module, go_root, source_roots
 from .nginx import running_nginx
+from .pages import page_context
 from .sourcemap import make_debug
 from .paths import CHROMIUM, DIST, ROOT
 from .server import make_server
@@ -41,8 +42,9 @@ def bench() -> int:
     for name in ["bench.js", "rpc-worker.js", "startup.js"]:
         copy_if_changed(ROOT / "web" / "bench" / name, out / name)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT / "web" / "templates"), autoescape=True)
-    for name in ["bench.html", "startup.html"]:
-        write_if_changed(out / name, env.get_template(name).render().encode())
+    write_if_changed(out / "bench.html", env.get_template("bench.html").render().encode())
+    # As the build's own pages load the loader: import map with integrity, modules preloaded.
+    write_if_changed(out / "startup.html", env.get_template("startup.html").render(**page_context()).encode())
     # The build compressed the files an earlier bench left here: a stale .br would be served instead.
     for variant in [p for p in out.iterdir() if p.suffix in (".br", ".gz")]:
         variant.unlink()

@@ -20,7 +20,7 @@ from .pages import render_pages, script_hashes
 from .paths import (BOX, DEPLOY, DIST, NODE_MODULES, PYODIDE_CORE, PYODIDE_FETCHED, ROOT, WEB_BOX_FILES, WEB_PAGE_FILES,
                     pyodide_dir, pyodide_version)
 from .sizes import audit, measure
-from .snapshot import build_snapshot
+from .snapshot import build_snapshot, sparse_length
 from .steps import copy_if_changed, fingerprint, log, sha256_file, write_if_changed
 from .wheel import browser_wheels, build_wheel
 
@@ -162,6 +162,7 @@ def build(debug: bool = False, sign: Path | None = None) -> None:
     runtime = {
         "pyodide": f"pyodide/{pyodide_version()}/",
         "snapshot": f"pyodide/{pyodide_version()}/{snapshot.name}",
+        "snapshotHeapBytes": sparse_length(snapshot),  # Python's heap: allocated before the snapshot arrives
         # What wasm_exec.js gives a GOOS=js module: the host refuses any other import.
         "gojsImports": sorted(set(re.findall(r'"((?:runtime|syscall/js)\.[\w.]+)"', (BOX / "wasm_exec.js").read_text()))),
         "runtimeBytes": sum((pyodide_dir() / name).stat().st_size for name in PYODIDE_FETCHED) + snapshot.stat().st_size,

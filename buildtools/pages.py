@@ -42,6 +42,12 @@ def write_import_map() -> str:
     return text
 
 
+def page_context() -> dict:
+    """What base.html needs to load the loader: the import map with integrity, and the
+    loader's modules to preload (fetched at once, not one import level after another)."""
+    return {"importmap": write_import_map(), "preloads": [f"/edgebox/{name}" for name in WEB_LOADER_FILES]}
+
+
 def render_pages() -> None:
     import jinja2
 
@@ -49,6 +55,6 @@ def render_pages() -> None:
         loader=jinja2.FileSystemLoader(ROOT / "web" / "templates"),
         autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
     )
-    context = {"importmap": write_import_map(), "integrity": {name: integrity(DIST / name) for name in WEB_PAGE_FILES}}
+    context = {**page_context(), "integrity": {name: integrity(DIST / name) for name in WEB_PAGE_FILES}}
     for page in PAGES:
         write_if_changed(DIST / page, env.get_template(page).render(**context).encode())

@@ -14,12 +14,18 @@ const progress = (phase, loaded, total) => post({ op: Op.PROGRESS, phase, loaded
 async function withFetchProgress(phase, total, run) {
   const realFetch = self.fetch;
   let loaded = 0;
+  let reported = -Infinity;
   const count = async (response) => {
     const reader = response.body?.getReader();
     for (let chunk; reader && !(chunk = await reader.read()).done; ) {
       loaded += chunk.value.length;
-      progress(phase, loaded, total);
+      // At most one report per frame (16 ms): hundreds of 64 KiB chunks arrive while Python restores.
+      if (performance.now() - reported >= 16) {
+        reported = performance.now();
+        progress(phase, loaded, total);
+      }
     }
+    progress(phase, loaded, total);
   };
   self.fetch = async (...args) => {
     const response = await realFetch(...args);
@@ -37,16 +43,35 @@ const steps = {
   // With the build's memory snapshot, Python starts already initialised
   // (about 0.5 s instead of 3 s); without one, it boots from scratch.
   async bootPython() {
-    const { loadPyodide } = await import(here(`${runtime.pyodide}pyodide.mjs`));
-    const options = { indexURL: here(runtime.pyodide), stdout: console.log, stderr: console.warn };
-    return withFetchProgress("runtime", runtime.runtimeBytes, () => {
-      if (runtime.snapshot) options._loadSnapshot = fetch(here(runtime.snapshot)).then(checked).then((r) => r.arrayBuffer());
+    return withFetchProgress("runtime", runtime.runtimeBytes, async () => {
+      // The snapshot is the longest wait of the boot: asked for first, before Pyodide's scripts.
+      const snapshot = runtime.snapshot ? fetch(here(runtime.snapshot)).then(checked).then((r) => r.arrayBuffer()) : null;
+      snapshot?.catch(() => {}); // awaited below; a failure must not also surface as unhandled
+      const [{ loadPyodide }, asm] = await Promise.all([
+        import(here(`${runtime.pyodide}pyodide.mjs`)), runtime.snapshot && import(here(`${runtime.pyodide}pyodide.asm.mjs`))]);
+      const options = { indexURL: here(runtime.pyodide), stdout: console.log, stderr: console.warn };
+      if (runtime.snapshot) {
+        // Pyodide would wait for the snapshot before it even compiles its wasm; it needs
+        // only the heap's length to do that. So it gets the heap at once, zeroed, and the
+        // snapshot fills it while Pyodide instantiates; Python's memory is restored from
+        // it (its first use) only once it is filled.
+        const heap = new Uint8Array(runtime.snapshotHeapBytes);
+        options._loadSnapshot = heap;
+        options.createPyodideModule = async (settings) => {
+          const module = await asm.default(settings);
+          expandSnapshot(await snapshot, heap);
+          return module;
+        };
+      }
       return loadPyodide(options);
     });
   },
   // Pure wheels are unzipped into site-packages: no package manager, nothing
-  // left in Python's state that a snapshot could not hold.
+  // left in Python's state that a snapshot could not hold. A snapshot holds every
+  // module of the wheels already imported (web/make-snapshot.mjs): nothing to do then.
   async installWheels(pyodide) {
+    const count = runtime.wheels.length;
+    if (runtime.snapshot) return progress("packages", count, count);
     const wheels = await Promise.all(runtime.wheels.map(async (url) => [url, await fetch(here(url)).then(checked).then((r) => r.arrayBuffer())]));
     pyodide.FS.mkdirTree("/tmp/wheels");
     const zipfile = pyodide.pyimport("zipfile");
@@ -60,13 +85,32 @@ const steps = {
       archive.destroy();
     }
     pyodide.pyimport("importlib").invalidate_caches();
-    progress("packages", wheels.length, wheels.length);
+    progress("packages", count, count);
   },
   async startHost(pyodide, init) {
     const { start } = pyodide.pyimport("edgebox._pyodide");
     return start({ ...init, guestURL: here("guest.js"), gojsImports: runtime.gojsImports, fetchModule }, (message) => post(message));
   },
 };
+
+// The snapshot as the build stores it, without its zero pages (buildtools/snapshot.py
+// sparse): b"EBZ1", u32 length, u32 run count, (u32 offset, u32 length) per run, the
+// runs' bytes; written into `heap`, which is zeroed and of that length.
+function expandSnapshot(buffer, heap) {
+  const head = new DataView(buffer);
+  if (head.getUint32(0, true) !== 0x315a4245 || head.getUint32(4, true) !== heap.length) {
+    throw new Error("the Pyodide snapshot is not the sparse heap runtime.json describes");
+  }
+  const runs = head.getUint32(8, true);
+  let from = 12 + 8 * runs;
+  for (let i = 0; i < runs; i++) {
+    const offset = head.getUint32(12 + 8 * i, true);
+    const length = head.getUint32(16 + 8 * i, true);
+    heap.set(new Uint8Array(buffer, from, length), offset);
+    from += length;
+  }
+  return heap;
+}
 
 const checked = (response) => {
   if (!response.ok) throw new Error(`GET ${response.url} answered ${response.status}`);

@@ -27,6 +27,8 @@ def test_the_page_script_and_every_loader_module_carry_their_integrity(built):
     for name in WEB_LOADER_FILES:
         for imported in re.findall(r'^import .*? from "\./([\w-]+\.js)";', (build.ROOT / "web" / name).read_text(), re.M | re.S):
             assert f"/edgebox/{imported}" in listed, (name, imported)
+    # and is preloaded, all at once rather than one import level after another
+    assert set(re.findall(r'<link rel="modulepreload" href="([^"]+)">', page)) == set(listed)
 
 
 def test_the_csp_allows_the_inline_import_map_by_its_hash_and_nothing_else_inline(built, served):
