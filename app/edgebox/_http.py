@@ -15,7 +15,7 @@ from ._errors import EdgeBoxError, GuestError, NotFoundError, TimeoutError
 from ._exchange import BodyStream, EdgeRequest, EdgeResponse
 from ._guest_protocol import HTTP_EXPORT
 from ._host import Host
-from ._http_answer import AnswerReader, parse_answer
+from ._http_answer import AnswerReader
 from ._middleware import Handler, build_middleware
 from ._routes import Route
 
@@ -99,10 +99,6 @@ class EdgeHttp:
             return json_response(504 if isinstance(error, TimeoutError) else 502,
                                  {"error": {"code": error.code, "message": error.message}})
         try:
-            if streamed.reader is None:
-                return parse_answer(result, request.method)
-            if streamed.error is not None:
-                raise streamed.error
             return streamed.finish(result)
         except GuestError as error:
             # A handler's answer the page's Response could not take (or must not): refused, audited, 502.
@@ -116,13 +112,13 @@ class EdgeHttp:
 
 
 class _Streamed:
-    """One answer's parts as they come: read as they arrive, and once the final
-    response's head is read, the response, whose body streams the rest."""
+    """One answer read as it comes: its parts (``part``), then the rest the call
+    returns (``finish``). Once the final response's head is read from parts, the
+    response (``ready``) has a ``BodyStream`` for the rest of its body."""
 
     def __init__(self, method: str, refused: Callable[[GuestError], Any]) -> None:
-        self.method = method
+        self.reader = AnswerReader(method)
         self._refused = refused  # audits a stream the rules cut short (before its head: the caller does)
-        self.reader: AnswerReader | None = None  # made by the first part
         self.ready: asyncio.Future[None] = asyncio.get_event_loop().create_future()
         self.response: EdgeResponse | None = None  # answered before the call ended
         self.error: GuestError | None = None
@@ -131,8 +127,6 @@ class _Streamed:
     def part(self, data: bytes) -> None:
         if self.error is not None:
             return
-        if self.reader is None:
-            self.reader = AnswerReader(self.method)
         self._parts += 1
         self._bytes += len(data)
         try:
@@ -141,34 +135,36 @@ class _Streamed:
             self.reader.feed(data)
         except GuestError as error:
             self.error = error
-            if self.response is not None and isinstance(self.response.body, BodyStream):
+            if self._stream is not None:
                 self._refused(error)
-                self.response.body.end(error)
+                self._stream.end(error)
             return
         if self.response is None and self.reader.response is not None:
             self.response = self.reader.response
             if self.reader.has_body:
                 self.response.body = BodyStream()
-            if not self.ready.done():
-                self.ready.set_result(None)
-        if self.response is not None and isinstance(self.response.body, BodyStream):
-            self.response.body.push(self.reader.take_body())
+            self.ready.set_result(None)
+        if self._stream is not None:
+            self._stream.push(self.reader.take_body())
+
+    @property
+    def _stream(self) -> BodyStream | None:
+        body = self.response.body if self.response is not None else None
+        return body if isinstance(body, BodyStream) else None
 
     def answered(self, call: "asyncio.Task[Any]") -> None:
         """The call ended: with the rest of the answer, or an error."""
-        if not call.cancelled():
-            call.exception()  # read here, whoever else reads it: a stream already cut leaves it unread
+        failure = None if call.cancelled() else call.exception()  # read here: a cut stream leaves it unread
         if not self.ready.done():
             self.ready.set_result(None)
             return  # the caller reads the call's result
-        if self.response is None or not isinstance(self.response.body, BodyStream) or self.error is not None:
+        body = self._stream
+        if body is None or self.error is not None:
             return
-        body = self.response.body
         if call.cancelled():
             body.end(TimeoutError("the answer was given up before it ended"))
-        elif call.exception() is not None:
-            error = call.exception()
-            body.end(error if isinstance(error, EdgeBoxError) else GuestError(str(error)))
+        elif failure is not None:
+            body.end(failure if isinstance(failure, EdgeBoxError) else GuestError(str(failure)))
         else:
             try:
                 self.finish(call.result())
@@ -178,17 +174,18 @@ class _Streamed:
                 body.end(error)
 
     def finish(self, rest: Any) -> EdgeResponse:
-        """The answer with its last bytes, ``rest``: complete, or GuestError."""
-        assert self.reader is not None
+        """The answer with its last bytes, ``rest``: complete, or GuestError (the rule it broke)."""
+        if self.error is not None:
+            raise self.error
         if not isinstance(rest, (bytes, bytearray, memoryview)):
             raise GuestError(f"bad HTTP answer: the answer is a {type(rest).__name__}, not the bytes of an HTTP response")
         self.reader.feed(rest)
         self.reader.end()
-        if self.response is None:  # the head came with the rest: nothing streamed yet
+        if self.response is None:  # the head came with the rest: the body is whole
             self.response = self.reader.response
             assert self.response is not None
             if self.reader.has_body:
                 self.response.body = self.reader.take_body()
-        elif isinstance(self.response.body, BodyStream):
-            self.response.body.push(self.reader.take_body())
+        elif self._stream is not None:
+            self._stream.push(self.reader.take_body())
         return self.response

@@ -81,7 +81,10 @@ class Dispatcher:
         edge = EdgeRequest(method=str(head.method).upper(), url=str(head.url),
                            headers=[(str(k), str(v)) for k, v in head.headers.to_py()], body=request.body)
         response = await self._http.handle(edge)
-        stream = response.body if isinstance(response.body, BodyStream) else None
-        body = to_js(response.body) if isinstance(response.body, bytes) else None if stream else response.body
+        body, stream = response.body, None
+        if isinstance(body, BodyStream):  # the body comes after the reply, in body events (_stream)
+            body, stream = None, body
+        elif isinstance(body, bytes):
+            body = to_js(body)
         return to_wire_js({"status": response.status, "statusText": response.status_text,
                            "headers": [list(h) for h in response.headers], "body": body, "stream": stream is not None}), stream
