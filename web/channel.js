@@ -22,6 +22,10 @@ const { load, store, add, notify, wait, waitAsync } = Atomics;
 
 // ------------------------------------------------------------------ codec
 
+// Strings up to this many UTF-16 units take the ASCII path both ways (Writer.string, decode).
+const SHORT = 64;
+const fromCharCode = String.fromCharCode;
+
 // What a Writer over a fixed region (the free part of a ring) throws when the
 // message does not fit there: the message is then encoded on its own.
 const NO_ROOM = Symbol("no room");
@@ -54,6 +58,24 @@ class Writer {
   u8(v) { this.reserve(1); this.bytes[this.length++] = v; }
   u32(v) { this.reserve(4); this.view.setUint32(this.length, v, true); this.length += 4; }
   raw(bytes) { this.u32(bytes.length); this.reserve(bytes.length); this.bytes.set(bytes, this.length); this.length += bytes.length; }
+  // A well-formed string. Keys, ops and names are short and ASCII: written byte by
+  // byte, they skip TextEncoder's call and the array it makes (a fifth of a call's cost).
+  string(s) {
+    const n = s.length;
+    if (n <= SHORT) {
+      this.reserve(4 + n);
+      const bytes = this.bytes;
+      const at = this.length + 4;
+      let i = 0;
+      for (let c; i < n && (c = s.charCodeAt(i)) < 0x80; i++) bytes[at + i] = c;
+      if (i === n) {
+        this.view.setUint32(this.length, n, true);
+        this.length = at + n;
+        return;
+      }
+    }
+    this.raw(encoder.encode(s));
+  }
   value(v, depth = 0) {
     if (v === undefined) return this.u8(Tag.UNDEFINED);
     if (v === null) return this.u8(Tag.NULL);
@@ -70,7 +92,7 @@ class Writer {
       const refused = refusePrimitive(v);
       if (refused) throw refused;
       this.u8(Tag.STRING);
-      return this.raw(encoder.encode(v));
+      return this.string(v);
     }
     const kind = binaryKind(v);
     if (kind === "Uint8Array") { this.u8(Tag.BYTES); return this.raw(v); }
@@ -95,7 +117,7 @@ class Writer {
     for (const key of keys) {
       const refused = refusePrimitive(key);
       if (refused) throw at(refused, key);
-      this.raw(encoder.encode(key));
+      this.string(key);
       try { this.value(v[key], depth + 1); } catch (error) { throw at(error, key); }
     }
   }
@@ -137,6 +159,20 @@ export function decode(bytes) {
   const u32 = () => { const v = view.getUint32(at, true); at += 4; return v; };
   // Views into `bytes`, which the caller owns (a private copy out of the ring).
   const raw = () => { const n = u32(); const out = bytes.subarray(at, at + n); at += n; return out; };
+  // As TextDecoder would read it; short ASCII without a call into it.
+  const string = () => {
+    const n = view.getUint32(at, true);
+    if (n <= SHORT) {
+      let text = "";
+      let i = 0;
+      for (let c; i < n && (c = bytes[at + 4 + i]) < 0x80; i++) text += fromCharCode(c);
+      if (i === n) {
+        at += 4 + n;
+        return text;
+      }
+    }
+    return decoder.decode(raw());
+  };
   const value = () => {
     const tag = bytes[at++];
     switch (tag) {
@@ -146,7 +182,7 @@ export function decode(bytes) {
       case Tag.TRUE: return true;
       case Tag.INT32: { const v = view.getInt32(at, true); at += 4; return v; }
       case Tag.FLOAT64: { const v = view.getFloat64(at, true); at += 8; return v; }
-      case Tag.STRING: return decoder.decode(raw());
+      case Tag.STRING: return string();
       case Tag.BYTES: return raw();
       case Tag.VIEW: {
         const kind = bytes[at++];
@@ -160,7 +196,7 @@ export function decode(bytes) {
         const n = u32();
         const out = {};
         for (let i = 0; i < n; i++) {
-          const key = decoder.decode(raw());
+          const key = string();
           // A key named "__proto__" stays a key: plain assignment would set the prototype.
           if (key === "__proto__") Object.defineProperty(out, key, { value: value(), writable: true, enumerable: true, configurable: true });
           else out[key] = value();
@@ -178,15 +214,20 @@ export function decode(bytes) {
 // The page cannot block (Atomics.wait is refused on a main thread), but a reply
 // that comes back within SPIN_MS of a call is read by polling the ring, with no
 // event-loop wake-up. A poll that finds nothing makes the next ones skip (1, 2,
-// 4 ... 64 sends), so a slow guest costs the page almost no polling.
+// 4, 8 sends), so a slow guest costs the page at most a poll in 9 calls, and a
+// guest that was slow once (cold code) is polled for again soon.
 const SPIN_MS = 0.2;
-const SPIN_SKIP_MAX = 64;
+const SPIN_SKIP_MAX = 8;
 // A worker may block: after a lone call (Channel.ALONE) it waits up to its
 // linger for the next message with Atomics.wait (no wake-up either), and gives
 // its event loop a turn at least every SYNC_MS.
 const SYNC_MS = 4;
+// A worker about to block polls first, for a moment: a peer that calls again at
+// once (a page awaiting calls in a loop) is then read without a futex wake-up.
+const POLL_MS = 0.05;
 const now = performance.now.bind(performance);
 const later = setTimeout;
+const microtask = queueMicrotask;
 const RealPromise = Promise;
 
 /** One direction of a SharedChannel: a byte ring with a head, a tail and a doorbell. */
@@ -216,7 +257,6 @@ class Ring {
   publish(head) {
     store(this.control, Channel.HEAD, head);
     add(this.control, Channel.SEQ, 1);
-    notify(this.control, Channel.SEQ);
   }
 }
 
@@ -249,6 +289,7 @@ export class SharedChannel {
     this.spins = spins;
     this.spinSkip = 0;
     this.spinBackoff = 0;
+    this.ringing = false;
     this.#listen();
   }
 
@@ -262,7 +303,10 @@ export class SharedChannel {
   send(message, spin = false) {
     store(this.out.control, Channel.ALONE, spin ? 1 : 0);
     if (!this.pumping && !this.closed && this.#writeNow(message)) {
-      if (spin) this.#spin();
+      if (spin) {
+        this.#ring();
+        this.#spin();
+      }
       return RealPromise.resolve();
     }
     const bytes = encode(message, this.maxMessageBytes);
@@ -310,6 +354,30 @@ export class SharedChannel {
     ring.view.setUint32(at, writer.length, true);
     ring.data[at + 4] = Frame.WHOLE;
     ring.publish((at + Frame.HEADER + writer.length) % ring.capacity);
+    this.#published();
+    return true;
+  }
+
+  // The reader is woken once for the messages written in one turn of this thread
+  // (a batch of calls, a batch of replies), not once each: Atomics.notify on a
+  // waitAsync waiter costs a task on the other side.
+  #published() {
+    if (this.ringing) return;
+    this.ringing = true;
+    microtask(() => this.#ring());
+  }
+
+  #ring() {
+    if (!this.ringing) return;
+    this.ringing = false;
+    notify(this.out.control, Channel.SEQ);
+  }
+
+  // Whether the ring's SEQ moves on from seq within ms, polling.
+  #polled(seq, ms) {
+    const control = this.in.control;
+    const started = now();
+    while (load(control, Channel.SEQ) === seq) if (now() - started >= ms) return false;
     return true;
   }
 
@@ -359,7 +427,8 @@ export class SharedChannel {
     const ring = this.out;
     const need = Frame.HEADER + piece.length;
     while (ring.free() < need) {
-      // Backpressure: wait until the reader moves the tail.
+      // Backpressure: wait until the reader moves the tail (woken to read what is there).
+      this.#ring();
       const tail = ring.tail;
       if (this.closed) throw new Error("channel closed");
       if (ring.free() < need) await waitAsync(ring.control, Channel.TAIL, tail, 1000).value;
@@ -370,6 +439,7 @@ export class SharedChannel {
     let head = ring.copyIn(ring.head, header);
     head = ring.copyIn(head, piece);
     ring.publish(head);
+    this.#published();
   }
 
   async #listen() {
@@ -379,10 +449,11 @@ export class SharedChannel {
       const seq = load(ring.control, Channel.SEQ);
       this.#readAvailable();
       if (this.closed) return;
+      this.#ring(); // the replies just written, before this thread may block
       // Only after a lone call: with several in flight, waking per message would undo their batching.
       const linger = now() - since < SYNC_MS && load(ring.control, Channel.ALONE) === 1 ? this.linger() : 0;
       // Blocked a moment for the next message, which then costs no wake-up.
-      if (linger > 0 && wait(ring.control, Channel.SEQ, seq, linger) !== "timed-out") continue;
+      if (linger > 0 && (this.#polled(seq, POLL_MS) || wait(ring.control, Channel.SEQ, seq, linger) !== "timed-out")) continue;
       const waiting = waitAsync(ring.control, Channel.SEQ, seq);
       if (waiting.async) await waiting.value;
       else if (now() - since < SYNC_MS) continue;
