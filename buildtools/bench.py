@@ -27,7 +27,8 @@ BENCH_COUNTS = {64: 400, 4096: 400, 65536: 200, 1048576: 40}
 
 BENCH_MODES = {"sab": "(a) EdgeBox, SharedArrayBuffer", "host": "(a') same, every call via Python",
                "message": "(b) EdgeBox, postMessage",
-               "direct": "(c) direct main-thread call", "rpc": "(d) hand-written worker RPC"}
+               "direct": "(c) direct main-thread call", "rpc": "(d) hand-written worker RPC",
+               "ring": "(e) the ring alone (no guest)"}
 
 
 def bench() -> int:
@@ -39,7 +40,7 @@ def bench() -> int:
     out = DIST / "bench"
     compile_go_module(ROOT / "tests" / "guests" / "echo", out / "echo.wasm")
     cap_memory(out / "echo.wasm", ROOT / "tests" / "guests" / "echo" / "policy.json")
-    for name in ["bench.js", "rpc-worker.js", "startup.js"]:
+    for name in ["bench.js", "rpc-worker.js", "ring-worker.js", "startup.js"]:
         copy_if_changed(ROOT / "web" / "bench" / name, out / name)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT / "web" / "templates"), autoescape=True)
     write_if_changed(out / "bench.html", env.get_template("bench.html").render().encode())
@@ -129,8 +130,9 @@ def bench_table(r: dict) -> str:
     for mode, name in BENCH_MODES.items():
         lines.append(f"  {name:<29}" + "".join(f"{lat[mode][s]['p50']:>10.0f}{lat[mode][s]['p99']:>10.0f}" for s in r["sizes"]))
     lines += ["", "Ratios of p50                  " + "".join(f"{(f'{s // 1024} KiB' if s >= 1024 else f'{s} B'):>20}" for s in r["sizes"])]
-    for other, name in [("direct", "(a) / (c) own-thread floor"), ("rpc", "(a) / (d) hand-written RPC")]:
-        lines.append(f"  {name:<29}" + "".join(f"{lat['sab'][s]['p50'] / max(lat[other][s]['p50'], 1e-9):>20.2f}" for s in r["sizes"]))
+    for mode, other, name in [("sab", "direct", "(a) / (c) own-thread floor"), ("sab", "rpc", "(a) / (d) hand-written RPC"),
+                              ("ring", "direct", "(e) / (c) ring / floor")]:
+        lines.append(f"  {name:<29}" + "".join(f"{lat[mode][s]['p50'] / max(lat[other][s]['p50'], 1e-9):>20.2f}" for s in r["sizes"]))
     # The page's polls for direct replies (web/channel.js SPIN_MS): main-thread time per call, polls that found one.
     lines.append("  (a) page polling, us/call" + "".join(
         f"{lat['sab'][s]['spin']['usPerCall']:>10.1f}{lat['sab'][s]['spin']['found']:>5}/{lat['sab'][s]['spin']['polls']:<4}" for s in r["sizes"]))

@@ -4,7 +4,7 @@ import { SDK_EXPORTS, SDK_IMPORTS } from "./guest-protocol.js";
 import { hardenRealm } from "./harden.js";
 import { makeWasi, WasiExit } from "./wasi.js";
 import { errno } from "./gojs.js";
-import { answerOf, callEnvelope, exportedNames } from "./sdk-envelope.js";
+import { answerOf, callEnvelopeParts, exportedNames } from "./sdk-envelope.js";
 
 const RealUint8Array = Uint8Array;
 const decoder = new TextDecoder();
@@ -54,9 +54,13 @@ export async function startWasi(name, module, env) {
       throw errno("EXIT", `exit ${exitCode}`);
     }
   };
-  const put = (bytes) => {
-    const ptr = run(() => ex.edgebox_alloc(bytes.length));
-    new RealUint8Array(ex.memory.buffer, ptr, bytes.length).set(bytes);
+  // bytes into the module's memory, after a tag byte when one is given (an envelope, written in place).
+  const put = (bytes, tag = null) => {
+    const head = tag === null ? 0 : 1;
+    const ptr = run(() => ex.edgebox_alloc(bytes.length + head));
+    const memory = new RealUint8Array(ex.memory.buffer, ptr, bytes.length + head);
+    if (tag !== null) memory[0] = tag;
+    memory.set(bytes, head);
     return ptr;
   };
   const take = (packed) => {
@@ -78,14 +82,14 @@ export async function startWasi(name, module, env) {
     has: (fn) => names.includes(fn),
     // answerParts: where the pieces of an HTTP answer go (guest.js), or null.
     invoke(fn, args, answerParts = null) {
-      const envelope = callEnvelope(fn, args); // refused before Go sees it: the instance is intact
+      const [tag, payload] = callEnvelopeParts(fn, args); // refused before Go sees it: the instance is intact
       env.onTaken(); // synchronous from here on: the guest has the call
       const nameBytes = encoder.encode(fn);
       const namePtr = put(nameBytes);
-      const inPtr = put(envelope);
+      const inPtr = put(payload, tag);
       parts = answerParts;
       try {
-        const out = take(run(() => ex.edgebox_call(namePtr, nameBytes.length, inPtr, envelope.length)));
+        const out = take(run(() => ex.edgebox_call(namePtr, nameBytes.length, inPtr, payload.length + 1)));
         run(() => { ex.edgebox_free(namePtr); ex.edgebox_free(inPtr); });
         return answerOf(out);
       } finally {

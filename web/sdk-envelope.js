@@ -13,17 +13,25 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const parse = JSON.parse;
 
-/** The envelope of a call to `fn`; E_BAD_REQUEST naming the argument JSON cannot carry. */
-export function callEnvelope(fn, args) {
+/**
+ * The envelope of a call to `fn` as [tag, payload], for a caller that writes it
+ * where it goes (a wasip1 module's memory) without a copy in between;
+ * E_BAD_REQUEST naming the argument JSON cannot carry.
+ */
+export function callEnvelopeParts(fn, args) {
   const bytesIn = args.length === 1 && args[0] instanceof RealUint8Array;
-  let payload;
   try {
-    payload = bytesIn ? args[0] : encoder.encode(jsonArgs(args));
+    return bytesIn ? [Envelope.BYTES, args[0]] : [Envelope.JSON, encoder.encode(jsonArgs(args))];
   } catch (error) {
     throw error instanceof Refusal ? errno("E_BAD_REQUEST", `${fn}: ${error.explain("args")}`) : error;
   }
+}
+
+/** The envelope of a call to `fn`, as one array (see callEnvelopeParts). */
+export function callEnvelope(fn, args) {
+  const [tag, payload] = callEnvelopeParts(fn, args);
   const envelope = new RealUint8Array(payload.length + 1);
-  envelope[0] = bytesIn ? Envelope.BYTES : Envelope.JSON;
+  envelope[0] = tag;
   envelope.set(payload, 1);
   return envelope;
 }

@@ -1,6 +1,7 @@
 // The benchmark page: build.py bench drives these functions from Chromium and
 // prints what they return. Every mode calls the same Go echo function.
 import { EdgeBox } from "../edgebox/edgebox.js";
+import { SharedChannel } from "../edgebox/channel.js";
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 const summary = (times) => {
@@ -14,6 +15,7 @@ const payload = (size) => {
 };
 
 const modes = {};
+const ringSpins = { polls: 0, found: 0, ms: 0 };
 
 export async function setUp(echo) {
   const modules = { echo };
@@ -54,6 +56,17 @@ export async function setUp(echo) {
       worker.postMessage({ id, payload: bytes });
     }),
   };
+  // (e) the ring alone: a channel.js round trip to a worker that answers with the message itself.
+  const shared = SharedChannel.create(8 * 1024 * 1024);
+  const ringWorker = new Worker("ring-worker.js", { type: "module" });
+  const ringReady = new Promise((resolve) => ringWorker.addEventListener("message", resolve, { once: true }));
+  ringWorker.postMessage(shared);
+  await ringReady;
+  const ring = new SharedChannel(shared, "page", { spins: ringSpins });
+  let answer = null;
+  ring.onmessage = (message) => answer(message.payload);
+  // One call at a time, as roundTrips makes them: the reply is polled for, as a lone direct call's is.
+  modes.ring = { call: (_m, _f, bytes) => new Promise((resolve) => { answer = resolve; ring.send({ id: 1, payload: bytes }, true); }) };
   // performance.now() counts from navigation start: this is page load to first answer.
   return { boxReadyMs: ready - started, moduleColdStartMs, pageToFirstAnswerMs: first };
 }
@@ -82,7 +95,7 @@ export async function roundTrips(mode, size, count) {
   return { ...summary(times), spin };
 }
 
-const spins = async (mode) => (modes[mode] instanceof EdgeBox ? (await modes[mode].stats()).spin : null);
+const spins = async (mode) => (modes[mode] instanceof EdgeBox ? (await modes[mode].stats()).spin : mode === "ring" ? { ...ringSpins } : null);
 
 // The risk check of the demo: the same order through box.fetch (routes, release,
 // middleware, the host) and through box.call of the module's HTTP export (the
