@@ -23,6 +23,12 @@ const RealDataView = DataView;
 const indexOf = (kind) => VIEW_KINDS.indexOf(kind);
 
 export function toData(value, maxBytes = Infinity) {
+  // The common answer, bytes alone, without the walk's bookkeeping (counted as the walk counts it).
+  const kind = value !== null && typeof value === "object" ? binaryKind(value) : null;
+  if (kind !== null) {
+    if (1 + 5 + value.byteLength > maxBytes) throw new TooLargeError(`the value is over maxMessageBytes (${maxBytes} bytes) at the value`);
+    return freshBinary(value, kind);
+  }
   let bytes = 0;
   let values = 0;
   const ancestors = new Set();
@@ -48,11 +54,7 @@ export function toData(value, maxBytes = Infinity) {
     const kind = binaryKind(v);
     if (kind !== null) {
       spend(5 + v.byteLength, where);
-      // A fresh view of its kind, not a copy: the value is encoded or cloned as it is sent, before any guest code runs.
-      if (kind === "ArrayBuffer") return new RealUint8Array(v).slice().buffer; // no view to take: a copy
-      if (kind === "DataView") return new RealDataView(v.buffer, v.byteOffset, v.byteLength);
-      const View = kind === "Uint8Array" ? RealUint8Array : VIEW_CONSTRUCTORS[indexOf(kind)];
-      return new View(v.buffer, v.byteOffset, v.byteLength / View.BYTES_PER_ELEMENT);
+      return freshBinary(v, kind);
     }
     if (depth >= MAX_DEPTH) throw new GuestError(`the value is nested deeper than ${MAX_DEPTH} levels (at ${where})`);
     if (ancestors.has(v)) throw new GuestError(`the value contains a cycle (at ${where})`);
@@ -85,6 +87,14 @@ export function toData(value, maxBytes = Infinity) {
   }
 
   return copy(value, 0, "the value");
+}
+
+// A fresh view of its kind, not a copy: the value is encoded or cloned as it is sent, before any guest code runs.
+function freshBinary(v, kind) {
+  if (kind === "ArrayBuffer") return new RealUint8Array(v).slice().buffer; // no view to take: a copy
+  if (kind === "DataView") return new RealDataView(v.buffer, v.byteOffset, v.byteLength);
+  const View = kind === "Uint8Array" ? RealUint8Array : VIEW_CONSTRUCTORS[indexOf(kind)];
+  return new View(v.buffer, v.byteOffset, v.byteLength / View.BYTES_PER_ELEMENT);
 }
 
 // An own data property's value (a hole reads as undefined); a getter is refused,

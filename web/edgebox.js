@@ -9,6 +9,7 @@ import { NULL_BODY_STATUSES, Op } from "./protocol.js";
 import { MAX_ARGS, REPLY_CODES } from "./guest-protocol.js";
 import { pageURL, randomId, validate } from "./options.js";
 import { fetchFromEdge } from "./fallback.js";
+import { Deadlines } from "./deadlines.js";
 import {
   BadRequestError, BootError, ClosedError, ConfigError, CrashedError, EdgeBoxError, GuestError, TimeoutError,
   TooLargeError, translatedStream,
@@ -58,8 +59,8 @@ export class EdgeBox extends EventTarget {
   #worker = null;
   #channel = null;
   #ready = null; // settles when the current host worker can take requests
-  #pending = new Map(); // id -> {resolve, reject, deadline, late}
-  #sweep = null; // the one timer of every request's deadline: {at, timer}
+  #pending = new Map(); // id -> {resolve, reject, ...what the request was}
+  #deadlines = new Deadlines(); // id -> when it ends unanswered
   #streams = new Map(); // id of a fetch whose body streams -> its ReadableStream's controller
   #nextId = 1;
   #failure = null; // set once the box can serve no more (closed, or could not restart)
@@ -257,38 +258,18 @@ export class EdgeBox extends EventTarget {
   // here until #settle answers it, once (a reply, its deadline, a detach, a death).
   #expect(ms, late, entry = {}) {
     const id = this.#nextId++;
-    const deadline = performance.now() + ms;
     const answered = new Promise((resolve, reject) => {
-      this.#pending.set(id, { ...entry, resolve, reject, deadline, late });
+      this.#pending.set(id, { ...entry, resolve, reject });
     });
-    this.#armSweep(deadline);
+    this.#deadlines.set(id, ms, late);
     return [id, answered];
-  }
-
-  // One timer for all deadlines, set for the earliest: a timer per request cost
-  // the page more than the rest of a call's bookkeeping. Calls to one module
-  // share a bound, so a new deadline is almost never the earliest.
-  #armSweep(at) {
-    if (this.#sweep !== null && this.#sweep.at <= at) return;
-    if (this.#sweep !== null) clearTimeout(this.#sweep.timer);
-    this.#sweep = { at, timer: setTimeout(() => this.#sweepDeadlines(), Math.max(0, at - performance.now())) };
-  }
-
-  #sweepDeadlines() {
-    this.#sweep = null;
-    let next = Infinity;
-    for (const [id, pending] of this.#pending) {
-      // A timer may fire a moment before its time by performance.now(): 1 ms of grace.
-      if (pending.deadline <= performance.now() + 1) pending.late(id);
-      else next = Math.min(next, pending.deadline);
-    }
-    if (next !== Infinity) this.#armSweep(next);
   }
 
   #settle(id, value, error) {
     const pending = this.#pending.get(id);
     if (!pending) return; // already answered, timed out or failed: never twice
     this.#pending.delete(id);
+    this.#deadlines.cancel(id);
     pending.direct?.ids.delete(id);
     if (pending.direct?.retiring && pending.direct.ids.size === 0) pending.direct.channel?.close();
     if (error) pending.reject(error);
@@ -377,9 +358,7 @@ export class EdgeBox extends EventTarget {
         record.ids.delete(id);
         pending.direct = null;
         // Through the host now, which bounds it (starting a fresh instance aside).
-        pending.deadline = performance.now() + this.#config.callTimeoutMs;
-        pending.late = (late) => this.#timedOut(late, pending.what);
-        this.#armSweep(pending.deadline);
+        this.#deadlines.set(id, this.#config.callTimeoutMs, (late) => this.#timedOut(late, pending.what));
         this.#channel.send({ ...pending.message, id, waitedMs: performance.now() - pending.sentAt }).catch(() => {});
       }
     }

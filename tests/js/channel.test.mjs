@@ -133,3 +133,29 @@ test("a page polls for the reply to a lone call, and stops polling a peer that a
   page.close();
   worker.close();
 });
+
+test("strings and keys go as UTF-8 whatever their length or script, the short ASCII ones written by hand alike", () => {
+  const texts = ["", "a", "op", "x".repeat(63), "y".repeat(64), "z".repeat(65), "é", `${"a".repeat(63)}é`, "日本語",
+    "emoji 🎉 at the end", "\u007f\u0080", "a\u0000b", "k".repeat(5000)];
+  for (const text of texts) {
+    const utf8 = new TextEncoder().encode(text);
+    const wire = encode(text);
+    assert.equal(new DataView(wire.buffer, wire.byteOffset).getUint32(1, true), utf8.length, JSON.stringify(text));
+    assert.deepEqual([...wire.subarray(5)], [...utf8], JSON.stringify(text));
+    assert.equal(decode(wire), text);
+    const keyed = decode(encode({ [text]: text, after: 1 }));
+    assert.deepEqual(Object.entries(keyed), [[text, text], ["after", 1]]);
+  }
+  assert.throws(() => encode({ value: "lone \ud800" }), /lone surrogate|well-formed/);
+  assert.throws(() => encode({ ["\udc00"]: 1 }), TypeError);
+});
+
+test("bytes that are not UTF-8 decode as TextDecoder reads them, short or long", () => {
+  for (const bytes of [[0xff], [0x61, 0xc3], [0x80, 0x61], new Array(70).fill(0xfe)]) {
+    const wire = new Uint8Array(5 + bytes.length);
+    wire[0] = encode("").at(0); // the string tag
+    new DataView(wire.buffer).setUint32(1, bytes.length, true);
+    wire.set(bytes, 5);
+    assert.equal(decode(wire), new TextDecoder().decode(new Uint8Array(bytes)));
+  }
+});
