@@ -27,7 +27,7 @@ PYODIDE_FETCHED = ["pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]
 BROWSER_WHEELS: list[str] = ["h11"]  # third-party wheels the host needs in the browser (app/pyproject.toml)
 WEB_BOX_FILES = ["edgebox.js", "options.js", "errors.js", "protocol.js", "channel.js", "guest-protocol.js", "worker.js", "guest.js", "membrane.js",
                  "wasi.js", "data.js", "gojs.js", "harden.js", "instance-js.js", "instance-wasip1.js", "js-memory.js", "values.js",
-                 "sdk-envelope.js", "fallback.js", "deadlines.js"]
+                 "sdk-envelope.js", "fallback.js", "deadlines.js", "decoded-cache.js"]
 # What a page's own module graph holds: the loader and its imports (its import map gives their integrity).
 WEB_LOADER_FILES = ["edgebox.js", "options.js", "errors.js", "protocol.js", "channel.js", "guest-protocol.js", "values.js", "fallback.js", "deadlines.js"]
 WEB_PAGE_FILES = ["demo.js", "demo.css"]

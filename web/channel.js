@@ -16,7 +16,9 @@ import { MAX_DEPTH } from "./guest-protocol.js";
 import { Refusal, VIEW_CONSTRUCTORS, VIEW_KINDS, at, binaryKind, isPlain, refuseObject, refusePrimitive } from "./values.js";
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+const { defineProperty } = Object;
+// ignoreBOM: a string that starts with U+FEFF keeps it (TextDecoder drops it by default).
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 // Taken at import: a guest worker deletes the Atomics global before guest code runs.
 const { load, store, add, notify, wait, waitAsync } = Atomics;
 
@@ -197,8 +199,9 @@ export function decode(bytes) {
         const out = {};
         for (let i = 0; i < n; i++) {
           const key = string();
-          // A key named "__proto__" stays a key: plain assignment would set the prototype.
-          if (key === "__proto__") Object.defineProperty(out, key, { value: value(), writable: true, enumerable: true, configurable: true });
+          // A key the prototype has ("__proto__", "toString", ...) stays an own key: plain assignment
+          // would set the prototype, or throw where Object.prototype is frozen (a guest worker).
+          if (key in out) defineProperty(out, key, { value: value(), writable: true, enumerable: true, configurable: true });
           else out[key] = value();
         }
         return out;

@@ -234,8 +234,12 @@ export class EdgeBox extends EventTarget {
     // A direct call ends by its module's timeout_ms (the host's watchdog ends a call that runs
     // too long; this ends one left waiting behind others); callTimeoutMs is the last resort.
     const bound = direct ? Math.min(direct.timeoutMs + DIRECT_SLACK_MS, this.#config.callTimeoutMs) : this.#config.callTimeoutMs;
+    // A reply already in the ring wins over the deadline: the page may have been too busy to read it.
     const late = bound < this.#config.callTimeoutMs
-      ? (id) => this.#settle(id, null, new TimeoutError(`${what}: no answer within ${direct.timeoutMs} ms (timeout_ms), waiting included`))
+      ? (id) => {
+        direct.channel?.drain();
+        this.#settle(id, null, new TimeoutError(`${what}: no answer within ${direct.timeoutMs} ms (timeout_ms), waiting included`));
+      }
       : (id) => this.#timedOut(id, what);
     const [id, answered] = this.#expect(bound, late, { direct, message, what, sentAt: performance.now() });
     direct?.ids.add(id);
@@ -279,6 +283,10 @@ export class EdgeBox extends EventTarget {
   // A call with no answer in time: reject it, then check that the host still
   // runs its event loop; one that does not answer a ping is replaced.
   #timedOut(id, what) {
+    // A reply already in a ring wins over the deadline (the page may have been too busy to read it).
+    const direct = this.#pending.get(id)?.direct;
+    direct?.channel?.drain();
+    this.#channel?.drain?.();
     this.#settle(id, null, new TimeoutError(`${what}: no answer within ${this.#config.callTimeoutMs} ms (callTimeoutMs)`));
     this.#ping();
   }

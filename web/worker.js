@@ -3,10 +3,12 @@
 import { MessagePortChannel, SharedChannel } from "./channel.js";
 import { Op } from "./protocol.js";
 import { wireError } from "./errors.js";
+import { DecodedCache, moduleKey } from "./decoded-cache.js";
 import runtime from "./runtime.json" with { type: "json" };
 
 const here = (path) => new URL(path, import.meta.url).href;
 let post = null; // the channel to the page, set up by the init message
+const decoded = new DecodedCache();
 const progress = (phase, loaded, total) => post({ op: Op.PROGRESS, phase, loaded, total });
 
 // Reports the bytes of every fetch made while `run` runs. It reads a clone,
@@ -39,11 +41,44 @@ async function withFetchProgress(phase, total, run) {
   }
 }
 
+// While `run` runs, fetches of `urls` (immutable: their URL names their content)
+// are answered from the decoded cache when it has them; those fetched from the
+// network are kept there once `run` has succeeded with them, and a kept copy
+// `run` failed with is dropped.
+async function withDecodedAssets(urls, run) {
+  const realFetch = self.fetch;
+  const fetched = new Map(); // url -> promise of its bytes
+  const served = [];
+  self.fetch = async (input, init) => {
+    const url = String(input instanceof Request ? input.url : input);
+    if (!urls.includes(url)) return realFetch(input, init);
+    const kept = await decoded.bytes(url);
+    if (kept) {
+      served.push(url);
+      return new Response(kept, { status: 200, statusText: "OK" });
+    }
+    const response = await realFetch(input, init);
+    if (response.ok) fetched.set(url, response.clone().arrayBuffer());
+    return response;
+  };
+  try {
+    const result = await run();
+    for (const [url, bytes] of fetched) bytes.then((b) => decoded.keep(url, b), () => {});
+    return result;
+  } catch (error) {
+    for (const url of served) decoded.forget(url);
+    throw error;
+  } finally {
+    self.fetch = realFetch;
+  }
+}
+
 const steps = {
   // With the build's memory snapshot, Python starts already initialised
   // (about 0.5 s instead of 3 s); without one, it boots from scratch.
   async bootPython() {
-    return withFetchProgress("runtime", runtime.runtimeBytes, async () => {
+    const immutable = runtime.snapshot ? [here(runtime.snapshot), here(`${runtime.pyodide}python_stdlib.zip`)] : [];
+    return withDecodedAssets(immutable, () => withFetchProgress("runtime", runtime.runtimeBytes, async () => {
       // The snapshot is the longest wait of the boot: asked for first, before Pyodide's scripts.
       const snapshot = runtime.snapshot ? fetch(here(runtime.snapshot)).then(checked).then((r) => r.arrayBuffer()) : null;
       snapshot?.catch(() => {}); // awaited below; a failure must not also surface as unhandled
@@ -64,7 +99,7 @@ const steps = {
         };
       }
       return loadPyodide(options);
-    });
+    }));
   },
   // Pure wheels are unzipped into site-packages: no package manager, nothing
   // left in Python's state that a snapshot could not hold. A snapshot holds every
@@ -117,20 +152,37 @@ const checked = (response) => {
   return response;
 };
 
-// A module's bytes, for Python to verify, and a compile of the very same
-// response streamed from its URL: V8 caches the code of a module compiled that
-// way (never of one compiled from a buffer), so a later page load starts it
-// sooner. Compiling runs nothing: Python verifies the bytes before any instance
-// exists, and uses the compiled module only if it did not have to rewrite them.
-// Resolves to {status, statusText, bytes, module: promise of a Module (undefined if the stream was refused)}.
-async function fetchModule(url) {
+// A module's bytes, for Python to verify, their sha256 (a promise of hex, taken
+// here from the ArrayBuffer: Python's own would first copy them out of its heap),
+// and a compile of the very same bytes begun at once. Bytes kept decoded under
+// the URL and the sha256 the manifest gives (decoded-cache.js) are read from
+// there; otherwise the module is compiled from the response as it streams (V8
+// caches the code of a module compiled that way). Bytes that are the manifest's
+// are kept; a kept copy that is not is dropped (Python refuses it, and the next
+// load fetches it again). Compiling runs nothing: Python verifies the bytes before
+// any instance exists, and uses the compiled module only if it did not have to rewrite them.
+// Resolves to {status, statusText, bytes, digest (when sha256 is given), module: promise of a Module (undefined if refused)}.
+async function fetchModule(url, sha256) {
+  const key = typeof sha256 === "string" && /^[0-9a-f]{64}$/.test(sha256) ? moduleKey(url, sha256) : null;
+  const kept = key && await decoded.bytes(key);
+  if (kept) {
+    const digest = digestHex(kept);
+    digest.then((hex) => hex === sha256 || decoded.forget(key), () => decoded.forget(key));
+    return { status: 200, statusText: "OK", bytes: kept, digest, module: WebAssembly.compile(kept).catch(() => undefined) };
+  }
   const response = await fetch(url);
   // undefined, not null: Python reads undefined as None (null is its own JsNull).
   if (!response.ok) return { status: response.status, statusText: response.statusText, bytes: undefined, module: undefined };
   // A type other than application/wasm (or a bad module) makes the stream refuse; Python compiles the bytes then.
   const module = WebAssembly.compileStreaming(response.clone()).catch(() => undefined);
-  return { status: response.status, statusText: response.statusText, bytes: await response.arrayBuffer(), module };
+  const bytes = await response.arrayBuffer();
+  const digest = key ? digestHex(bytes) : undefined;
+  digest?.then((hex) => hex === sha256 && decoded.keep(key, bytes, "application/wasm"), () => {});
+  return { status: response.status, statusText: response.statusText, bytes, digest, module };
 }
+
+const digestHex = async (bytes) => Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)),
+  (b) => b.toString(16).padStart(2, "0")).join("");
 
 // URL -> promise of fetchModule's answer (undefined if it failed), for the warm modules the manifest lists.
 function prefetch(text, init) {
@@ -139,7 +191,7 @@ function prefetch(text, init) {
     for (const module of JSON.parse(text).modules ?? []) {
       if (!init.warm?.includes(module.name)) continue;
       const url = new URL(module.url, init.manifestURL).href;
-      wanted[url] = fetchModule(url).then((found) => found.bytes && found).catch(() => undefined);
+      wanted[url] = fetchModule(url, module.sha256).then((found) => found.bytes && found).catch(() => undefined);
     }
   } catch {
     // An unreadable manifest is Python's to report.

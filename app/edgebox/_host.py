@@ -394,7 +394,7 @@ class Host:
             raise LoadError(f"module {spec.name!r} is GOOS={spec.abi}; this host runs {', '.join(runs)} modules only "
                             f"(a GOOS=js module needs a JavaScript engine: serve it in the browser, or build it for wasip1)")
         phase = f"module:{spec.name}"
-        data = await self.platform.fetch_bytes(spec.url, lambda loaded, total: self._on_progress(phase, loaded, total))
+        data = await self.platform.fetch_bytes(spec.url, lambda loaded, total: self._on_progress(phase, loaded, total), spec.sha256)
         verify(spec, data, await self.platform.sha256_hex(data))
         self._check_imports(spec, data)
         prepared = limit_memory(data, spec.policy.limits.memory_mb)

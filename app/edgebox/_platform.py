@@ -60,8 +60,11 @@ class Platform(Protocol):
     """A platform may name the module kinds it runs in ``abis`` (default: all of
     ``ABIS``); the host refuses any other kind with ``LoadError`` before fetching it."""
 
-    async def fetch_bytes(self, url: str, progress: Progress) -> bytes:
-        """The body of ``url``; raises ``LoadError``/``NotFoundError``."""
+    async def fetch_bytes(self, url: str, progress: Progress, sha256: str | None = None) -> bytes:
+        """The body of ``url``; raises ``LoadError``/``NotFoundError``. ``sha256``
+        (hex) is what the manifest says the bytes hash to: a platform may answer
+        with bytes it kept from ``url`` under it (the browser's decoded cache,
+        web/decoded-cache.js); the caller verifies them all the same."""
 
     async def sha256_hex(self, data: bytes) -> str:
         """The platform's fastest sha256 (the browser's is native; Pyodide's hashlib is not)."""

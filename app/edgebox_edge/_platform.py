@@ -73,7 +73,7 @@ class WasmtimePlatform:
         self._compiling: dict[str, asyncio.Future[wasmtime.Module]] = {}
         self._client: httpx.AsyncClient | None = None
 
-    async def fetch_bytes(self, url: str, progress: Progress) -> bytes:
+    async def fetch_bytes(self, url: str, progress: Progress, sha256: str | None = None) -> bytes:
         parts = urlsplit(url)
         if parts.scheme == "file":
             path = Path(unquote(parts.path))

@@ -178,7 +178,7 @@ class FakePlatform:
         self.responses: dict[str, HttpResponse] = {}
         self.http_requests: list = []
 
-    async def fetch_bytes(self, url, progress):
+    async def fetch_bytes(self, url, progress, sha256=None):
         self.fetches.append(url)
         await asyncio.sleep(0)
         if url not in self.files:

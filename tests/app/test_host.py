@@ -353,7 +353,7 @@ def test_a_map_that_is_not_one_gives_no_frames(run, make_host, platform):
 
 
 def test_a_module_that_does_not_start_in_startup_ms_is_a_timeout(run, make_host, platform):
-    async def never(url, progress):
+    async def never(url, progress, sha256=None):
         await asyncio.sleep(60)
 
     platform.fetch_bytes = never

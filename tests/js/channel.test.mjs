@@ -159,3 +159,10 @@ test("bytes that are not UTF-8 decode as TextDecoder reads them, short or long",
     assert.equal(decode(wire), new TextDecoder().decode(new Uint8Array(bytes)));
   }
 });
+
+test("a string or key that starts with U+FEFF keeps it", () => {
+  for (const text of ["\ufeff", "\ufeffabc", `\ufeff${"é".repeat(80)}`, "a\ufeff"]) {
+    assert.equal(decode(encode(text)), text);
+    assert.deepEqual(Object.keys(decode(encode({ [text]: 1, k: text }))), [text, "k"]);
+  }
+});

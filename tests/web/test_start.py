@@ -137,3 +137,41 @@ def test_a_module_whose_url_is_missing_is_not_found(blank, warm):
         finally { await box.close(); }
     }""", warm)
     assert got[0] == "E_NOT_FOUND" and "answered 404" in got[1], got
+
+
+KEPT = """async () => {
+    const cache = await caches.open("edgebox-decoded");
+    return (await cache.keys()).map((request) => request.url);
+}"""
+
+
+def test_immutable_assets_are_kept_decoded_and_a_bad_kept_copy_heals(blank, test_modules):
+    # web/decoded-cache.js: the snapshot and the standard library once Python booted from them, a module
+    # once its bytes were the manifest's; a box boots and calls from them, and a kept copy that is not
+    # the manifest's is refused once (Python verifies every module) and then dropped.
+    runtime = json.loads((build.DIST / "edgebox" / "runtime.json").read_text())
+    call = """async ([modules, n]) => {
+        const { EdgeBox } = await import("/edgebox/edgebox.js");
+        const box = await EdgeBox.start({ modules });
+        try { return await box.call("echo", "echoValue", n); } catch (error) { return error.code; } finally { await box.close(); }
+    }"""
+    modules = {"echo": test_modules["echo"]}
+    assert blank.evaluate(call, [modules, 1]) == 1
+    kept = []
+    for _ in range(50):  # written in the background, after the boot and after a digest
+        kept = blank.evaluate(KEPT)
+        if len(kept) >= 3:
+            break
+        blank.wait_for_timeout(100)
+    assert any(url.endswith(runtime["snapshot"]) for url in kept), kept
+    assert any(url.endswith("python_stdlib.zip") for url in kept), kept
+    [module_key] = [url for url in kept if f"/.edgebox-decoded/sha256/{modules['echo']['sha256']}?" in url]
+    assert blank.evaluate(call, [modules, 2]) == 2  # booted and called from what was kept
+
+    blank.evaluate("""async (key) => (await caches.open("edgebox-decoded")).put(key, new Response(new Uint8Array([0, 97, 115, 109])))""", module_key)
+    assert blank.evaluate(call, [modules, 3]) == "E_INTEGRITY"
+    for _ in range(50):
+        if module_key not in blank.evaluate(KEPT):
+            break
+        blank.wait_for_timeout(100)
+    assert blank.evaluate(call, [modules, 4]) == 4

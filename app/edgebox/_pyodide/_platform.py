@@ -27,20 +27,22 @@ class BrowserPlatform:
         self._guest_script_url = guest_script_url
         self._max_message_bytes = max_message_bytes
         self._spare = spare_worker or self._new_worker()
-        # worker.js's fetchModule: url -> promise of {status, statusText, bytes, module}, the
-        # module compiled while streaming from the same response (V8 caches its code).
+        # worker.js's fetchModule: (url, sha256) -> promise of {status, statusText, bytes, module},
+        # the module compiled from the same bytes at once (kept decoded under sha256, or streamed).
         self._fetch_module = fetch_module
         # url -> promise of fetchModule's answer: fetched and compiled while Python booted.
         self._prefetched = dict(prefetched or {})
         self._compiled: dict[str, tuple[bytes, Any]] = {}  # url -> (the bytes, a promise of their compiled module)
+        # id of bytes fetch_bytes returned -> (those bytes, a promise of their sha256 worker.js took)
+        self._digests: dict[int, tuple[bytes, Any]] = {}
 
-    async def fetch_bytes(self, url: str, progress: Progress) -> bytes:
+    async def fetch_bytes(self, url: str, progress: Progress, sha256: str | None = None) -> bytes:
         early = self._prefetched.pop(url, None)
         found = await early if early is not None else None
         if found is None:
             progress(0, None)
             try:
-                found = await self._fetch_module(url)
+                found = await self._fetch_module(url, sha256)
             except JsException as error:
                 raise LoadError(f"could not fetch {url}: {error}") from None
             if found.bytes is None:
@@ -50,10 +52,15 @@ class BrowserPlatform:
         # the FFI costs more than it reports.
         data = found.bytes.to_bytes()
         self._compiled[url] = (data, found.module)
+        if sha256 is not None and getattr(found, "digest", None) is not None:
+            self._digests[id(data)] = (data, found.digest)
         progress(len(data), len(data))
         return data
 
     async def sha256_hex(self, data: bytes) -> str:
+        taken = self._digests.pop(id(data), None)
+        if taken is not None and taken[0] is data:  # the very bytes fetch_bytes returned: hashed as they arrived
+            return str(await taken[1])
         digest = await js.crypto.subtle.digest("SHA-256", to_js(data))
         return js.Uint8Array.new(digest).to_bytes().hex()
 
