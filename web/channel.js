@@ -3,9 +3,10 @@
 // SharedChannel: two single-producer/single-consumer rings in one
 // SharedArrayBuffer (layout in protocol.js). A message is encoded once, straight
 // into the ring when it fits one frame (Uint8Array values as raw bytes,
-// everything else compact), the reader is woken with Atomics.notify, and waits
-// with Atomics.waitAsync; the page may poll a moment for a reply and a worker
-// block a moment for its next message (SPIN_MS, linger), never for long. A
+// everything else compact), the reader is woken with Atomics.notify (once for
+// all a thread wrote in one turn), and waits with Atomics.waitAsync; the page may
+// poll a moment for a reply and a worker poll, then block, a moment for its next
+// message (SPIN_MS, POLL_MS, linger), never for long. A
 // message larger than half a ring is sent in chunks; when a ring is full the
 // writer waits for the reader (backpressure).
 //
