@@ -43,16 +43,18 @@ async function withFetchProgress(phase, total, run) {
 
 // While `run` runs, fetches of `urls` (immutable: their URL names their content)
 // are answered from the decoded cache when it has them; those fetched from the
-// network are kept there once `run` has succeeded with them, and a kept copy
-// `run` failed with is dropped.
+// network are kept there once `run` has succeeded with them. If `run` fails with
+// a kept copy, the copies it read are dropped and it runs once more, from the
+// network: a damaged copy costs a slower start, never a failed one.
 async function withDecodedAssets(urls, run) {
   const realFetch = self.fetch;
+  let readKept = true;
   const fetched = new Map(); // url -> promise of its bytes
   const served = [];
   self.fetch = async (input, init) => {
     const url = String(input instanceof Request ? input.url : input);
     if (!urls.includes(url)) return realFetch(input, init);
-    const kept = await decoded.bytes(url);
+    const kept = readKept ? await decoded.bytes(url) : undefined;
     if (kept) {
       served.push(url);
       return new Response(kept, { status: 200, statusText: "OK" });
@@ -62,12 +64,17 @@ async function withDecodedAssets(urls, run) {
     return response;
   };
   try {
-    const result = await run();
+    let result;
+    try {
+      result = await run();
+    } catch (error) {
+      if (served.length === 0) throw error;
+      for (const url of served.splice(0)) decoded.forget(url);
+      readKept = false;
+      result = await run();
+    }
     for (const [url, bytes] of fetched) bytes.then((b) => decoded.keep(url, b), () => {});
     return result;
-  } catch (error) {
-    for (const url of served) decoded.forget(url);
-    throw error;
   } finally {
     self.fetch = realFetch;
   }
