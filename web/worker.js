@@ -54,13 +54,16 @@ async function withDecodedAssets(urls, run) {
   self.fetch = async (input, init) => {
     const url = String(input instanceof Request ? input.url : input);
     if (!urls.includes(url)) return realFetch(input, init);
-    const kept = readKept ? await decoded.bytes(url) : undefined;
-    if (kept) {
+    // Read whole before Pyodide sees it: an unreadable copy is fetched again, never half-handed over
+    // (Pyodide waits forever for a wasm whose stream fails).
+    const kept = readKept ? await decoded.response(url) : undefined;
+    const bytes = await kept?.arrayBuffer().catch(() => undefined);
+    if (bytes) {
       served.push(url);
-      return new Response(kept, { status: 200, statusText: "OK" });
+      return new Response(bytes, { status: 200, headers: { "content-type": kept.headers.get("content-type") ?? "application/octet-stream" } });
     }
     const response = await realFetch(input, init);
-    if (response.ok) fetched.set(url, response.clone().arrayBuffer());
+    if (response.ok) fetched.set(url, [response.clone().arrayBuffer(), response.headers.get("content-type") ?? undefined]);
     return response;
   };
   try {
@@ -73,7 +76,7 @@ async function withDecodedAssets(urls, run) {
       readKept = false;
       result = await run();
     }
-    for (const [url, bytes] of fetched) bytes.then((b) => decoded.keep(url, b), () => {});
+    for (const [url, [bytes, type]] of fetched) bytes.then((b) => decoded.keep(url, b, type), () => {});
     return result;
   } finally {
     self.fetch = realFetch;
@@ -84,7 +87,8 @@ const steps = {
   // With the build's memory snapshot, Python starts already initialised
   // (about 0.5 s instead of 3 s); without one, it boots from scratch.
   async bootPython() {
-    const immutable = runtime.snapshot ? [here(runtime.snapshot), here(`${runtime.pyodide}python_stdlib.zip`)] : [];
+    const immutable = runtime.snapshot
+      ? [here(runtime.snapshot), here(`${runtime.pyodide}python_stdlib.zip`), here(`${runtime.pyodide}pyodide.asm.wasm`)] : [];
     return withDecodedAssets(immutable, () => withFetchProgress("runtime", runtime.runtimeBytes, async () => {
       // The snapshot is the longest wait of the boot: asked for first, before Pyodide's scripts.
       const snapshot = runtime.snapshot ? fetch(here(runtime.snapshot)).then(checked).then((r) => r.arrayBuffer()) : null;
