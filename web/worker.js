@@ -49,7 +49,7 @@ async function withFetchProgress(phase, total, run) {
 async function withDecodedAssets(urls, run) {
   const realFetch = self.fetch;
   let readKept = true;
-  const fetched = new Map(); // url -> promise of its bytes
+  const fetched = new Map(); // url -> [promise of its bytes, its Content-Type]
   const served = [];
   self.fetch = async (input, init) => {
     const url = String(input instanceof Request ? input.url : input);
