@@ -3,11 +3,20 @@
 // bookkeeping, and calls to one module share a bound, so a new deadline is
 // almost never the earliest and costs no timer at all.
 
-/** late(key) runs once, at or after its deadline, unless the key was cancelled or set again first. */
+/**
+ * late(key) runs once, at or after its deadline, unless the key was cancelled or set again first.
+ * beforeLate() runs once before any deadline ends its key, and may still cancel keys (the page
+ * reads the replies already received first: it may have been too busy to read them in time).
+ */
 export class Deadlines {
   #entries = new Map(); // key -> {at, late}, at in performance.now() milliseconds
   #timer = null;
   #at = Infinity; // when the timer fires
+  #beforeLate;
+
+  constructor(beforeLate = () => {}) {
+    this.#beforeLate = beforeLate;
+  }
 
   /** Call late(key) in ms milliseconds (replacing the key's deadline, if it had one). */
   set(key, ms, late) {
@@ -30,10 +39,12 @@ export class Deadlines {
   #fire() {
     this.#timer = null;
     this.#at = Infinity;
+    // A timer may fire a moment early by performance.now(): 1 ms of grace.
+    const due = performance.now() + 1;
+    if ([...this.#entries.values()].some((entry) => entry.at <= due)) this.#beforeLate();
     let next = Infinity;
     for (const [key, entry] of this.#entries) {
-      // A timer may fire a moment early by performance.now(): 1 ms of grace.
-      if (entry.at <= performance.now() + 1) {
+      if (entry.at <= due) {
         this.#entries.delete(key);
         entry.late(key);
       } else {

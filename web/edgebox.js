@@ -60,7 +60,7 @@ export class EdgeBox extends EventTarget {
   #channel = null;
   #ready = null; // settles when the current host worker can take requests
   #pending = new Map(); // id -> {resolve, reject, ...what the request was}
-  #deadlines = new Deadlines(); // id -> when it ends unanswered
+  #deadlines = new Deadlines(() => this.#readReplies()); // id -> when it ends unanswered
   #streams = new Map(); // id of a fetch whose body streams -> its ReadableStream's controller
   #nextId = 1;
   #failure = null; // set once the box can serve no more (closed, or could not restart)
@@ -234,12 +234,8 @@ export class EdgeBox extends EventTarget {
     // A direct call ends by its module's timeout_ms (the host's watchdog ends a call that runs
     // too long; this ends one left waiting behind others); callTimeoutMs is the last resort.
     const bound = direct ? Math.min(direct.timeoutMs + DIRECT_SLACK_MS, this.#config.callTimeoutMs) : this.#config.callTimeoutMs;
-    // A reply already in the ring wins over the deadline: the page may have been too busy to read it.
     const late = bound < this.#config.callTimeoutMs
-      ? (id) => {
-        direct.channel?.drain();
-        this.#settle(id, null, new TimeoutError(`${what}: no answer within ${direct.timeoutMs} ms (timeout_ms), waiting included`));
-      }
+      ? (id) => this.#settle(id, null, new TimeoutError(`${what}: no answer within ${direct.timeoutMs} ms (timeout_ms), waiting included`))
       : (id) => this.#timedOut(id, what);
     const [id, answered] = this.#expect(bound, late, { direct, message, what, sentAt: performance.now() });
     direct?.ids.add(id);
@@ -256,6 +252,13 @@ export class EdgeBox extends EventTarget {
     sent.catch((error) => generation === this.#generation && this.#pending.get(id)?.direct === direct
       && this.#settle(id, null, new CrashedError(`${what}: ${error.message}`)));
     return answered;
+  }
+
+  // Before a deadline ends a request: the replies already in a ring, on the host's channel and on the
+  // direct channels of the requests still waiting (a retiring one included), win over it.
+  #readReplies() {
+    this.#channel?.drain?.(); // postMessage has nothing to drain: its replies are events
+    for (const direct of new Set([...this.#pending.values()].map((pending) => pending.direct))) direct?.channel?.drain();
   }
 
   // The one correlator: every request the page makes gets its id here and waits
@@ -283,10 +286,6 @@ export class EdgeBox extends EventTarget {
   // A call with no answer in time: reject it, then check that the host still
   // runs its event loop; one that does not answer a ping is replaced.
   #timedOut(id, what) {
-    // A reply already in a ring wins over the deadline (the page may have been too busy to read it).
-    const direct = this.#pending.get(id)?.direct;
-    direct?.channel?.drain();
-    this.#channel?.drain?.();
     this.#settle(id, null, new TimeoutError(`${what}: no answer within ${this.#config.callTimeoutMs} ms (callTimeoutMs)`));
     this.#ping();
   }

@@ -55,3 +55,16 @@ test("a deadline set while others end is kept", async () => {
   await sleep(60);
   assert.deepEqual(ended, ["first", "follow-up"]);
 });
+
+test("what runs before deadlines end keys runs once per firing, and a key it cancels is not ended", async () => {
+  let before = 0;
+  const ended = [];
+  const deadlines = new Deadlines(() => { before++; deadlines.cancel("answered meanwhile"); });
+  deadlines.set("answered meanwhile", 10, (key) => ended.push(key));
+  deadlines.set("late", 10, (key) => ended.push(key));
+  deadlines.set("later", 200, (key) => ended.push(key));
+  await sleep(60);
+  assert.deepEqual(ended, ["late"]);
+  assert.equal(before, 1);
+  deadlines.cancel("later");
+});
