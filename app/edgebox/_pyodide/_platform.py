@@ -93,7 +93,7 @@ class BrowserPlatform:
         kept ready, so that starting a guest never waits for a worker to boot.
         Its replacement is made only once that start is over (``start_guest``):
         a new worker loading its scripts beside a Go program's start slowed the
-        start (box ready to first answered call 80-95 ms with, 41-51 ms without)."""
+        start (box ready to first answered call 81-127 ms with, 41-74 ms without)."""
         worker, self._spare = self._spare or self._new_worker(), None
         return worker
 
