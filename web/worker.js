@@ -9,7 +9,14 @@ import runtime from "./runtime.json" with { type: "json" };
 const here = (path) => new URL(path, import.meta.url).href;
 let post = null; // the channel to the page, set up by the init message
 const decoded = new DecodedCache();
-const progress = (phase, loaded, total) => post({ op: Op.PROGRESS, phase, loaded, total });
+// phase -> the most bytes reported: a boot run once more (withDecodedAssets) counts
+// from 0 again, and what the page is told must not go back.
+const reported = new Map();
+const progress = (phase, loaded, total) => {
+  const most = Math.max(reported.get(phase) ?? 0, loaded);
+  reported.set(phase, most);
+  post({ op: Op.PROGRESS, phase, loaded: most, total });
+};
 // Responses withDecodedAssets built from bytes in hand -> their length: counted whole, not read again.
 const inHand = new WeakMap();
 
@@ -53,25 +60,30 @@ async function withFetchProgress(phase, total, run) {
   }
 }
 
-// While `run` runs, fetches of `urls` (immutable: their URL names their content)
-// are answered from the decoded cache when it has them; those fetched from the
-// network are kept there once `run` has succeeded with them. If `run` fails with
-// a kept copy, the copies it read are dropped and it runs once more, from the
-// network: a damaged copy costs a slower start, never a failed one.
-async function withDecodedAssets(urls, run) {
+// While `run` runs, fetches of the URLs `expected` names (url -> the sha256 the build
+// gave it; immutable: their URL names their content) are answered from the decoded
+// cache when it has them; those fetched from the network are kept there once `run`
+// has succeeded with them, if they hash to the build's. A kept copy is hashed beside
+// its use, not before it (that would cost the boot the hash's time): `run` fails as
+// soon as one is not the build's. If `run` fails with a kept copy, the copies it read
+// are dropped and it runs once more, from the network: a damaged copy costs a slower
+// start, never a failed one (the failed run is left behind, never awaited).
+async function withDecodedAssets(expected, run) {
   const realFetch = self.fetch;
   let readKept = true;
+  let damaged = () => {};
   const fetched = new Map(); // url -> [promise of its bytes, its Content-Type]
   const served = [];
   self.fetch = async (input, init) => {
     const url = String(input instanceof Request ? input.url : input);
-    if (!urls.includes(url)) return realFetch(input, init);
+    if (!Object.hasOwn(expected, url)) return realFetch(input, init);
     // Read whole before Pyodide sees it: an unreadable copy is fetched again, never half-handed over
     // (Pyodide waits forever for a wasm whose stream fails).
     const kept = readKept ? await decoded.response(url) : undefined;
     const bytes = await kept?.arrayBuffer().catch(() => undefined);
     if (bytes) {
       served.push(url);
+      digestHex(bytes).then((hex) => hex === expected[url] || damaged(new Error(`the kept copy of ${url} is not the build's`)), damaged);
       const response = new Response(bytes, { status: 200, headers: { "content-type": kept.headers.get("content-type") ?? "application/octet-stream" } });
       inHand.set(response, bytes.byteLength);
       return response;
@@ -83,17 +95,49 @@ async function withDecodedAssets(urls, run) {
   try {
     let result;
     try {
-      result = await run();
+      const tripped = new Promise((_, reject) => { damaged = reject; });
+      tripped.catch(() => {}); // raced below; a late trip must not surface as unhandled
+      result = await Promise.race([run(), tripped]);
     } catch (error) {
       if (served.length === 0) throw error;
       for (const url of served.splice(0)) decoded.forget(url);
       readKept = false;
       result = await run();
     }
-    for (const [url, [bytes, type]] of fetched) bytes.then((b) => decoded.keep(url, b, type), () => {});
+    for (const [url, [bytes, type]] of fetched) {
+      bytes.then(async (b) => (await digestHex(b)) === expected[url] && decoded.keep(url, b, type)).catch(() => {});
+    }
     return result;
   } finally {
     self.fetch = realFetch;
+  }
+}
+
+// Pyodide catches a failed instantiation of its wasm (a bad or refused download),
+// logs it and waits forever. While `run` runs, a WebAssembly.instantiate or
+// instantiateStreaming that fails makes `run` fail at once, saying why.
+async function failingWithInstantiate(run) {
+  const { instantiate, instantiateStreaming } = WebAssembly;
+  let fail;
+  const failed = new Promise((_, reject) => { fail = reject; });
+  failed.catch(() => {}); // raced below
+  const watched = (real) => async (source, imports) => {
+    try {
+      return await real.call(WebAssembly, source, imports);
+    } catch (error) {
+      const response = await Promise.resolve(source).catch(() => undefined);
+      fail(new Error(response instanceof Response && !response.ok ? `GET ${response.url} answered ${response.status}`
+        : `Pyodide's wasm did not instantiate: ${error?.message ?? error}`));
+      throw error;
+    }
+  };
+  WebAssembly.instantiate = watched(instantiate);
+  WebAssembly.instantiateStreaming = watched(instantiateStreaming);
+  try {
+    return await Promise.race([run(), failed]);
+  } finally {
+    WebAssembly.instantiate = instantiate;
+    WebAssembly.instantiateStreaming = instantiateStreaming;
   }
 }
 
@@ -101,9 +145,8 @@ const steps = {
   // With the build's memory snapshot, Python starts already initialised
   // (about 0.5 s instead of 3 s); without one, it boots from scratch.
   async bootPython() {
-    const immutable = runtime.snapshot
-      ? [here(runtime.snapshot), here(`${runtime.pyodide}python_stdlib.zip`), here(`${runtime.pyodide}pyodide.asm.wasm`)] : [];
-    return withDecodedAssets(immutable, () => withFetchProgress("runtime", runtime.runtimeBytes, async () => {
+    const immutable = runtime.snapshot ? Object.fromEntries(Object.entries(runtime.sha256).map(([path, hex]) => [here(path), hex])) : {};
+    return withDecodedAssets(immutable, () => withFetchProgress("runtime", runtime.runtimeBytes, () => failingWithInstantiate(async () => {
       // The snapshot is the longest wait of the boot: asked for first, before Pyodide's scripts.
       const snapshot = runtime.snapshot ? fetch(here(runtime.snapshot)).then(checked).then((r) => r.arrayBuffer()) : null;
       snapshot?.catch(() => {}); // awaited below; a failure must not also surface as unhandled
@@ -124,7 +167,7 @@ const steps = {
         };
       }
       return loadPyodide(options);
-    }));
+    })));
   },
   // Pure wheels are unzipped into site-packages: no package manager, nothing
   // left in Python's state that a snapshot could not hold. A snapshot holds every

@@ -5,6 +5,7 @@ answered. The guest is tests/guests/faults (timeout_ms 300, memory_mb 128)."""
 
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -379,6 +380,46 @@ def test_a_module_that_dies_starting_says_why(context, base_url, test_modules, s
     for code, message in got["answers"]:
         assert code == "E_LOAD" and words in message, got
     assert got["restarts"] == 0
+
+
+def guest_worker_threads() -> int:
+    """Dedicated worker threads in every Chromium process (a worker is a thread of its renderer)."""
+    count = 0
+    for process in Path("/proc").iterdir():
+        try:
+            if process.name.isdigit() and "chrom" in (process / "comm").read_text():
+                count += sum((task / "comm").read_text().startswith("DedicatedWorker") for task in (process / "task").iterdir())
+        except OSError:
+            continue  # gone meanwhile
+    return count
+
+
+def test_start_ups_that_run_out_of_time_leave_no_worker_behind(context, base_url):
+    # riskrules capped below its build's memory: its bytes are rewritten and compiled from them
+    # on every start, which takes longer than startup_ms 100 here; the start is cancelled mid-compile.
+    page = open_page(context, f"{base_url}/blank.html")
+    page.evaluate("""async () => {
+        const { EdgeBox } = await import("/edgebox/edgebox.js");
+        const policy = { limits: { startup_ms: 100, memory_mb: 64 } };
+        globalThis.box = await EdgeBox.start({ modules: { riskrules: { policy } } });
+    }""")
+    page.wait_for_timeout(1000)  # the spare guest worker has started
+    before = guest_worker_threads()
+    statuses = page.evaluate("""async () => {
+        const statuses = [];
+        for (let i = 0; i < 12; i++) statuses.push((await box.fetch("/edge/orders/check", { method: "POST", body: "{}" })).status);
+        return statuses;
+    }""")
+    assert statuses.count(504) >= 6, statuses  # start-ups that ran out of startup_ms
+    after = guest_worker_threads()
+    for _ in range(50):  # a terminated worker's thread ends soon after
+        if after <= before:
+            break
+        page.wait_for_timeout(100)
+        after = guest_worker_threads()
+    page.evaluate("box.close()")
+    page.close()
+    assert after <= before, f"{statuses.count(504)} start-ups out of time left {after - before} more worker threads"
 
 
 def test_a_guest_error_that_cannot_be_read_is_still_an_answer(page):

@@ -181,24 +181,62 @@ def test_immutable_assets_are_kept_decoded_and_a_bad_kept_copy_heals(blank, test
     assert blank.evaluate(call, [modules, 4])[0] == 4
 
 
-def test_a_damaged_kept_snapshot_costs_a_slower_start_not_a_failed_one(blank, test_modules):
+# Damage done to a kept copy in Cache Storage, given the URL and the build's bytes.
+DAMAGE = {
+    "garbage": "new Response(new Uint8Array(64))",
+    "the right bytes under another type": "new Response(bytes, { headers: { 'content-type': 'text/html' } })",
+    "one byte changed": "(() => { const b = new Uint8Array(bytes.slice(0)); b[b.length >> 1] ^= 1; "
+                        "return new Response(b, { headers: { 'content-type': 'application/octet-stream' } }); })()",
+}
+BOOT_ONCE = """async (modules) => {
+    const { EdgeBox } = await import("/edgebox/edgebox.js");
+    const runtime = [];  // the runtime phase's bytes, as reported
+    const box = await EdgeBox.start({ modules, bootTimeoutMs: 60000, onProgress: ({ phase, loaded }) => phase === "runtime" && runtime.push(loaded) });
+    try { return { value: await box.call("echo", "echoValue", "started"), runtime }; } finally { await box.close(); }
+}"""
+
+
+@pytest.mark.parametrize("asset, damage", [
+    ("snapshot", "garbage"),
+    ("pyodide.asm.wasm", "the right bytes under another type"),
+    ("pyodide.asm.wasm", "one byte changed"),
+    ("python_stdlib.zip", "one byte changed"),
+])
+def test_a_damaged_kept_runtime_file_costs_a_slower_start_not_a_failed_one(blank, test_modules, asset, damage):
+    # Pyodide waits forever for a wasm that does not instantiate, and a changed byte may not even
+    # fail: the boot must notice either (web/worker.js), drop the copy and boot from the network.
     runtime = json.loads((build.DIST / "edgebox" / "runtime.json").read_text())
-    snapshot = f"{blank.url.rsplit('/', 1)[0]}/edgebox/{runtime['snapshot']}"
-    size = (build.DIST / "edgebox" / runtime["snapshot"]).stat().st_size
-    blank.evaluate("""async (url) => (await caches.open("edgebox-decoded")).put(url, new Response(new Uint8Array(64)))""", snapshot)
-    got = blank.evaluate("""async (modules) => {
-        const { EdgeBox } = await import("/edgebox/edgebox.js");
-        const box = await EdgeBox.start({ modules });
-        try { return await box.call("echo", "echoValue", "started"); } finally { await box.close(); }
-    }""", {"echo": test_modules["echo"]})
-    assert got == "started"
+    [path] = [path for path in runtime["sha256"] if path.endswith(runtime["snapshot"] if asset == "snapshot" else asset)]
+    url = f"{blank.url.rsplit('/', 1)[0]}/edgebox/{path}"
+    blank.evaluate("""async ([url, damage]) => {
+        const bytes = await (await fetch(url)).arrayBuffer();
+        await (await caches.open("edgebox-decoded")).put(url, eval(damage));
+    }""".replace("eval(damage)", DAMAGE[damage]), [url, damage])
+    got = blank.evaluate(BOOT_ONCE, {"echo": test_modules["echo"]})
+    assert got["value"] == "started"
+    assert got["runtime"] == sorted(got["runtime"]), "the boot's progress went back when it ran again"
     kept = None
     for _ in range(50):  # the copy fetched from the network replaces it, in the background
         kept = blank.evaluate("""async (url) => {
             const found = await (await caches.open("edgebox-decoded")).match(url);
-            return found ? (await found.arrayBuffer()).byteLength : null;
-        }""", snapshot)
-        if kept == size:
+            if (!found) return null;
+            const digest = await crypto.subtle.digest("SHA-256", await found.arrayBuffer());
+            return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+        }""", url)
+        if kept == runtime["sha256"][path]:
             break
         blank.wait_for_timeout(100)
-    assert kept == size
+    assert kept == runtime["sha256"][path]
+
+
+def test_a_failed_download_of_pyodides_wasm_is_a_boot_error_naming_it(blank, context, test_modules):
+    # Pyodide logs a refused instantiation and waits: the box would wait for bootTimeoutMs and
+    # say only that the host did not answer.
+    blank.evaluate("""async () => { await caches.delete("edgebox-decoded"); }""")
+    context.route("**/pyodide.asm.wasm", lambda route: route.fulfill(status=503, body="down"))
+    try:
+        got = blank.evaluate(START, {"modules": {"echo": test_modules["echo"]}, "bootTimeoutMs": 60000})
+    finally:
+        context.unroute("**/pyodide.asm.wasm")
+    assert got["code"] == "E_BOOT"
+    assert "pyodide.asm.wasm answered 503" in got["message"], got["message"]

@@ -114,9 +114,12 @@ class BrowserPlatform:
             # Compiled from the response only if these are the very bytes that were verified (nothing rewrote them).
             module = await early[1] if early is not None and early[0] is data else None
             module = module or await js.WebAssembly.compile(to_js(data))
-        except JsException as error:
+        except BaseException as error:
+            # Cancelled too (startup_ms ran out while it compiled): the worker is nobody's yet.
             worker.terminate()
-            raise LoadError(f"module {spec.name!r}: not a valid WebAssembly module: {error}") from None
+            if isinstance(error, JsException):
+                raise LoadError(f"module {spec.name!r}: not a valid WebAssembly module: {error}") from None
+            raise
         guest = WorkerGuest(spec.name, worker, services, spec.abi)
         try:
             grant = spec.policy.grant()
