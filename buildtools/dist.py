@@ -167,7 +167,7 @@ def build(debug: bool = False, sign: Path | None = None) -> None:
         "gojsImports": sorted(set(re.findall(r'"((?:runtime|syscall/js)\.[\w.]+)"', (BOX / "wasm_exec.js").read_text()))),
         "runtimeBytes": sum((pyodide_dir() / name).stat().st_size for name in PYODIDE_FETCHED) + snapshot.stat().st_size,
         "wheels": [f"wheels/{wheel.name}" for wheel in [*wheels, app_wheel]],
-        # What the worker keeps decoded in Cache Storage, by path: a kept copy that no longer hashes to this is not used.
+        # What the worker keeps decoded in Cache Storage, by path: a kept copy that does not hash to this is dropped.
         "sha256": {str(path.relative_to(BOX)): sha256_file(path)
                    for path in [snapshot, pyodide_dir() / "python_stdlib.zip", pyodide_dir() / "pyodide.asm.wasm"]},
     }
