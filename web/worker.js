@@ -18,7 +18,7 @@ const progress = (phase, loaded, total) => {
   post({ op: Op.PROGRESS, phase, loaded: most, total });
 };
 // Kept runtime files are hashed only this long after a boot that used them: hashed
-// beside the boot, their 26 MB cost it about 50 ms on two cores (box ready 662 and 638
+// beside the boot, their 34 MB cost it about 50 ms on two cores (box ready 662 and 638
 // ms without against 709 and 716 with, alternating runs of 5 loads).
 const CHECK_KEPT_AFTER_MS = 5000;
 // Responses withDecodedAssets built from bytes in hand -> their length: counted whole, not read again.
