@@ -41,7 +41,12 @@ export class Deadlines {
     this.#at = Infinity;
     // A timer may fire a moment early by performance.now(): 1 ms of grace.
     const due = performance.now() + 1;
-    if ([...this.#entries.values()].some((entry) => entry.at <= due)) this.#beforeLate();
+    for (const entry of this.#entries.values()) {
+      if (entry.at <= due) {
+        this.#beforeLate();
+        break;
+      }
+    }
     let next = Infinity;
     for (const [key, entry] of this.#entries) {
       if (entry.at <= due) {
