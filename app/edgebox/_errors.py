@@ -31,6 +31,7 @@ death, gives a call one of those (``_lifecycle.py``).
 
 from __future__ import annotations
 
+import traceback
 from typing import Any
 
 __all__ = [
@@ -214,3 +215,23 @@ def claimed(wire: dict[str, Any], allowed: frozenset[str]) -> EdgeBoxError:
     if code not in allowed:
         message, code = f"(claimed {code[:40]}) {message}", GuestError.code
     return ERROR_CLASSES.get(code, GuestError)(message, stack=str(wire.get("stack") or "")[:8000] or None)
+
+
+def clear_frames(error: BaseException) -> None:
+    """Clear the locals of the ended frames that ``error``'s traceback keeps, and those
+    of the errors it was raised from or during (``__cause__``, ``__context__``); frames
+    still running are left as they are (``traceback.clear_frames``).
+
+    An error outlives the call it ended: in the futures it passed through, often in a
+    cycle of frames only Python's cyclic GC frees, which may not run for many calls.
+    Those frames held the call's payload, so whoever answers a failure clears them: 60
+    starts of an 11 MB module cut short by ``startup_ms`` had grown Python's heap from
+    30 to 1,303 MB, and requests a guest failed kept their bodies."""
+    pending, seen = [error], set()
+    while pending:
+        error = pending.pop()
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        traceback.clear_frames(error.__traceback__)
+        pending += [error.__cause__, error.__context__]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import time
-import traceback
 from collections import Counter, deque
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
@@ -25,6 +24,7 @@ from ._errors import (
     NotFoundError,
     PanicError,
     TimeoutError,
+    clear_frames,
 )
 from ._abi import provided_imports
 from ._lifecycle import Death, Watchdog, time_limit_ms
@@ -390,7 +390,7 @@ class Host:
         try:
             return await asyncio.wait_for(self._load(spec), startup_ms / 1000)
         except BaseException as error:
-            _clear_frames(error)
+            clear_frames(error)  # the load's frames held the module's bytes
             if isinstance(error, asyncio.TimeoutError):
                 raise TimeoutError(f"module {spec.name!r} did not start within {startup_ms} ms (startup_ms)") from None
             raise
@@ -423,22 +423,6 @@ class Host:
                 f"module {spec.name!r} ({spec.abi}) imports what the host does not provide: {', '.join(missing[:10])}"
                 + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
             )
-
-
-def _clear_frames(error: BaseException) -> None:
-    """Clear the locals of the ended frames that ``error`` and the errors it was raised
-    from or during keep (their tracebacks). A failed load's frames hold the module's
-    bytes, twice when rewritten, and whoever waited for the load keeps its error: 60
-    starts of an 11 MB module cut short by startup_ms grew Python's heap from 30 to
-    1,303 MB, which the cyclic GC had not freed."""
-    pending, seen = [error], set()
-    while pending:
-        error = pending.pop()
-        if error is None or id(error) in seen:
-            continue
-        seen.add(id(error))
-        traceback.clear_frames(error.__traceback__)
-        pending += [error.__cause__, error.__context__]
 
 
 def verify(spec: ModuleSpec, data: bytes, digest: str) -> None:

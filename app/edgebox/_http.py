@@ -11,7 +11,7 @@ import time
 from collections import deque
 from typing import Any, Callable, Mapping
 
-from ._errors import EdgeBoxError, GuestError, NotFoundError, TimeoutError
+from ._errors import EdgeBoxError, GuestError, NotFoundError, TimeoutError, clear_frames
 from ._exchange import BodyStream, EdgeRequest, EdgeResponse
 from ._guest_protocol import HTTP_EXPORT
 from ._host import Host
@@ -91,15 +91,18 @@ class EdgeHttp:
         await streamed.ready  # the call's end, or the head of an answer that comes in parts
         if streamed.response is not None:
             return streamed.response  # its body streams the rest (_Streamed.answered ends it)
-        try:
-            result = call.result()
-        except NotFoundError as error:
-            return json_response(502, {"error": {"code": error.code, "message": f"{module} does not serve HTTP: {error.message}"}})
-        except EdgeBoxError as error:
+        # Read, not raised here: raised, it would keep this frame (and the request's body) in a cycle with the call.
+        error = call.exception()
+        if error is not None:
+            clear_frames(error)
+            if isinstance(error, NotFoundError):
+                return json_response(502, {"error": {"code": error.code, "message": f"{module} does not serve HTTP: {error.message}"}})
+            if not isinstance(error, EdgeBoxError):
+                raise error
             return json_response(504 if isinstance(error, TimeoutError) else 502,
                                  {"error": {"code": error.code, "message": error.message}})
         try:
-            return streamed.finish(result)
+            return streamed.finish(call.result())
         except GuestError as error:
             # A handler's answer the page's Response could not take (or must not): refused, audited, 502.
             return json_response(502, {"error": {"code": error.code, "message": self._refused(module, error)}})
@@ -155,6 +158,8 @@ class _Streamed:
     def answered(self, call: "asyncio.Task[Any]") -> None:
         """The call ended: with the rest of the answer, or an error."""
         failure = None if call.cancelled() else call.exception()  # read here: a cut stream leaves it unread
+        if failure is not None:
+            clear_frames(failure)  # the body stream keeps it; its frames held the request's body
         if not self.ready.done():
             self.ready.set_result(None)
             return  # the caller reads the call's result

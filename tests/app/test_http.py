@@ -1,7 +1,9 @@
 """box.fetch's host side: routing, middleware (logger, tracer, CORS), versions, metrics."""
 
 import asyncio
+import gc
 import json
+import sys
 from types import SimpleNamespace
 
 import pytest
@@ -216,6 +218,37 @@ def test_a_timed_out_call_is_a_504(run, edge):
     response = run(edge.http.handle(request()))
     assert response.status == 504 and json.loads(response.body)["error"]["code"] == "E_TIMEOUT"
     assert counted(edge, "504") == 1
+
+
+@pytest.mark.parametrize("fails", ["panic", "guest error", "timeout"])
+def test_a_failed_request_keeps_nothing_of_its_body(run, edge, fails):
+    # Its error outlives it (in the futures and frames it passed through, a cycle only Python's
+    # cyclic GC frees), and those frames held the body: a guest that failed every request grew
+    # the host's heap by each body's size.
+    def failing(head, body):
+        from edgebox import GuestError, TimeoutError
+        from edgebox._guest_protocol import Via
+        from edgebox._lifecycle import Death
+
+        if fails == "panic":
+            guest = edge.platform.started[-1]
+            guest.die(Death(PanicError("panic: boom"), culprit=(Via.HOST, guest._ids), taken_host=guest._ids))
+            never = asyncio.get_event_loop().create_future()
+            asyncio.get_event_loop().call_soon(never.cancel)  # a dead guest's worker runs nothing more
+            return never
+        raise GuestError("handler said no") if fails == "guest error" else TimeoutError("no answer within 10 ms")
+
+    edge.platform.functions[HTTP_EXPORT] = failing
+    body = bytes(1 << 20)
+    held = sys.getrefcount(body)
+    gc.disable()  # what only the cyclic GC would free counts as kept
+    try:
+        response = run(edge.http.handle(request(body=body)))
+        assert response.status in (502, 504)
+        del response
+        assert sys.getrefcount(body) == held
+    finally:
+        gc.enable()
 
 
 def test_the_edge_gives_each_request_its_own_flags_and_user(run, make_host, platform):

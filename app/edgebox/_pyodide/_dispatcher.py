@@ -7,7 +7,7 @@ from typing import Any
 
 from pyodide.ffi import to_js
 
-from .._errors import EdgeBoxError
+from .._errors import EdgeBoxError, clear_frames
 from .._exchange import BodyStream, EdgeRequest
 from .._host import Host
 from .._http import EdgeHttp
@@ -62,6 +62,7 @@ class Dispatcher:
             reply = reply_ok(request.id, value)
         except BaseException as error:  # every request is answered, whatever went wrong
             reply = reply_error(request.id, translate(error, f"{request.op} {request.module}.{request.fn}"))
+            clear_frames(error)  # they held the request's arguments
         self._post(to_wire_js(reply))
         if stream is not None:
             await self._stream(request.id, stream)

@@ -11,7 +11,7 @@ from typing import Any, Callable
 import js
 from pyodide.ffi import create_proxy, to_js
 
-from .._errors import CrashedError, DeniedError, EdgeBoxError, GuestGone, LimitError, PanicError, claimed
+from .._errors import CrashedError, DeniedError, EdgeBoxError, GuestGone, LimitError, PanicError, claimed, clear_frames
 from .._guest_protocol import AUDIT_CODES, HTTP_EXPORT, LOAD_CODES, REPLY_CODES, GuestOp, Via, Watch, WatchReading
 from .._host import GuestServices
 from .._lifecycle import Death, classify_exit, panic_frames, panicked_goroutine_was_spawned
@@ -144,6 +144,7 @@ class WorkerGuest:
             return
         except BaseException as error:
             self._answer(fid, {"ok": False, "error": translate(error, f"fetch {request.url}").to_wire()})
+            clear_frames(error)  # they held the request's body
             return
         self._answer(fid, {"ok": True, "status": response.status, "statusText": response.status_text,
                            "headers": [list(pair) for pair in response.headers], "body": response.body})
