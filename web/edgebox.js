@@ -54,6 +54,27 @@ function decoded(body, codings, what) {
  * failed to; "rollback" (detail: {module, from, to, reason}) when a module went back to
  * its version before (on its own, or by box.rollback).
  */
+// box.fetch with a signal, as fetch with one: aborted before the answer, the request rejects
+// with the signal's reason (the answer, when it comes, is dropped); aborted after it, the
+// body still arriving errors with that reason.
+async function abortable(answer, signal) {
+  answer.catch(() => {}); // given up on: its end is nobody's
+  let onAbort;
+  const aborted = new Promise((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  let response;
+  try {
+    response = await Promise.race([answer, aborted]);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+  if (response.body === null) return response;
+  return new Response(response.body.pipeThrough(new TransformStream(), { signal }),
+    { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
 export class EdgeBox extends EventTarget {
   #config;
   #worker = null;
@@ -132,8 +153,10 @@ export class EdgeBox extends EventTarget {
   async fetch(input, init = {}) {
     let head;
     let body;
+    let signal;
     try {
       const request = input instanceof Request ? input : null;
+      signal = init?.signal ?? request?.signal ?? null;
       const url = new URL(request ? request.url : String(input), pageURL()).href;
       const method = String(init?.method ?? request?.method ?? "GET").toUpperCase();
       // A Headers object of our own: the page may set what a browser's fetch would forbid (Origin, say).
@@ -149,6 +172,12 @@ export class EdgeBox extends EventTarget {
     } catch (error) {
       throw new BadRequestError(`box.fetch(input, init): ${error.message}`, { cause: error });
     }
+    if (!signal) return this.#answer(head, body);
+    signal.throwIfAborted(); // as fetch: the signal's own reason
+    return abortable(this.#answer(head, body), signal);
+  }
+
+  async #answer(head, body) {
     if (this.#edgeReason !== null) {
       if (this.#failure) throw this.#failure;
       return fetchFromEdge(head, body, this.#config);

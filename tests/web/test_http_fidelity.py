@@ -109,3 +109,31 @@ def test_a_streamed_body_is_read_while_the_handler_still_writes(native_page, nat
     # whole would have all three at once); a margin of half of that for a busy machine.
     assert got["after"][0][1] == "data: 0\n\n"
     assert got["after"][-1][0] >= 400, got["after"]
+
+
+# A request given up on through its AbortSignal: already aborted, aborted with the page's own
+# reason, and aborted after the head while the body still arrives.
+ABORTED = """async ([how, url]) => {
+    const get = (init) => (how === "box" ? box.fetch(url, init) : fetch(url, init));
+    const outcome = async (run) => { try { return ["ok", await run()]; } catch (error) { return [error.name, error.message]; } };
+    const before = await outcome(() => get({ signal: AbortSignal.abort() }).then((r) => r.status));
+    const own = new AbortController();
+    own.abort(new RangeError("the page's own reason"));
+    const reason = await outcome(() => get({ signal: own.signal }).then((r) => r.status));
+    const during = new AbortController();
+    const response = await get({ signal: during.signal });
+    const reader = response.body.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    during.abort();
+    const after = await outcome(() => reader.read().then((r) => r.done));
+    return { before: before[0], reason, status: response.status, first, after: after[0] };
+}"""
+
+
+@pytest.mark.parametrize("prefix", ["/js", "/wasi"])
+def test_an_aborted_request_ends_as_a_native_fetch_does(native_page, native, box_page, prefix):
+    url = "/case/stream?events=3&ms=400"
+    expected = native_page.evaluate(ABORTED, ["fetch", native + url])
+    got = box_page.evaluate(ABORTED, ["box", prefix + url])
+    assert got == expected == {"before": "AbortError", "reason": ["RangeError", "the page's own reason"],
+                               "status": 200, "first": "data: 0\n\n", "after": "AbortError"}
