@@ -46,14 +46,6 @@ function decoded(body, codings, what) {
   return translatedStream(stream, (error) => new GuestError(`${what}: the body does not decode as its Content-Encoding ${codings} says: ${error?.message ?? error}`, { cause: error }));
 }
 
-/**
- * A running box. Events: "audit" (CustomEvent whose detail is
- * {time, module, capability, detail, code}) for every denial or limit hit;
- * "restart" (detail: {reason}) when the host worker died and was replaced;
- * "update" (detail: {module, from, to, ok, reason}) for each module box.update() changed or
- * failed to; "rollback" (detail: {module, from, to, reason}) when a module went back to
- * its version before (on its own, or by box.rollback).
- */
 // box.fetch with a signal, as fetch with one: aborted before the answer, the request rejects
 // with the signal's reason (the answer, when it comes, is dropped); aborted after it, the
 // body still arriving errors with that reason.
@@ -75,6 +67,14 @@ async function abortable(answer, signal) {
     { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
+/**
+ * A running box. Events: "audit" (CustomEvent whose detail is
+ * {time, module, capability, detail, code}) for every denial or limit hit;
+ * "restart" (detail: {reason}) when the host worker died and was replaced;
+ * "update" (detail: {module, from, to, ok, reason}) for each module box.update() changed or
+ * failed to; "rollback" (detail: {module, from, to, reason}) when a module went back to
+ * its version before (on its own, or by box.rollback).
+ */
 export class EdgeBox extends EventTarget {
   #config;
   #worker = null;
