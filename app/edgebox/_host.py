@@ -219,9 +219,6 @@ class Host:
         except BaseException:
             if self._guests.get(module) is pending and pending.done():
                 del self._guests[module]
-            # The error's traceback holds this frame: were it to hold the failed load too,
-            # the load, its error and this frame would be a cycle only Python's cyclic GC frees.
-            pending = None
             raise
 
     async def connect(self, module: str, shared: Any) -> int:

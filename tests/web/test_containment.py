@@ -427,10 +427,10 @@ def test_start_ups_that_run_out_of_time_leave_no_worker_and_no_memory_behind(con
     before, rss_before = guest_worker_threads(), renderer_rss_mb()
     statuses = page.evaluate("""async () => {
         const statuses = [];
-        for (let i = 0; i < 12; i++) statuses.push((await box.fetch("/edge/orders/check", { method: "POST", body: "{}" })).status);
+        for (let i = 0; i < 24; i++) statuses.push((await box.fetch("/edge/orders/check", { method: "POST", body: "{}" })).status);
         return statuses;
     }""")
-    assert statuses == [504] * 12, statuses  # every start-up ran out of startup_ms
+    assert statuses == [504] * 24, statuses  # every start-up ran out of startup_ms
     after = guest_worker_threads()
     for _ in range(50):  # a terminated worker's thread ends soon after
         if after <= before:
@@ -438,8 +438,8 @@ def test_start_ups_that_run_out_of_time_leave_no_worker_and_no_memory_behind(con
         page.wait_for_timeout(100)
         after = guest_worker_threads()
     grown = renderer_rss_mb() - rss_before
-    for _ in range(40):  # the JavaScript copies of the bytes go when V8 collects them (42 MB left here, 301 with the leak)
-        if grown < 100:
+    for _ in range(40):  # the JavaScript copies of the bytes go when V8 collects them
+        if grown < 200:
             break
         page.wait_for_timeout(250)
         grown = renderer_rss_mb() - rss_before
@@ -447,8 +447,9 @@ def test_start_ups_that_run_out_of_time_leave_no_worker_and_no_memory_behind(con
     page.close()
     assert after <= before, f"{statuses.count(504)} start-ups out of time left {after - before} more worker threads"
     # Each start has the module's 11 MB twice (as fetched, and rewritten) in Python's heap, which
-    # never shrinks: kept by the failed start's error, 12 starts grew the renderers by 301 MB.
-    assert grown < 100, f"12 start-ups out of time grew the renderers by {grown} MB"
+    # never shrinks: kept by the failed start's error, 12 starts grew the renderers by 301 MB; with
+    # them freed, what is left is JavaScript V8 has not collected yet (42-127 MB after 12 starts).
+    assert grown < 200, f"24 start-ups out of time grew the renderers by {grown} MB"
 
 
 def test_a_guest_error_that_cannot_be_read_is_still_an_answer(page):
